@@ -1,0 +1,150 @@
+# newswatch: `make test` and `make demo` set everything up themselves (packages,
+# build, a local Kafka). `make help` lists the targets.
+
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+CC          ?= cc
+PKG_CONFIG  ?= pkg-config
+CLANG_FORMAT ?= clang-format
+KAFKA_PORT  ?= 9092
+# The tests start their own broker on another port and state directory, so a
+# broker from `make kafka-up` or `make demo` can keep running beside them.
+TEST_KAFKA_PORT ?= 19092
+
+VARIANT := $(if $(filter 1,$(SANITIZE)),sanitize,release)
+BUILD   := build/$(VARIANT)
+BIN     := bin
+
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2
+ifeq ($(CI),true)
+WARNINGS += -Werror
+endif
+CFLAGS  ?= -O2 -g
+ifeq ($(SANITIZE),1)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+SANFLAGS :=
+endif
+
+# Recursive (=) so that pkg-config only runs when something is compiled:
+# `make deps` must work before the -dev packages are there.
+PKGS      = rdkafka jansson icu-uc icu-i18n
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS))
+CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
+
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude $(WARNINGS) $(CFLAGS) $(SANFLAGS) \
+             $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+
+LIB_SRC   := $(wildcard lib/*.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_A     := $(BUILD)/libnewswatch.a
+KAFKA_OBJ := $(BUILD)/kafka/nw_kafka.o
+PRODUCER_OBJ := $(BUILD)/producer/options.o $(BUILD)/producer/main.o
+CONSUMER_OBJ := $(BUILD)/consumer/main.o
+PROGRAMS  := $(BIN)/newswatch-producer $(BIN)/newswatch-consumer
+VARIANT_STAMP := $(BIN)/.variant-$(VARIANT)
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+INTEG_SRC  := $(wildcard tests/integration/test_*.c)
+INTEG_BIN  := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
+
+.SECONDARY:
+
+.PHONY: all deps test test-unit test-build demo kafka-up kafka-down install clean format \
+        format-check help
+
+all: $(PROGRAMS)
+
+help:
+	@echo "make            build bin/newswatch-producer and bin/newswatch-consumer"
+	@echo "make test       install what is missing, build, start a local Kafka, run every test"
+	@echo "make demo       install what is missing, build, start Kafka, run the pipeline on the seeds"
+	@echo "make test-unit  build and run the unit tests only (no Kafka)"
+	@echo "make deps       install missing Debian packages (apt-get)"
+	@echo "make kafka-up / kafka-down   start / stop a local broker on 127.0.0.1:\$$KAFKA_PORT"
+	@echo "make install    install the programs under \$$DESTDIR\$$PREFIX"
+	@echo "make format / format-check   apply / check .clang-format"
+	@echo "SANITIZE=1      build with AddressSanitizer and UndefinedBehaviorSanitizer"
+
+deps:
+	@scripts/deps
+
+# A change of variant (SANITIZE=1 or not) relinks the programs in bin/.
+$(VARIANT_STAMP):
+	@mkdir -p $(BIN)
+	@rm -f $(BIN)/.variant-*
+	@touch $@
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB_A): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN)/newswatch-producer: $(PRODUCER_OBJ) $(KAFKA_OBJ) $(LIB_A) $(VARIANT_STAMP)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(PRODUCER_OBJ) $(KAFKA_OBJ) $(LIB_A) $(PKG_LIBS)
+
+$(BIN)/newswatch-consumer: $(CONSUMER_OBJ) $(KAFKA_OBJ) $(LIB_A) $(VARIANT_STAMP)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CONSUMER_OBJ) $(KAFKA_OBJ) $(LIB_A) $(PKG_LIBS)
+
+# Unit tests: one cmocka program per module. test_producer_options also links
+# the producer's option parser.
+$(BUILD)/tests/unit/test_producer_options: $(BUILD)/tests/unit/test_producer_options.o \
+        $(BUILD)/producer/options.o $(LIB_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+$(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(BUILD)/tests/integration/support.o \
+        $(KAFKA_OBJ) $(LIB_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+test-build: $(PROGRAMS) $(UNIT_BIN) $(INTEG_BIN)
+
+test: deps
+	@echo "== building (variant: $(VARIANT))"
+	@$(MAKE) --no-print-directory test-build
+	@BUILD=$(BUILD) KAFKA_PORT=$(TEST_KAFKA_PORT) scripts/run-tests
+
+test-unit:
+	@$(MAKE) --no-print-directory $(UNIT_BIN)
+	@BUILD=$(BUILD) scripts/run-tests --unit-only
+
+demo: deps
+	@echo "== building"
+	@$(MAKE) --no-print-directory all
+	@KAFKA_PORT=$(KAFKA_PORT) scripts/demo
+
+kafka-up: all
+	@KAFKA_PORT=$(KAFKA_PORT) scripts/kafka up
+
+kafka-down:
+	@KAFKA_PORT=$(KAFKA_PORT) scripts/kafka down
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/newswatch/config \
+	    $(DESTDIR)$(PREFIX)/share/doc/newswatch
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 config/* $(DESTDIR)$(PREFIX)/share/newswatch/config/
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/newswatch/
+
+clean:
+	rm -rf build $(BIN)
+
+FORMAT_FILES = $(wildcard include/newswatch/*.h lib/*.c kafka/*.c kafka/*.h producer/*.c \
+               producer/*.h consumer/*.c consumer/*.h tests/unit/*.c tests/integration/*.c \
+               tests/integration/*.h bench/*.c)
+
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_FILES)
+
+format-check:
+	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_FILES)
+
+-include $(shell find build -name '*.d' 2>/dev/null)
