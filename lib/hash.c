@@ -1,0 +1,12 @@
+#include "newswatch/hash.h"
+
+uint64_t nw_hash_fnv1a64(const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}

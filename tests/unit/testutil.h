@@ -1,0 +1,81 @@
+/* Small helpers the unit tests share: temporary directories and files. */
+#ifndef NEWSWATCH_TESTUTIL_H
+#define NEWSWATCH_TESTUTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Creates a fresh directory under $TMPDIR (or /tmp); the caller removes it with tu_rmtree. */
+static inline char *tu_mkdtemp(void)
+{
+    const char *base = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
+    char *path = malloc(strlen(base) + 32);
+    sprintf(path, "%s/nwtest.XXXXXX", base);
+    if (mkdtemp(path) == NULL) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+/* Writes len bytes to dir/name (creating parent directories named in name). */
+static inline void tu_write(const char *dir, const char *name, const char *data, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    for (char *p = path + strlen(dir) + 1; *p != '\0'; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(path, 0755);
+            *p = '/';
+        }
+    }
+    FILE *fp = fopen(path, "wb");
+    if (fp != NULL) {
+        fwrite(data, 1, len, fp);
+        fclose(fp);
+    }
+}
+
+static inline void tu_write_str(const char *dir, const char *name, const char *text)
+{
+    tu_write(dir, name, text, strlen(text));
+}
+
+/* Reads a whole file into a malloc'd buffer (NUL-terminated); NULL on failure. */
+static inline char *tu_read(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL)
+        return NULL;
+    size_t cap = 1 << 16, n = 0, r;
+    char *buf = malloc(cap + 1);
+    while ((r = fread(buf + n, 1, cap - n, fp)) > 0) {
+        n += r;
+        if (n == cap)
+            buf = realloc(buf, (cap *= 2) + 1);
+    }
+    fclose(fp);
+    buf[n] = '\0';
+    if (len != NULL)
+        *len = n;
+    return buf;
+}
+
+static inline void tu_rmtree(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* The project's copy of the seed documents (tests run from the repository root). */
+#define TU_SEEDS_DIR "samples/seeds"
+
+#endif
