@@ -1,0 +1,413 @@
+#include "newswatch/input.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "newswatch/utf8.h"
+
+#define READ_CHUNK 65536
+
+/* A file found below a directory, or a directory that could not be read. */
+typedef struct found {
+    char *path;
+    char *error; /* NULL for a file to read */
+} found;
+
+struct nw_input {
+    char **args;
+    size_t nargs, next_arg;
+
+    found *found;
+    size_t nfound, next_found;
+
+    /* The JSON Lines stream being read, if any. */
+    FILE *fp;
+    char *fp_name;
+    bool fp_is_stdin;
+    unsigned long lineno;
+    unsigned long long offset; /* byte offset of the next unread byte */
+    char *rbuf;
+    size_t rlen, rpos;
+    char *line;
+    size_t linelen, linecap;
+
+    size_t max_bytes;
+};
+
+static char *dup_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d != NULL)
+        memcpy(d, s, n);
+    return d;
+}
+
+nw_input *nw_input_new(const char *const *paths, size_t npaths, size_t max_bytes)
+{
+    nw_input *in = calloc(1, sizeof(*in));
+    if (in == NULL)
+        return NULL;
+    in->max_bytes = max_bytes != 0 ? max_bytes : NW_INPUT_DEFAULT_MAX_BYTES;
+    in->args = calloc(npaths != 0 ? npaths : 1, sizeof(char *));
+    if (in->args == NULL) {
+        free(in);
+        return NULL;
+    }
+    for (size_t i = 0; i < npaths; i++) {
+        if ((in->args[i] = dup_string(paths[i])) == NULL) {
+            in->nargs = i;
+            nw_input_free(in);
+            return NULL;
+        }
+    }
+    in->nargs = npaths;
+    return in;
+}
+
+static void free_found(nw_input *in)
+{
+    for (size_t i = 0; i < in->nfound; i++) {
+        free(in->found[i].path);
+        free(in->found[i].error);
+    }
+    free(in->found);
+    in->found = NULL;
+    in->nfound = in->next_found = 0;
+}
+
+static void close_stream(nw_input *in)
+{
+    if (in->fp != NULL && !in->fp_is_stdin)
+        fclose(in->fp);
+    in->fp = NULL;
+    free(in->fp_name);
+    in->fp_name = NULL;
+}
+
+void nw_input_free(nw_input *in)
+{
+    if (in == NULL)
+        return;
+    close_stream(in);
+    free_found(in);
+    for (size_t i = 0; i < in->nargs; i++)
+        free(in->args[i]);
+    free(in->args);
+    free(in->rbuf);
+    free(in->line);
+    free(in);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    bool slash = a > 0 && dir[a - 1] == '/';
+    char *p = malloc(a + b + 2);
+    if (p != NULL)
+        snprintf(p, a + b + 2, "%s%s%s", dir, slash ? "" : "/", name);
+    return p;
+}
+
+static bool add_found(nw_input *in, size_t *cap, const char *path, const char *error)
+{
+    if (in->nfound == *cap) {
+        size_t ncap = *cap != 0 ? *cap * 2 : 64;
+        found *f = realloc(in->found, ncap * sizeof(*f));
+        if (f == NULL)
+            return false;
+        in->found = f;
+        *cap = ncap;
+    }
+    found *f = &in->found[in->nfound];
+    f->path = dup_string(path);
+    f->error = error != NULL ? dup_string(error) : NULL;
+    if (f->path == NULL || (error != NULL && f->error == NULL)) {
+        free(f->path);
+        free(f->error);
+        return false;
+    }
+    in->nfound++;
+    return true;
+}
+
+/* Collects the regular files below dir (and the directories it cannot read). */
+static bool walk_dir(nw_input *in, size_t *cap, const char *dir, int depth)
+{
+    if (depth > 64)
+        return add_found(in, cap, dir, "directories nested too deeply (a symbolic link loop?)");
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "cannot read directory: %s", strerror(errno));
+        return add_found(in, cap, dir, msg);
+    }
+    bool ok = true;
+    struct dirent *e;
+    while (ok && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue; /* ".", ".." and hidden files */
+        char *path = join_path(dir, e->d_name);
+        if (path == NULL) {
+            ok = false;
+            break;
+        }
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "cannot read: %s", strerror(errno));
+            ok = add_found(in, cap, path, msg);
+        } else if (S_ISDIR(st.st_mode)) {
+            ok = walk_dir(in, cap, path, depth + 1);
+        } else if (S_ISREG(st.st_mode)) {
+            ok = add_found(in, cap, path, NULL);
+        }
+        free(path);
+    }
+    closedir(d);
+    return ok;
+}
+
+static int compare_found(const void *a, const void *b)
+{
+    return strcmp(((const found *)a)->path, ((const found *)b)->path);
+}
+
+static nw_err read_whole_file(nw_input *in, const char *path, nw_doc **out, char *errbuf,
+                              size_t errlen)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL)
+        return nw_set_error(errbuf, errlen, NW_EIO, "cannot open: %s", strerror(errno));
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0) {
+        int e = errno;
+        fclose(fp);
+        return nw_set_error(errbuf, errlen, NW_EIO, "cannot read: %s", strerror(e));
+    }
+    if ((unsigned long long)st.st_size > in->max_bytes) {
+        fclose(fp);
+        return nw_set_error(errbuf, errlen, NW_ETOOBIG,
+                            "the file is %lld bytes, over the limit of %zu bytes",
+                            (long long)st.st_size, in->max_bytes);
+    }
+    /* Read up to one byte past the limit: the file may have grown since fstat. */
+    size_t cap = (size_t)st.st_size + 1, len = 0;
+    char *buf = malloc(cap);
+    if (buf == NULL) {
+        fclose(fp);
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    }
+    for (;;) {
+        size_t n = fread(buf + len, 1, cap - len, fp);
+        len += n;
+        if (n == 0 || len > in->max_bytes)
+            break;
+        if (len == cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (nb == NULL) {
+                free(buf);
+                fclose(fp);
+                return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    int read_error = ferror(fp);
+    fclose(fp);
+    nw_err err;
+    if (read_error)
+        err = nw_set_error(errbuf, errlen, NW_EIO, "read error");
+    else if (len > in->max_bytes)
+        err = nw_set_error(errbuf, errlen, NW_ETOOBIG, "the file is over the limit of %zu bytes",
+                           in->max_bytes);
+    else
+        err = nw_doc_from_text(path, buf, len, out, errbuf, errlen);
+    free(buf);
+    return err;
+}
+
+static nw_err open_stream(nw_input *in, const char *path, char *errbuf, size_t errlen)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *fp = is_stdin ? stdin : fopen(path, "rb");
+    if (fp == NULL)
+        return nw_set_error(errbuf, errlen, NW_EIO, "cannot open: %s", strerror(errno));
+    if (in->rbuf == NULL && (in->rbuf = malloc(READ_CHUNK)) == NULL) {
+        if (!is_stdin)
+            fclose(fp);
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    }
+    in->fp_name = dup_string(is_stdin ? "stdin" : path);
+    if (in->fp_name == NULL) {
+        if (!is_stdin)
+            fclose(fp);
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    }
+    in->fp = fp;
+    in->fp_is_stdin = is_stdin;
+    in->lineno = 0;
+    in->offset = 0;
+    in->rlen = in->rpos = 0;
+    return NW_OK;
+}
+
+/*
+ * Reads the next line of the stream into in->line (without its newline).
+ * Returns false at the end of the stream. *total is the line's full length,
+ * which exceeds in->linelen when the line was longer than the limit.
+ */
+static bool read_line(nw_input *in, size_t *total, bool *io_error)
+{
+    bool any = false;
+    *total = 0;
+    in->linelen = 0;
+    for (;;) {
+        if (in->rpos == in->rlen) {
+            in->rlen = fread(in->rbuf, 1, READ_CHUNK, in->fp);
+            in->rpos = 0;
+            if (in->rlen == 0) {
+                *io_error = ferror(in->fp) != 0;
+                return any;
+            }
+        }
+        any = true;
+        const char *start = in->rbuf + in->rpos;
+        size_t avail = in->rlen - in->rpos;
+        const char *nl = memchr(start, '\n', avail);
+        size_t n = nl != NULL ? (size_t)(nl - start) : avail;
+        if (*total + n <= in->max_bytes) {
+            if (in->linelen + n + 1 > in->linecap) {
+                size_t ncap = in->linecap != 0 ? in->linecap : 4096;
+                while (ncap < in->linelen + n + 1)
+                    ncap *= 2;
+                char *nb = realloc(in->line, ncap);
+                if (nb == NULL) {
+                    *io_error = true;
+                    return false;
+                }
+                in->line = nb;
+                in->linecap = ncap;
+            }
+            memcpy(in->line + in->linelen, start, n);
+            in->linelen += n;
+        }
+        *total += n;
+        in->rpos += n + (nl != NULL ? 1 : 0);
+        in->offset += n + (nl != NULL ? 1 : 0);
+        if (nl != NULL)
+            return true;
+    }
+}
+
+/* The next document of the open JSON Lines stream; NW_EOF when it ends. */
+static nw_err next_from_stream(nw_input *in, nw_doc **out, char *origin, size_t originlen,
+                               char *errbuf, size_t errlen)
+{
+    for (;;) {
+        unsigned long long line_start = in->offset;
+        size_t total;
+        bool io_error = false;
+        if (!read_line(in, &total, &io_error)) {
+            snprintf(origin, originlen, "%s", in->fp_name);
+            close_stream(in);
+            if (io_error)
+                return nw_set_error(errbuf, errlen, NW_EIO, "read error");
+            return NW_EOF;
+        }
+        in->lineno++;
+        snprintf(origin, originlen, "%s:%lu", in->fp_name, in->lineno);
+        if (total > in->max_bytes)
+            return nw_set_error(errbuf, errlen, NW_ETOOBIG,
+                                "the line is %zu bytes, over the limit of %zu bytes", total,
+                                in->max_bytes);
+        size_t len = in->linelen;
+        if (len > 0 && in->line[len - 1] == '\r')
+            len--;
+        size_t i = 0;
+        while (i < len && (in->line[i] == ' ' || in->line[i] == '\t'))
+            i++;
+        if (i == len)
+            continue; /* blank line */
+        size_t bad;
+        if (!nw_utf8_valid(in->line, len, &bad))
+            return nw_set_error(errbuf, errlen, NW_EUTF8,
+                                "invalid UTF-8 at byte offset %llu of the file (%zu in the line)",
+                                line_start + bad, bad);
+        return nw_doc_from_json(in->line, len, out, errbuf, errlen);
+    }
+}
+
+/* Starts reading one path: a document, a stream, a directory listing or an error. */
+static nw_err start_path(nw_input *in, const char *path, bool from_dir, nw_doc **out, char *errbuf,
+                         size_t errlen)
+{
+    if (!from_dir && strcmp(path, "-") == 0)
+        return open_stream(in, path, errbuf, errlen);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return nw_set_error(errbuf, errlen, NW_EIO, "cannot read: %s", strerror(errno));
+    if (S_ISDIR(st.st_mode)) {
+        if (from_dir)
+            return NW_OK;
+        free_found(in);
+        size_t cap = 0;
+        if (!walk_dir(in, &cap, path, 0))
+            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        qsort(in->found, in->nfound, sizeof(found), compare_found);
+        return NW_OK;
+    }
+    if (!S_ISREG(st.st_mode))
+        return nw_set_error(errbuf, errlen, NW_EINVAL, "not a regular file or a directory");
+    if (ends_with(path, ".jsonl"))
+        return open_stream(in, path, errbuf, errlen);
+    return read_whole_file(in, path, out, errbuf, errlen);
+}
+
+nw_err nw_input_next(nw_input *in, nw_doc **out, char *origin, size_t originlen, char *errbuf,
+                     size_t errlen)
+{
+    *out = NULL;
+    if (originlen > 0)
+        origin[0] = '\0';
+    for (;;) {
+        if (in->fp != NULL) {
+            nw_err err = next_from_stream(in, out, origin, originlen, errbuf, errlen);
+            if (err != NW_EOF)
+                return err;
+            continue;
+        }
+        const char *path;
+        bool from_dir;
+        if (in->next_found < in->nfound) {
+            found *f = &in->found[in->next_found++];
+            snprintf(origin, originlen, "%s", f->path);
+            if (f->error != NULL)
+                return nw_set_error(errbuf, errlen, NW_EIO, "%s", f->error);
+            path = f->path;
+            from_dir = true;
+        } else if (in->next_arg < in->nargs) {
+            free_found(in);
+            path = in->args[in->next_arg++];
+            from_dir = false;
+        } else {
+            return NW_EOF;
+        }
+        snprintf(origin, originlen, "%s", path);
+        nw_err err = start_path(in, path, from_dir, out, errbuf, errlen);
+        if (err != NW_OK || *out != NULL)
+            return err;
+    }
+}
