@@ -1,0 +1,241 @@
+#include "newswatch/kvconf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "newswatch/utf8.h"
+
+struct nw_kvconf {
+    nw_kvconf_entry *entries;
+    size_t count, cap;
+    char *file;
+    char **strings; /* every string the entries point to */
+    size_t nstrings, capstrings;
+};
+
+void nw_kvconf_free(nw_kvconf *conf)
+{
+    if (conf == NULL)
+        return;
+    for (size_t i = 0; i < conf->nstrings; i++)
+        free(conf->strings[i]);
+    free(conf->strings);
+    free(conf->entries);
+    free(conf->file);
+    free(conf);
+}
+
+size_t nw_kvconf_count(const nw_kvconf *conf)
+{
+    return conf->count;
+}
+
+const nw_kvconf_entry *nw_kvconf_at(const nw_kvconf *conf, size_t i)
+{
+    return i < conf->count ? &conf->entries[i] : NULL;
+}
+
+/* A NUL-terminated copy of s[0..n) owned by conf, or NULL when out of memory. */
+static const char *keep(nw_kvconf *conf, const char *s, size_t n)
+{
+    if (conf->nstrings == conf->capstrings) {
+        size_t ncap = conf->capstrings != 0 ? conf->capstrings * 2 : 16;
+        char **ns = realloc(conf->strings, ncap * sizeof(char *));
+        if (ns == NULL)
+            return NULL;
+        conf->strings = ns;
+        conf->capstrings = ncap;
+    }
+    char *copy = malloc(n + 1);
+    if (copy == NULL)
+        return NULL;
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+    conf->strings[conf->nstrings++] = copy;
+    return copy;
+}
+
+static void trim(const char **s, size_t *n)
+{
+    while (*n > 0 && isspace((unsigned char)**s)) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n > 0 && isspace((unsigned char)(*s)[*n - 1]))
+        (*n)--;
+}
+
+static int valid_name(const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!isalnum(c) && c != '.' && c != '_' && c != '-')
+            return 0;
+    }
+    return 1;
+}
+
+nw_err nw_kvconf_new(const char *file, const char *text, size_t len, nw_kvconf **out, char *errbuf,
+                     size_t errlen)
+{
+    *out = NULL;
+    nw_kvconf *conf = calloc(1, sizeof(*conf));
+    if (conf == NULL || (conf->file = malloc(strlen(file) + 1)) == NULL) {
+        free(conf);
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    }
+    memcpy(conf->file, file, strlen(file) + 1);
+
+    nw_err err = NW_OK;
+    const char *section = keep(conf, "kafka", 5);
+    unsigned lineno = 0;
+    size_t pos = 0;
+    if (section == NULL)
+        err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    while (err == NW_OK && pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t end = nl != NULL ? (size_t)(nl - text) : len;
+        const char *s = text + pos;
+        size_t n = end - pos;
+        pos = end + 1;
+        lineno++;
+
+        size_t bad;
+        if (!nw_utf8_valid(s, n, &bad)) {
+            err = nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: invalid UTF-8 at column %zu",
+                               file, lineno, bad + 1);
+            break;
+        }
+        if (memchr(s, '\0', n) != NULL) {
+            err = nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: the line contains a NUL byte",
+                               file, lineno);
+            break;
+        }
+        trim(&s, &n);
+        if (n == 0 || s[0] == '#')
+            continue;
+        if (s[0] == '[') {
+            const char *name = s + 1;
+            size_t m = n - 1;
+            if (m == 0 || name[m - 1] != ']') {
+                err = nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                   "%s:%u: a section header must look like [name]", file, lineno);
+                break;
+            }
+            m--;
+            trim(&name, &m);
+            if (!valid_name(name, m)) {
+                err = nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                   "%s:%u: '%.*s' is not a valid section name (letters, digits, "
+                                   "'.', '_', '-')",
+                                   file, lineno, (int)m, name);
+                break;
+            }
+            if ((section = keep(conf, name, m)) == NULL)
+                err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+            continue;
+        }
+        const char *eq = memchr(s, '=', n);
+        if (eq == NULL) {
+            err = nw_set_error(errbuf, errlen, NW_ECONFIG,
+                               "%s:%u: expected 'key = value', found '%.*s'", file, lineno,
+                               (int)(n > 60 ? 60 : n), s);
+            break;
+        }
+        const char *k = s, *v = eq + 1;
+        size_t kn = (size_t)(eq - s), vn = n - kn - 1;
+        trim(&k, &kn);
+        trim(&v, &vn);
+        if (!valid_name(k, kn)) {
+            err = nw_set_error(errbuf, errlen, NW_ECONFIG,
+                               kn == 0 ? "%s:%u: the key before '=' is empty%.*s"
+                                       : "%s:%u: '%.*s' is not a valid key (letters, digits, "
+                                         "'.', '_', '-')",
+                               file, lineno, (int)kn, k);
+            break;
+        }
+        if (conf->count == conf->cap) {
+            size_t ncap = conf->cap != 0 ? conf->cap * 2 : 16;
+            nw_kvconf_entry *ne = realloc(conf->entries, ncap * sizeof(*ne));
+            if (ne == NULL) {
+                err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+                break;
+            }
+            conf->entries = ne;
+            conf->cap = ncap;
+        }
+        nw_kvconf_entry *e = &conf->entries[conf->count];
+        e->file = conf->file;
+        e->line = lineno;
+        e->section = section;
+        e->key = keep(conf, k, kn);
+        e->value = keep(conf, v, vn);
+        if (e->key == NULL || e->value == NULL)
+            err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        else
+            conf->count++;
+    }
+    if (err != NW_OK) {
+        nw_kvconf_free(conf);
+        return err;
+    }
+    *out = conf;
+    return NW_OK;
+}
+
+nw_err nw_kvconf_new_from_file(const char *path, nw_kvconf **out, char *errbuf, size_t errlen)
+{
+    *out = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL)
+        return nw_set_error(errbuf, errlen, NW_EIO, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 4096, len = 0, n;
+    char *buf = malloc(cap);
+    while (buf != NULL && (n = fread(buf + len, 1, cap - len, fp)) > 0) {
+        len += n;
+        if (len == cap) {
+            char *nb = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
+            if (nb == NULL) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    int read_error = ferror(fp);
+    fclose(fp);
+    if (buf == NULL)
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "%s: out of memory or over 64 MiB", path);
+    nw_err err = read_error ? nw_set_error(errbuf, errlen, NW_EIO, "%s: read error", path)
+                            : nw_kvconf_new(path, buf, len, out, errbuf, errlen);
+    free(buf);
+    return err;
+}
+
+nw_err nw_kvconf_split(const char *arg, char **key, char **value, char *errbuf, size_t errlen)
+{
+    *key = *value = NULL;
+    const char *eq = strchr(arg, '=');
+    if (eq == NULL || eq == arg)
+        return nw_set_error(errbuf, errlen, NW_EINVAL, "'%s' is not of the form key=value", arg);
+    size_t kn = (size_t)(eq - arg), vn = strlen(eq + 1);
+    *key = malloc(kn + 1);
+    *value = malloc(vn + 1);
+    if (*key == NULL || *value == NULL) {
+        free(*key);
+        free(*value);
+        *key = *value = NULL;
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    }
+    memcpy(*key, arg, kn);
+    (*key)[kn] = '\0';
+    memcpy(*value, eq + 1, vn + 1);
+    return NW_OK;
+}
