@@ -1,0 +1,200 @@
+#include "nw_kafka.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+nw_err nw_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *errbuf,
+                         size_t errlen)
+{
+    char why[512];
+    if (rd_kafka_conf_set(conf, key, value, why, sizeof why) != RD_KAFKA_CONF_OK)
+        return nw_set_error(errbuf, errlen, NW_ECONFIG, "%s", why);
+    return NW_OK;
+}
+
+void nw_kafka_conf_get(const rd_kafka_conf_t *conf, const char *key, char *buf, size_t len)
+{
+    size_t n = len;
+    if (rd_kafka_conf_get(conf, key, buf, &n) != RD_KAFKA_CONF_OK && len > 0)
+        buf[0] = '\0';
+}
+
+nw_err nw_kafka_conf_apply(rd_kafka_conf_t *conf, const nw_kvconf *file_conf,
+                           const nw_kafka_prop *props, size_t nprops, const char *brokers,
+                           char *errbuf, size_t errlen)
+{
+    char why[512];
+    size_t n = file_conf != NULL ? nw_kvconf_count(file_conf) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const nw_kvconf_entry *e = nw_kvconf_at(file_conf, i);
+        if (strcmp(e->section, "kafka") != 0)
+            continue;
+        if (nw_kafka_conf_set(conf, e->key, e->value, why, sizeof why) != NW_OK)
+            return nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: %s", e->file, e->line, why);
+    }
+    for (size_t i = 0; i < nprops; i++) {
+        if (nw_kafka_conf_set(conf, props[i].key, props[i].value, why, sizeof why) != NW_OK)
+            return nw_set_error(errbuf, errlen, NW_ECONFIG, "-X %s=%s: %s", props[i].key,
+                                props[i].value, why);
+    }
+    if (brokers != NULL &&
+        nw_kafka_conf_set(conf, "bootstrap.servers", brokers, why, sizeof why) != NW_OK)
+        return nw_set_error(errbuf, errlen, NW_ECONFIG, "-b %s: %s", brokers, why);
+    return NW_OK;
+}
+
+typedef struct log_state {
+    const char *program;
+    char last_error[512];
+} log_state;
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    const log_state *st = rd_kafka_opaque(rk);
+    /* syslog levels: 0..3 errors, 4 warnings; librdkafka debug is 7. */
+    if (level <= 4 || level == 7)
+        fprintf(stderr, "%s: kafka: %s: %s\n", st != NULL ? st->program : "newswatch", fac, buf);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    log_state *st = opaque;
+    if (st == NULL)
+        return;
+    /* librdkafka retries by itself; say each distinct problem once. */
+    if (strcmp(st->last_error, reason) == 0)
+        return;
+    snprintf(st->last_error, sizeof st->last_error, "%s", reason);
+    fprintf(stderr, "%s: kafka: %s%s\n", st->program, reason,
+            err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? " (retrying)" : "");
+}
+
+void nw_kafka_conf_set_logging(rd_kafka_conf_t *conf, const char *program)
+{
+    /* One state per process and program: the programs make one client at a time. */
+    static log_state state;
+    snprintf(state.last_error, sizeof state.last_error, "%s", "");
+    state.program = program;
+    rd_kafka_conf_set_opaque(conf, &state);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+}
+
+nw_err nw_kafka_check_cluster(rd_kafka_t *rk, const char *brokers, const char *topic,
+                              int *partitions, int timeout_ms, char *errbuf, size_t errlen)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = NULL;
+    if (topic != NULL && (rkt = rd_kafka_topic_new(rk, topic, NULL)) == NULL)
+        return nw_set_error(errbuf, errlen, NW_EINVAL, "cannot use topic '%s': %s", topic,
+                            rd_kafka_err2str(rd_kafka_last_error()));
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, rkt == NULL, rkt, &md, timeout_ms);
+    if (rkt != NULL)
+        rd_kafka_topic_destroy(rkt);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return nw_set_error(errbuf, errlen, NW_EIO,
+                            "cannot reach Kafka at %s within %d ms: %s (is the broker running? "
+                            "`make kafka-up` starts a local one)",
+                            brokers, timeout_ms, rd_kafka_err2str(err));
+    nw_err result = NW_OK;
+    if (topic != NULL) {
+        if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_resp_err_t terr =
+                md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+            result = nw_set_error(errbuf, errlen, NW_EIO,
+                                  "topic '%s' is not available on %s: %s (create it with "
+                                  "`newswatch-consumer --create-topics`)",
+                                  topic, brokers, rd_kafka_err2str(terr));
+        } else if (partitions != NULL) {
+            *partitions = md->topics[0].partition_cnt;
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+    return result;
+}
+
+void nw_kafka_topic_specs(const nw_topics *t, int partitions, int replication_factor,
+                          nw_topic_spec *specs)
+{
+    for (int r = 0; r < NW_TOPIC_ROLE_COUNT; r++) {
+        specs[r].name = t->name[r];
+        specs[r].partitions = r == NW_TOPIC_DLQ ? 1 : partitions;
+        specs[r].replication_factor = replication_factor;
+        specs[r].compacted = r == NW_TOPIC_ALERT_STATE;
+    }
+}
+
+nw_err nw_kafka_create_topics(rd_kafka_t *rk, const nw_topic_spec *specs, size_t n, int timeout_ms,
+                              int quiet, char *errbuf, size_t errlen)
+{
+    nw_err result = NW_OK;
+    char why[512];
+    rd_kafka_NewTopic_t **nts = calloc(n, sizeof(*nts));
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    if (nts == NULL || q == NULL || opts == NULL) {
+        result = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        goto done;
+    }
+    rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, why, sizeof why);
+    rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, why, sizeof why);
+    for (size_t i = 0; i < n; i++) {
+        nts[i] = rd_kafka_NewTopic_new(specs[i].name, specs[i].partitions,
+                                       specs[i].replication_factor, why, sizeof why);
+        if (nts[i] == NULL) {
+            result = nw_set_error(errbuf, errlen, NW_EINVAL, "topic '%s': %s", specs[i].name, why);
+            goto done;
+        }
+        if (specs[i].compacted &&
+            rd_kafka_NewTopic_set_config(nts[i], "cleanup.policy", "compact") !=
+                RD_KAFKA_RESP_ERR_NO_ERROR) {
+            result = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
+    rd_kafka_CreateTopics(rk, nts, n, opts, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 5000);
+    if (ev == NULL) {
+        result = nw_set_error(errbuf, errlen, NW_EIO, "no answer to CreateTopics within %d ms",
+                              timeout_ms + 5000);
+        goto done;
+    }
+    if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        result = nw_set_error(errbuf, errlen, NW_EIO, "cannot create topics: %s",
+                              rd_kafka_event_error_string(ev));
+    } else {
+        const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+        size_t cnt = 0;
+        const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &cnt);
+        for (size_t i = 0; i < cnt; i++) {
+            rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
+            const char *name = rd_kafka_topic_result_name(tr[i]);
+            if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                if (!quiet)
+                    fprintf(stderr, "created topic %s\n", name);
+            } else if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+                if (!quiet)
+                    fprintf(stderr, "topic %s exists already\n", name);
+            } else if (result == NW_OK) {
+                const char *msg = rd_kafka_topic_result_error_string(tr[i]);
+                result = nw_set_error(errbuf, errlen, NW_EIO, "cannot create topic '%s': %s", name,
+                                      msg != NULL ? msg : rd_kafka_err2str(e));
+            }
+        }
+    }
+    rd_kafka_event_destroy(ev);
+done:
+    if (nts != NULL) {
+        for (size_t i = 0; i < n; i++)
+            if (nts[i] != NULL)
+                rd_kafka_NewTopic_destroy(nts[i]);
+        free(nts);
+    }
+    if (opts != NULL)
+        rd_kafka_AdminOptions_destroy(opts);
+    if (q != NULL)
+        rd_kafka_queue_destroy(q);
+    return result;
+}

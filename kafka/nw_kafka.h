@@ -1,0 +1,79 @@
+/*
+ * Kafka glue shared by newswatch-producer and newswatch-consumer: applying
+ * configuration to librdkafka, logging its errors, creating topics. This is
+ * the only code besides the two programs that includes rdkafka.h; lib/ has
+ * no Kafka in it.
+ */
+#ifndef NEWSWATCH_KAFKA_H
+#define NEWSWATCH_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+
+#include "newswatch/error.h"
+#include "newswatch/kvconf.h"
+#include "newswatch/topics.h"
+
+/* A -X key=value given on the command line, in order. */
+typedef struct nw_kafka_prop {
+    const char *key;
+    const char *value;
+} nw_kafka_prop;
+
+/*
+ * Sets, in this order (later wins): the [kafka] entries of file_conf (may be
+ * NULL), the command line's -X properties, then bootstrap.servers = brokers
+ * when brokers is not NULL. A property librdkafka rejects is NW_ECONFIG with
+ * "file:line: ..." or "-X key=value: ...".
+ */
+nw_err nw_kafka_conf_apply(rd_kafka_conf_t *conf, const nw_kvconf *file_conf,
+                           const nw_kafka_prop *props, size_t nprops, const char *brokers,
+                           char *errbuf, size_t errlen);
+
+/* Sets one property, failing with a message that names it. */
+nw_err nw_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *errbuf,
+                         size_t errlen);
+
+/* Reads a property back from conf into buf (empty when unset). */
+void nw_kafka_conf_get(const rd_kafka_conf_t *conf, const char *key, char *buf, size_t len);
+
+/*
+ * Installs log and error callbacks that print to stderr as
+ * "<program>: kafka: <message>", repeating an error only when it changes.
+ * program must outlive the client.
+ */
+void nw_kafka_conf_set_logging(rd_kafka_conf_t *conf, const char *program);
+
+/*
+ * Asks the cluster for metadata within timeout_ms. When topic is not NULL,
+ * also checks that it exists and returns its partition count in *partitions.
+ * Errors say what failed in words a user can act on (cannot reach the
+ * brokers, the topic does not exist).
+ */
+nw_err nw_kafka_check_cluster(rd_kafka_t *rk, const char *brokers, const char *topic,
+                              int *partitions, int timeout_ms, char *errbuf, size_t errlen);
+
+typedef struct nw_topic_spec {
+    const char *name;
+    int partitions;
+    int replication_factor; /* -1: the broker's default */
+    int compacted;          /* cleanup.policy=compact */
+} nw_topic_spec;
+
+/*
+ * The topics newswatch needs: raw, enriched, matches and alerts with
+ * `partitions` partitions, alert-state compacted with as many as matches,
+ * dlq with 1. specs must hold NW_TOPIC_ROLE_COUNT entries; names point into t.
+ */
+void nw_kafka_topic_specs(const nw_topics *t, int partitions, int replication_factor,
+                          nw_topic_spec *specs);
+
+/*
+ * Creates the topics that do not exist yet; existing ones are left as they
+ * are (and reported as such on stderr unless quiet). NW_EIO on any other
+ * failure, with the broker's reason.
+ */
+nw_err nw_kafka_create_topics(rd_kafka_t *rk, const nw_topic_spec *specs, size_t n, int timeout_ms,
+                              int quiet, char *errbuf, size_t errlen);
+
+#endif

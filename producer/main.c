@@ -1,0 +1,322 @@
+/*
+ * newswatch-producer: publishes news documents to Kafka (README.md, "The producer").
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "newswatch/doc.h"
+#include "newswatch/input.h"
+#include "newswatch/kvconf.h"
+#include "newswatch/topics.h"
+#include "newswatch/version.h"
+#include "../kafka/nw_kafka.h"
+#include "options.h"
+
+#define PROGRAM                    "newswatch-producer"
+#define DEFAULT_BROKERS            "127.0.0.1:9092"
+#define DEFAULT_MESSAGE_TIMEOUT_MS "30000"
+#define METADATA_TIMEOUT_MS        10000
+
+enum { EXIT_PARTIAL = 1, EXIT_USAGE = 2, EXIT_KAFKA = 3 };
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+typedef struct counters {
+    unsigned long docs_read;  /* documents handed to Kafka (or printed) */
+    unsigned long skipped;    /* bad input */
+    unsigned long delivered;  /* delivery reports without error */
+    unsigned long failed;     /* delivery reports with an error, or produce failures */
+    unsigned long long bytes; /* value bytes delivered (or printed) */
+} counters;
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    counters *cnt = m->_private; /* the RD_KAFKA_V_OPAQUE given to produce() */
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        cnt->failed++;
+        fprintf(stderr, PROGRAM ": %.*s: not delivered: %s\n", (int)m->key_len,
+                (const char *)m->key, rd_kafka_err2str(m->err));
+    } else {
+        cnt->delivered++;
+        cnt->bytes += m->len;
+    }
+}
+
+/* Settings the configuration file gives for the producer ([producer], [topics]). */
+typedef struct file_settings {
+    const char *topic;
+    const char *source;
+    size_t max_bytes;
+} file_settings;
+
+static int read_file_settings(const nw_kvconf *conf, file_settings *fs, char *errbuf, size_t errlen)
+{
+    nw_topics topics;
+    nw_topics_init(&topics);
+    if (nw_topics_configure(&topics, conf, errbuf, errlen) != NW_OK)
+        return -1;
+    for (size_t i = 0; i < nw_kvconf_count(conf); i++) {
+        const nw_kvconf_entry *e = nw_kvconf_at(conf, i);
+        if (strcmp(e->section, "topics") == 0 && strcmp(e->key, "raw") == 0) {
+            fs->topic = e->value;
+        } else if (strcmp(e->section, "producer") == 0) {
+            if (strcmp(e->key, "source") == 0) {
+                fs->source = e->value;
+            } else if (strcmp(e->key, "max.document.bytes") == 0) {
+                char *end;
+                unsigned long long v = strtoull(e->value, &end, 10);
+                if (end == e->value || *end != '\0' || e->value[0] == '-' || v == 0 ||
+                    v > (1ULL << 30)) {
+                    nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                 "%s:%u: max.document.bytes must be a number of bytes from 1 to "
+                                 "1073741824",
+                                 e->file, e->line);
+                    return -1;
+                }
+                fs->max_bytes = (size_t)v;
+            } else {
+                nw_set_error(errbuf, errlen, NW_ECONFIG,
+                             "%s:%u: unknown key '%s' in [producer] (known: source, "
+                             "max.document.bytes)",
+                             e->file, e->line, e->key);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static rd_kafka_t *make_producer(const nw_producer_opts *o, const nw_kvconf *conf, char *brokers,
+                                 size_t brokers_len, int *timeout_ms, char *errbuf, size_t errlen)
+{
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    static const char *const defaults[][2] = {
+        {"client.id", PROGRAM},
+        {"bootstrap.servers", DEFAULT_BROKERS},
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"message.timeout.ms", DEFAULT_MESSAGE_TIMEOUT_MS},
+        {"linger.ms", "5"},
+    };
+    for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+        if (nw_kafka_conf_set(kc, defaults[i][0], defaults[i][1], errbuf, errlen) != NW_OK)
+            goto fail;
+    if (nw_kafka_conf_apply(kc, conf, o->props, o->nprops, o->brokers, errbuf, errlen) != NW_OK)
+        goto fail;
+    nw_kafka_conf_get(kc, "bootstrap.servers", brokers, brokers_len);
+    char buf[32];
+    nw_kafka_conf_get(kc, "message.timeout.ms", buf, sizeof buf);
+    *timeout_ms = atoi(buf) > 0 ? atoi(buf) : 300000;
+    nw_kafka_conf_set_logging(kc, PROGRAM);
+    rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
+    char why[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, why, sizeof why);
+    if (rk == NULL) {
+        nw_set_error(errbuf, errlen, NW_ECONFIG, "%s", why);
+        goto fail;
+    }
+    return rk;
+fail:
+    rd_kafka_conf_destroy(kc);
+    return NULL;
+}
+
+/* Hands one encoded document to librdkafka; takes ownership of value. */
+static int produce(rd_kafka_t *rk, const char *topic, const nw_doc *doc, char *value, size_t len,
+                   counters *cnt)
+{
+    size_t idlen;
+    const char *id = nw_doc_get(doc, NW_DOC_ID, &idlen);
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(id, idlen), RD_KAFKA_V_VALUE(value, len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+            RD_KAFKA_V_HEADER("content-type", "application/json", -1),
+            RD_KAFKA_V_HEADER("schema", NW_DOC_SCHEMA, -1), RD_KAFKA_V_OPAQUE(cnt), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return 0;
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(rk, 100); /* serve delivery reports to make room */
+            continue;
+        }
+        fprintf(stderr, PROGRAM ": %.*s: cannot produce: %s\n", (int)idlen, id,
+                rd_kafka_err2str(err));
+        free(value);
+        cnt->failed++;
+        return -1;
+    }
+}
+
+/* Waits until every queued message has a delivery report (bounded by their timeout). */
+static void flush_all(rd_kafka_t *rk, int timeout_ms)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (rd_kafka_outq_len(rk) > 0) {
+        rd_kafka_flush(rk, 200);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long elapsed =
+            (now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L;
+        if (elapsed > (long)timeout_ms + 10000)
+            break; /* librdkafka times messages out by itself: this is a safety net */
+    }
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    char err[1024];
+    nw_producer_opts o;
+    if (nw_producer_opts_parse(argc, argv, &o, err, sizeof err) != NW_OK) {
+        fprintf(stderr, PROGRAM ": %s\nTry '" PROGRAM " --help'.\n", err);
+        return EXIT_USAGE;
+    }
+    if (o.help) {
+        fputs(nw_producer_usage, stdout);
+        nw_producer_opts_free(&o);
+        return 0;
+    }
+    if (o.version) {
+        printf(PROGRAM " %s (librdkafka %s)\n", NW_VERSION, rd_kafka_version_str());
+        nw_producer_opts_free(&o);
+        return 0;
+    }
+
+    int status = 0;
+    nw_kvconf *conf = NULL;
+    rd_kafka_t *rk = NULL;
+    nw_input *in = NULL;
+    file_settings fs = {NULL, NULL, 0};
+    if (o.config_file != NULL &&
+        (nw_kvconf_new_from_file(o.config_file, &conf, err, sizeof err) != NW_OK ||
+         read_file_settings(conf, &fs, err, sizeof err) != 0)) {
+        fprintf(stderr, PROGRAM ": %s\n", err);
+        status = EXIT_USAGE;
+        goto done;
+    }
+    const char *topic = o.topic != NULL ? o.topic : fs.topic != NULL ? fs.topic : "news.raw";
+    const char *source = o.source != NULL ? o.source : fs.source;
+    size_t max_bytes = o.max_bytes != 0    ? o.max_bytes
+                       : fs.max_bytes != 0 ? fs.max_bytes
+                                           : NW_INPUT_DEFAULT_MAX_BYTES;
+
+    char brokers[512] = "";
+    int timeout_ms = 0;
+    if (!o.dry_run) {
+        rk = make_producer(&o, conf, brokers, sizeof brokers, &timeout_ms, err, sizeof err);
+        if (rk == NULL) {
+            fprintf(stderr, PROGRAM ": %s\n", err);
+            status = EXIT_USAGE;
+            goto done;
+        }
+        int mt = timeout_ms < METADATA_TIMEOUT_MS ? timeout_ms : METADATA_TIMEOUT_MS;
+        if (nw_kafka_check_cluster(rk, brokers, topic, NULL, mt, err, sizeof err) != NW_OK) {
+            fprintf(stderr, PROGRAM ": %s\n", err);
+            status = EXIT_KAFKA;
+            goto done;
+        }
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    in = nw_input_new(o.paths, o.npaths, max_bytes);
+    if (in == NULL) {
+        fprintf(stderr, PROGRAM ": out of memory\n");
+        status = EXIT_KAFKA;
+        goto done;
+    }
+    counters cnt = {0, 0, 0, 0, 0};
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char origin[1024];
+    while (!stop_requested) {
+        nw_doc *doc = NULL;
+        nw_err e = nw_input_next(in, &doc, origin, sizeof origin, err, sizeof err);
+        if (e == NW_EOF)
+            break;
+        char *value = NULL;
+        size_t len = 0;
+        char now[32];
+        nw_time_now_rfc3339(now);
+        if (e == NW_OK && (e = nw_doc_complete(doc, source, err, sizeof err)) == NW_OK &&
+            (e = nw_doc_to_json(doc, now, &value, &len, err, sizeof err)) == NW_OK &&
+            len > max_bytes) {
+            e = nw_set_error(err, sizeof err, NW_ETOOBIG,
+                             "the document's message is %zu bytes, over the limit of %zu bytes",
+                             len, max_bytes);
+            free(value);
+            value = NULL;
+        }
+        if (e != NW_OK) {
+            fprintf(stderr, PROGRAM ": %s: skipped: %s\n", origin, err);
+            cnt.skipped++;
+            nw_doc_free(doc);
+            continue;
+        }
+        cnt.docs_read++;
+        if (o.dry_run) {
+            fwrite(value, 1, len, stdout);
+            fputc('\n', stdout);
+            cnt.delivered++;
+            cnt.bytes += len;
+            free(value);
+        } else {
+            produce(rk, topic, doc, value, len, &cnt);
+            rd_kafka_poll(rk, 0);
+        }
+        nw_doc_free(doc);
+    }
+    if (rk != NULL)
+        flush_all(rk, timeout_ms);
+    if (o.dry_run && fflush(stdout) != 0) {
+        fprintf(stderr, PROGRAM ": cannot write to standard output\n");
+        cnt.failed++;
+    }
+    unsigned long lost = cnt.docs_read - cnt.delivered - cnt.failed; /* no report: timed out */
+    if (!o.quiet || cnt.failed + cnt.skipped + lost > 0)
+        fprintf(stderr,
+                PROGRAM ": %lu documents %s %s (%llu bytes) in %.2f s; %lu failed, %lu "
+                        "skipped%s\n",
+                cnt.delivered, o.dry_run ? "printed for" : "delivered to", topic, cnt.bytes,
+                seconds_since(&t0), cnt.failed + lost, cnt.skipped,
+                stop_requested ? "; stopped by a signal" : "");
+    if (rk != NULL) {
+        char reason[512];
+        rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(rk, reason, sizeof reason);
+        if (fatal != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            fprintf(stderr, PROGRAM ": fatal Kafka error: %s\n", reason);
+            status = EXIT_KAFKA;
+        }
+    }
+    if (status == 0 && (cnt.failed + cnt.skipped + lost > 0 || stop_requested))
+        status = EXIT_PARTIAL;
+done:
+    nw_input_free(in);
+    if (rk != NULL)
+        rd_kafka_destroy(rk);
+    nw_kvconf_free(conf);
+    nw_producer_opts_free(&o);
+    return status;
+}

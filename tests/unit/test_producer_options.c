@@ -1,0 +1,122 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "../../producer/options.h"
+
+#define ARGV(...)                                                                                  \
+    char *argv[] = {"newswatch-producer", __VA_ARGS__, NULL};                                      \
+    int argc = (int)(sizeof argv / sizeof argv[0]) - 1
+
+static void defaults_read_stdin(void **state)
+{
+    (void)state;
+    char *argv[] = {"newswatch-producer", NULL};
+    nw_producer_opts o;
+    char err[256];
+    assert_int_equal(nw_producer_opts_parse(1, argv, &o, err, sizeof err), NW_OK);
+    assert_null(o.brokers);
+    assert_null(o.topic);
+    assert_int_equal(o.npaths, 1);
+    assert_string_equal(o.paths[0], "-");
+    assert_false(o.dry_run);
+    assert_int_equal(o.max_bytes, 0);
+    nw_producer_opts_free(&o);
+}
+
+static void every_option(void **state)
+{
+    (void)state;
+    ARGV("-b", "h1:9092,h2:9092", "-t", "my.topic", "-X", "acks=1", "-c", "p.conf", "-X",
+         "linger.ms=50", "--source", "wire", "--max-bytes", "2048", "--dry-run", "-q", "a.txt",
+         "dir", "-");
+    nw_producer_opts o;
+    char err[256];
+    assert_int_equal(nw_producer_opts_parse(argc, argv, &o, err, sizeof err), NW_OK);
+    assert_string_equal(o.brokers, "h1:9092,h2:9092");
+    assert_string_equal(o.topic, "my.topic");
+    assert_string_equal(o.config_file, "p.conf");
+    assert_string_equal(o.source, "wire");
+    assert_int_equal(o.max_bytes, 2048);
+    assert_true(o.dry_run);
+    assert_true(o.quiet);
+    assert_int_equal(o.nprops, 2);
+    assert_string_equal(o.props[0].key, "acks");
+    assert_string_equal(o.props[0].value, "1");
+    assert_string_equal(o.props[1].key, "linger.ms");
+    assert_string_equal(o.props[1].value, "50");
+    assert_int_equal(o.npaths, 3);
+    assert_string_equal(o.paths[0], "a.txt");
+    assert_string_equal(o.paths[1], "dir");
+    assert_string_equal(o.paths[2], "-");
+    nw_producer_opts_free(&o);
+    nw_producer_opts_free(&o); /* twice is harmless */
+}
+
+static void help_and_version(void **state)
+{
+    (void)state;
+    {
+        ARGV("--help");
+        nw_producer_opts o;
+        char err[256];
+        assert_int_equal(nw_producer_opts_parse(argc, argv, &o, err, sizeof err), NW_OK);
+        assert_true(o.help);
+        nw_producer_opts_free(&o);
+    }
+    {
+        ARGV("-V");
+        nw_producer_opts o;
+        char err[256];
+        assert_int_equal(nw_producer_opts_parse(argc, argv, &o, err, sizeof err), NW_OK);
+        assert_true(o.version);
+        nw_producer_opts_free(&o);
+    }
+    assert_non_null(strstr(nw_producer_usage, "-X KEY=VALUE"));
+    assert_non_null(strstr(nw_producer_usage, "--dry-run"));
+}
+
+static void usage_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *a, *b, *msg;
+    } cases[] = {
+        {"--bogus", NULL, "unknown option '--bogus'"},
+        {"-Z", NULL, "unknown option"},
+        {"-X", "noequals", "-X 'noequals': expected KEY=VALUE"},
+        {"-X", "=v", "expected KEY=VALUE"},
+        {"-t", "bad topic", "-t: 'bad topic' is not a valid topic name"},
+        {"--max-bytes", "0", "--max-bytes '0'"},
+        {"--max-bytes", "-5", "--max-bytes '-5'"},
+        {"--max-bytes", "12kb", "--max-bytes '12kb'"},
+        {"--max-bytes", "99999999999", "--max-bytes '99999999999'"},
+        {"-b", NULL, "option '-b' needs an argument"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *argv[] = {"newswatch-producer", (char *)cases[i].a, (char *)cases[i].b, NULL};
+        int argc = cases[i].b != NULL ? 3 : 2;
+        nw_producer_opts o;
+        char err[256] = "";
+        if (nw_producer_opts_parse(argc, argv, &o, err, sizeof err) != NW_EINVAL ||
+            strstr(err, cases[i].msg) == NULL)
+            fail_msg("%s %s: got '%s', expected '%s'", cases[i].a,
+                     cases[i].b != NULL ? cases[i].b : "", err, cases[i].msg);
+        assert_int_equal(o.nprops, 0);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults_read_stdin),
+        cmocka_unit_test(every_option),
+        cmocka_unit_test(help_and_version),
+        cmocka_unit_test(usage_errors),
+    };
+    return cmocka_run_group_tests_name("producer_options", tests, NULL, NULL);
+}
