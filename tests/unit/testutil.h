@@ -10,15 +10,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Creates a fresh directory under $TMPDIR (or /tmp); the caller removes it with tu_rmtree. */
+/*
+ * Creates a fresh directory under $TMPDIR (or /tmp), aborting when it cannot;
+ * the caller removes it with tu_rmtree and frees the name.
+ */
 static inline char *tu_mkdtemp(void)
 {
     const char *base = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
     char *path = malloc(strlen(base) + 32);
     sprintf(path, "%s/nwtest.XXXXXX", base);
     if (mkdtemp(path) == NULL) {
-        free(path);
-        return NULL;
+        perror("mkdtemp");
+        abort();
     }
     return path;
 }
