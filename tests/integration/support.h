@@ -1,0 +1,54 @@
+/*
+ * Helpers for the integration tests: they run the real programs from $NW_BIN
+ * against the real broker in $NW_TEST_BROKERS (started by scripts/run-tests)
+ * and read topics back with kcat, a client we did not write.
+ */
+#ifndef NEWSWATCH_IT_SUPPORT_H
+#define NEWSWATCH_IT_SUPPORT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* The broker list; the test fails when $NW_TEST_BROKERS is not set. */
+const char *it_brokers(void);
+/* $NW_BIN/name, in a static buffer. */
+const char *it_bin(const char *name);
+/* $NW_SEEDS: the project's copy of the seed documents. */
+const char *it_seeds_dir(void);
+
+/* A topic name unique to this process and call: "it.<prefix>.<pid>.<n>". */
+void it_topic_name(const char *prefix, char *out, size_t len);
+/* Creates a topic with the admin API (fails the test on error). */
+void it_create_topic(const char *name, int partitions);
+
+typedef struct it_result {
+    int status;      /* exit status, or 128+signal */
+    double seconds;  /* wall-clock time */
+    char *out, *err; /* captured stdout and stderr, NUL-terminated */
+    size_t outlen, errlen;
+} it_result;
+
+/*
+ * Runs a shell command line with stdin from stdin_path (NULL: /dev/null),
+ * capturing stdout and stderr.
+ */
+void it_run(const char *cmdline, const char *stdin_path, it_result *r);
+void it_result_free(it_result *r);
+
+/*
+ * Reads every message of a topic from the beginning to its end with
+ * `kcat -C -J -e` (read_committed) and returns them as a JSON array of kcat's
+ * envelopes (key, payload, partition, offset, headers), payloads as strings.
+ */
+json_t *it_kcat_consume(const char *topic);
+
+/* The header value of a kcat envelope, or NULL. */
+const char *it_kcat_header(const json_t *envelope, const char *name);
+
+/* A fresh temporary directory (removed by it_rmtree). */
+char *it_mkdtemp(void);
+void it_rmtree(const char *dir);
+void it_write_file(const char *dir, const char *name, const char *data, size_t len);
+char *it_read_file(const char *path, size_t *len);
+
+#endif
