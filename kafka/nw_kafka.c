@@ -126,6 +126,30 @@ void nw_kafka_topic_specs(const nw_topics *t, int partitions, int replication_fa
     }
 }
 
+/* True when every topic in specs has metadata with a leader for each partition. */
+static int topics_ready(rd_kafka_t *rk, const nw_topic_spec *specs, size_t n)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    if (rd_kafka_metadata(rk, 1, NULL, &md, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    size_t ready = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (int t = 0; t < md->topic_cnt; t++) {
+            const struct rd_kafka_metadata_topic *mt = &md->topics[t];
+            if (strcmp(mt->topic, specs[i].name) != 0 || mt->err != RD_KAFKA_RESP_ERR_NO_ERROR ||
+                mt->partition_cnt == 0)
+                continue;
+            int leaders = 1;
+            for (int p = 0; p < mt->partition_cnt; p++)
+                if (mt->partitions[p].leader < 0 || mt->partitions[p].err)
+                    leaders = 0;
+            ready += leaders;
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+    return ready == n;
+}
+
 nw_err nw_kafka_create_topics(rd_kafka_t *rk, const nw_topic_spec *specs, size_t n, int timeout_ms,
                               int quiet, char *errbuf, size_t errlen)
 {
@@ -185,6 +209,19 @@ nw_err nw_kafka_create_topics(rd_kafka_t *rk, const nw_topic_spec *specs, size_t
         }
     }
     rd_kafka_event_destroy(ev);
+    /*
+     * CreateTopics answers before every broker's metadata cache knows the new
+     * topics: wait until they have leaders, so that they can be used at once.
+     */
+    for (int waited = 0; result == NW_OK && !topics_ready(rk, specs, n); waited += 100) {
+        if (waited >= timeout_ms) {
+            result =
+                nw_set_error(errbuf, errlen, NW_EIO,
+                             "the topics were created but have no leader after %d ms", timeout_ms);
+            break;
+        }
+        rd_kafka_poll(rk, 100);
+    }
 done:
     if (nts != NULL) {
         for (size_t i = 0; i < n; i++)

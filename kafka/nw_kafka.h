@@ -70,8 +70,9 @@ void nw_kafka_topic_specs(const nw_topics *t, int partitions, int replication_fa
 
 /*
  * Creates the topics that do not exist yet; existing ones are left as they
- * are (and reported as such on stderr unless quiet). NW_EIO on any other
- * failure, with the broker's reason.
+ * are (and reported as such on stderr unless quiet). Returns once every topic
+ * has a leader for each partition, so it can be used at once. NW_EIO on any
+ * other failure, with the broker's reason.
  */
 nw_err nw_kafka_create_topics(rd_kafka_t *rk, const nw_topic_spec *specs, size_t n, int timeout_ms,
                               int quiet, char *errbuf, size_t errlen);
