@@ -1,0 +1,75 @@
+/*
+ * Text normalisation (ICU) for Arabic and English news.
+ *
+ * nw_normalize turns UTF-8 input into two strings with the same number of
+ * code points, so that a code point offset means the same place in both:
+ *  - display: NFKC; Arabic diacritics (tashkeel U+064B..U+065F, superscript
+ *    alef U+0670, Quranic marks), tatweel (U+0640), zero-width and bidi
+ *    controls (U+200B..U+200F, U+202A..U+202E, U+2060..U+2064, U+2066..U+2069,
+ *    U+061C, U+FEFF, U+00AD) deleted; Arabic-Indic and Eastern Arabic-Indic
+ *    digits mapped to ASCII; quotes to " and ', dashes to -, white space to
+ *    one space (runs collapsed, lines trimmed, at most one blank line in a
+ *    row).
+ *  - match: display with أ إ آ ٱ folded to ا, ى to ي, ة to ه, ؤ to و, ئ to ي,
+ *    Persian ک ی to ك ي, and letters case-folded (simple folding, one code
+ *    point for one).
+ * Offsets into either string can be converted between code points and bytes
+ * with the cp_byte arrays.
+ *
+ * Ownership: an nw_text owns its buffers and reuses them across calls; free it
+ * with nw_text_free. An nw_normalizer holds ICU's NFKC instance and scratch
+ * buffers; it is not thread-safe: use one per thread.
+ */
+#ifndef NEWSWATCH_TEXT_H
+#define NEWSWATCH_TEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "newswatch/error.h"
+
+typedef struct nw_text {
+    char *display;        /* UTF-8, NUL-terminated */
+    char *match;          /* UTF-8, NUL-terminated */
+    size_t display_len;   /* bytes */
+    size_t match_len;     /* bytes */
+    size_t ncp;           /* code points in each */
+    uint32_t *display_cp; /* ncp + 1 entries: byte offset of code point i in display */
+    uint32_t *match_cp;   /* ncp + 1 entries: byte offset of code point i in match */
+    size_t cap_display, cap_match, cap_cp; /* private: buffer capacities */
+} nw_text;
+
+typedef struct nw_normalizer nw_normalizer;
+
+/* An empty text (all zero). NULL when out of memory. */
+nw_text *nw_text_new(void);
+/* Frees the text and its buffers; NULL is a no-op. */
+void nw_text_free(nw_text *t);
+
+/* A normaliser; NULL with a message when ICU's NFKC data cannot be loaded. */
+nw_normalizer *nw_normalizer_new(char *errbuf, size_t errlen);
+/* Frees the normaliser; NULL is a no-op. */
+void nw_normalizer_free(nw_normalizer *n);
+
+/*
+ * Normalises in[0..len) into out. Invalid UTF-8 is NW_EUTF8 naming the byte
+ * offset; nothing is changed silently. Inputs over 256 MiB are NW_ETOOBIG.
+ */
+nw_err nw_normalize(nw_normalizer *n, const char *in, size_t len, nw_text *out, char *errbuf,
+                    size_t errlen);
+
+/*
+ * The matching-form folding of one code point (after the display mapping):
+ * what nw_normalize applies to each code point of display to get match.
+ */
+int32_t nw_fold_codepoint(int32_t c);
+
+/*
+ * Normalises a short string (a gazetteer name, a keyword, a pattern) straight
+ * to its matching form: a malloc'd NUL-terminated string, or NULL with a
+ * message. *len receives its length in bytes when len is not NULL.
+ */
+char *nw_normalize_to_match(nw_normalizer *n, const char *in, size_t len, size_t *outlen,
+                            char *errbuf, size_t errlen);
+
+#endif

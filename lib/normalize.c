@@ -1,0 +1,372 @@
+#include "newswatch/text.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicode/uchar.h>
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
+#include <unicode/utf16.h>
+#include <unicode/utf8.h>
+
+#include "newswatch/utf8.h"
+
+#define MAX_INPUT (256u << 20)
+
+struct nw_normalizer {
+    const UNormalizer2 *nfkc;
+    UChar *u16, *nfkc_buf;
+    int32_t cap_u16, cap_nfkc;
+};
+
+nw_text *nw_text_new(void)
+{
+    return calloc(1, sizeof(nw_text));
+}
+
+void nw_text_free(nw_text *t)
+{
+    if (t == NULL)
+        return;
+    free(t->display);
+    free(t->match);
+    free(t->display_cp);
+    free(t->match_cp);
+    free(t);
+}
+
+nw_normalizer *nw_normalizer_new(char *errbuf, size_t errlen)
+{
+    UErrorCode status = U_ZERO_ERROR;
+    const UNormalizer2 *nfkc = unorm2_getNFKCInstance(&status);
+    if (U_FAILURE(status)) {
+        nw_set_error(errbuf, errlen, NW_EINVAL, "ICU cannot load its NFKC data: %s",
+                     u_errorName(status));
+        return NULL;
+    }
+    nw_normalizer *n = calloc(1, sizeof(*n));
+    if (n == NULL) {
+        nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        return NULL;
+    }
+    n->nfkc = nfkc;
+    return n;
+}
+
+void nw_normalizer_free(nw_normalizer *n)
+{
+    if (n == NULL)
+        return;
+    free(n->u16);
+    free(n->nfkc_buf);
+    free(n);
+}
+
+static bool grow_u16(UChar **buf, int32_t *cap, int32_t need)
+{
+    if (need <= *cap)
+        return true;
+    int32_t ncap = *cap > 0 ? *cap : 1024;
+    while (ncap < need)
+        ncap *= 2;
+    UChar *nb = realloc(*buf, (size_t)ncap * sizeof(UChar));
+    if (nb == NULL)
+        return false;
+    *buf = nb;
+    *cap = ncap;
+    return true;
+}
+
+static bool grow_bytes(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return true;
+    size_t ncap = *cap > 0 ? *cap : 4096;
+    while (ncap < need)
+        ncap *= 2;
+    char *nb = realloc(*buf, ncap);
+    if (nb == NULL)
+        return false;
+    *buf = nb;
+    *cap = ncap;
+    return true;
+}
+
+/* Code points deleted from both forms. */
+static bool is_deleted(UChar32 c)
+{
+    if (c < 0x00AD)
+        return false;
+    return c == 0x00AD                     /* soft hyphen */
+           || (c >= 0x0610 && c <= 0x061A) /* Arabic honorific marks */
+           || c == 0x061C                  /* Arabic letter mark */
+           || c == 0x0640                  /* tatweel */
+           || (c >= 0x064B && c <= 0x065F) /* tashkeel and other harakat */
+           || c == 0x0670                  /* superscript alef */
+           || (c >= 0x06D6 && c <= 0x06DC) || (c >= 0x06DF && c <= 0x06E4) ||
+           (c >= 0x06E7 && c <= 0x06E8) || (c >= 0x06EA && c <= 0x06ED) /* Quranic marks */
+           || (c >= 0x200B && c <= 0x200F)                              /* zero-width, LRM, RLM */
+           || (c >= 0x202A && c <= 0x202E)                              /* bidi embeddings */
+           || (c >= 0x2060 && c <= 0x2064)                              /* word joiner etc. */
+           || (c >= 0x2066 && c <= 0x2069)                              /* bidi isolates */
+           || c == 0xFEFF;                                              /* BOM, ZWNBSP */
+}
+
+enum { SPACE = -2, NEWLINE = -3, DELETE = -1 };
+
+/* The display mapping of one code point (after NFKC). */
+static UChar32 display_map(UChar32 c)
+{
+    if (c < 0x80) {
+        if (c == '\n')
+            return NEWLINE;
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f')
+            return SPACE;
+        if (c < 0x20 || c == 0x7F)
+            return DELETE; /* other C0 controls */
+        if (c == '`')
+            return '\'';
+        return c;
+    }
+    if (is_deleted(c))
+        return DELETE;
+    if (c >= 0x0660 && c <= 0x0669)
+        return '0' + (c - 0x0660);
+    if (c >= 0x06F0 && c <= 0x06F9)
+        return '0' + (c - 0x06F0);
+    switch (c) {
+    case 0x0085:
+    case 0x2028:
+    case 0x2029:
+        return NEWLINE;
+    case 0x00A0:
+    case 0x1680:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
+        return SPACE;
+    case 0x00AB: /* « */
+    case 0x00BB: /* » */
+    case 0x201C:
+    case 0x201D:
+    case 0x201E:
+    case 0x201F:
+    case 0x2033:
+    case 0x301D:
+    case 0x301E:
+    case 0xFF02:
+        return '"';
+    case 0x00B4:
+    case 0x2018:
+    case 0x2019:
+    case 0x201A:
+    case 0x201B:
+    case 0x2032:
+    case 0xFF07:
+        return '\'';
+    case 0x2010:
+    case 0x2011:
+    case 0x2012:
+    case 0x2013:
+    case 0x2014:
+    case 0x2015:
+    case 0x2212:
+    case 0xFE58:
+    case 0xFE63:
+    case 0xFF0D:
+        return '-';
+    default:
+        break;
+    }
+    if (c >= 0x2000 && c <= 0x200A)
+        return SPACE;
+    if (u_charType(c) == U_CONTROL_CHAR)
+        return DELETE;
+    return c;
+}
+
+int32_t nw_fold_codepoint(int32_t c)
+{
+    if (c < 0x80)
+        return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+    switch (c) {
+    case 0x0622: /* آ */
+    case 0x0623: /* أ */
+    case 0x0625: /* إ */
+    case 0x0671: /* ٱ */
+        return 0x0627;
+    case 0x0649: /* ى */
+    case 0x0626: /* ئ */
+    case 0x06CC: /* Persian yeh */
+        return 0x064A;
+    case 0x0629: /* ة */
+        return 0x0647;
+    case 0x0624: /* ؤ */
+        return 0x0648;
+    case 0x06A9: /* Persian keheh */
+        return 0x0643;
+    default:
+        break;
+    }
+    if (c >= 0x0600 && c <= 0x06FF)
+        return c;
+    return u_foldCase(c, U_FOLD_CASE_DEFAULT);
+}
+
+/* Converts and NFKC-normalises in; returns the UTF-16 text and its length. */
+static nw_err to_nfkc_utf16(nw_normalizer *n, const char *in, size_t len, const UChar **out,
+                            int32_t *outlen, char *errbuf, size_t errlen)
+{
+    UErrorCode status = U_ZERO_ERROR;
+    /* UTF-16 never has more code units than UTF-8 has bytes. */
+    if (!grow_u16(&n->u16, &n->cap_u16, (int32_t)len + 1))
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    int32_t n16 = 0;
+    u_strFromUTF8(n->u16, n->cap_u16, &n16, in, (int32_t)len, &status);
+    if (U_FAILURE(status))
+        return nw_set_error(errbuf, errlen, NW_EUTF8, "ICU cannot convert the text: %s",
+                            u_errorName(status));
+    int32_t span = unorm2_spanQuickCheckYes(n->nfkc, n->u16, n16, &status);
+    if (U_FAILURE(status))
+        return nw_set_error(errbuf, errlen, NW_EINVAL, "NFKC failed: %s", u_errorName(status));
+    if (span == n16) {
+        *out = n->u16;
+        *outlen = n16;
+        return NW_OK;
+    }
+    /* NFKC can expand (U+FDFA becomes 18 code points): retry with the size ICU asks for. */
+    int32_t need = n16 + n16 / 2 + 16;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!grow_u16(&n->nfkc_buf, &n->cap_nfkc, need))
+            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        status = U_ZERO_ERROR;
+        memcpy(n->nfkc_buf, n->u16, (size_t)span * sizeof(UChar));
+        int32_t got = unorm2_normalizeSecondAndAppend(n->nfkc, n->nfkc_buf, span, n->cap_nfkc,
+                                                      n->u16 + span, n16 - span, &status);
+        if (status == U_BUFFER_OVERFLOW_ERROR) {
+            need = got + 16;
+            continue;
+        }
+        if (U_FAILURE(status))
+            return nw_set_error(errbuf, errlen, NW_EINVAL, "NFKC failed: %s", u_errorName(status));
+        *out = n->nfkc_buf;
+        *outlen = got;
+        return NW_OK;
+    }
+    return nw_set_error(errbuf, errlen, NW_ENOMEM, "NFKC output does not fit");
+}
+
+nw_err nw_normalize(nw_normalizer *n, const char *in, size_t len, nw_text *out, char *errbuf,
+                    size_t errlen)
+{
+    size_t bad;
+    if (len > MAX_INPUT)
+        return nw_set_error(errbuf, errlen, NW_ETOOBIG, "the text is %zu bytes; the limit is %u",
+                            len, MAX_INPUT);
+    if (!nw_utf8_valid(in, len, &bad))
+        return nw_set_error(errbuf, errlen, NW_EUTF8, "invalid UTF-8 at byte offset %zu", bad);
+    const UChar *s = NULL;
+    int32_t slen = 0;
+    nw_err err = to_nfkc_utf16(n, in, len, &s, &slen, errbuf, errlen);
+    if (err != NW_OK)
+        return err;
+
+    /* Each UTF-16 unit yields at most 3 UTF-8 bytes, and at most one code point. */
+    size_t maxbytes = (size_t)slen * 3 + 1;
+    size_t maxcp = (size_t)slen + 1;
+    if (!grow_bytes(&out->display, &out->cap_display, maxbytes) ||
+        !grow_bytes(&out->match, &out->cap_match, maxbytes))
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    if (maxcp > out->cap_cp) {
+        uint32_t *d = realloc(out->display_cp, maxcp * sizeof(uint32_t));
+        if (d != NULL)
+            out->display_cp = d;
+        uint32_t *m = realloc(out->match_cp, maxcp * sizeof(uint32_t));
+        if (m != NULL)
+            out->match_cp = m;
+        if (d == NULL || m == NULL)
+            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        out->cap_cp = maxcp;
+    }
+    uint8_t *d = (uint8_t *)out->display, *m = (uint8_t *)out->match;
+    int32_t di = 0, mi = 0;
+    size_t ncp = 0;
+    int pending_space = 0, newlines = 0, line_empty = 1, any = 0;
+    int32_t i = 0;
+    while (i < slen) {
+        UChar32 c;
+        U16_NEXT_UNSAFE(s, i, c);
+        UChar32 dc = display_map(c);
+        if (dc == DELETE)
+            continue;
+        if (dc == SPACE) {
+            pending_space = !line_empty;
+            continue;
+        }
+        if (dc == NEWLINE) {
+            pending_space = 0;
+            if (any)
+                newlines++;
+            line_empty = 1;
+            continue;
+        }
+        /* Flush the white space before this character: at most one blank line. */
+        if (newlines > 0) {
+            int k = newlines > 2 ? 2 : newlines;
+            for (int j = 0; j < k; j++) {
+                out->display_cp[ncp] = (uint32_t)di;
+                out->match_cp[ncp] = (uint32_t)mi;
+                ncp++;
+                d[di++] = '\n';
+                m[mi++] = '\n';
+            }
+            newlines = 0;
+        } else if (pending_space) {
+            out->display_cp[ncp] = (uint32_t)di;
+            out->match_cp[ncp] = (uint32_t)mi;
+            ncp++;
+            d[di++] = ' ';
+            m[mi++] = ' ';
+        }
+        pending_space = 0;
+        line_empty = 0;
+        any = 1;
+        out->display_cp[ncp] = (uint32_t)di;
+        out->match_cp[ncp] = (uint32_t)mi;
+        ncp++;
+        U8_APPEND_UNSAFE(d, di, dc);
+        UChar32 mc = nw_fold_codepoint(dc);
+        U8_APPEND_UNSAFE(m, mi, mc);
+    }
+    out->display_cp[ncp] = (uint32_t)di;
+    out->match_cp[ncp] = (uint32_t)mi;
+    d[di] = '\0';
+    m[mi] = '\0';
+    out->display_len = (size_t)di;
+    out->match_len = (size_t)mi;
+    out->ncp = ncp;
+    return NW_OK;
+}
+
+char *nw_normalize_to_match(nw_normalizer *n, const char *in, size_t len, size_t *outlen,
+                            char *errbuf, size_t errlen)
+{
+    nw_text *t = nw_text_new();
+    if (t == NULL) {
+        nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        return NULL;
+    }
+    char *res = NULL;
+    if (nw_normalize(n, in, len, t, errbuf, errlen) == NW_OK) {
+        res = malloc(t->match_len + 1);
+        if (res == NULL) {
+            nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        } else {
+            memcpy(res, t->match, t->match_len + 1);
+            if (outlen != NULL)
+                *outlen = t->match_len;
+        }
+    }
+    nw_text_free(t);
+    return res;
+}
