@@ -1,0 +1,369 @@
+#include "newswatch/segment.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
+
+nw_segments *nw_segments_new(void)
+{
+    return calloc(1, sizeof(nw_segments));
+}
+
+void nw_segments_free(nw_segments *s)
+{
+    if (s == NULL)
+        return;
+    free(s->tokens);
+    free(s->sentences);
+    free(s->urls);
+    free(s->cps);
+    free(s);
+}
+
+static bool grow(void **buf, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t ncap = *cap > 0 ? *cap : 64;
+    while (ncap < need)
+        ncap *= 2;
+    void *nb = realloc(*buf, ncap * size);
+    if (nb == NULL)
+        return false;
+    *buf = nb;
+    *cap = ncap;
+    return true;
+}
+
+static int wb(int32_t c)
+{
+    if (c < 0x80) {
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+            return U_WB_ALETTER;
+        if (c >= '0' && c <= '9')
+            return U_WB_NUMERIC;
+        if (c == '@') /* ICU's word rules count '@' as a letter (e-mail, mentions) */
+            return U_WB_ALETTER;
+    }
+    return u_getIntPropertyValue(c, UCHAR_WORD_BREAK);
+}
+
+static bool is_ahletter(int w)
+{
+    return w == U_WB_ALETTER || w == U_WB_HEBREW_LETTER;
+}
+
+static bool is_word_start(int w)
+{
+    return is_ahletter(w) || w == U_WB_NUMERIC || w == U_WB_KATAKANA || w == U_WB_EXTENDNUMLET;
+}
+
+static bool is_ignored(int w)
+{
+    return w == U_WB_EXTEND || w == U_WB_FORMAT || w == U_WB_ZWJ;
+}
+
+/* WB5, WB8-10, WB13, WB13a-b: may b follow a directly? */
+static bool joins(int a, int b)
+{
+    bool la = is_ahletter(a), lb = is_ahletter(b);
+    if ((la || a == U_WB_NUMERIC) && (lb || b == U_WB_NUMERIC))
+        return true;
+    if (a == U_WB_KATAKANA && b == U_WB_KATAKANA)
+        return true;
+    if (b == U_WB_EXTENDNUMLET &&
+        (la || a == U_WB_NUMERIC || a == U_WB_KATAKANA || a == U_WB_EXTENDNUMLET))
+        return true;
+    if (a == U_WB_EXTENDNUMLET && (lb || b == U_WB_NUMERIC || b == U_WB_KATAKANA))
+        return true;
+    return false;
+}
+
+static size_t skip_ignored(const int32_t *cps, size_t j, size_t n)
+{
+    while (j < n && is_ignored(wb(cps[j])))
+        j++;
+    return j;
+}
+
+static uint8_t script_of(int32_t c)
+{
+    if ((c >= 0x0600 && c <= 0x06FF) || (c >= 0x0750 && c <= 0x077F) ||
+        (c >= 0x08A0 && c <= 0x08FF) || (c >= 0xFB50 && c <= 0xFDFF) ||
+        (c >= 0xFE70 && c <= 0xFEFF))
+        return NW_SCRIPT_ARABIC;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= 0x00C0 && c <= 0x024F) ||
+        (c >= 0x1E00 && c <= 0x1EFF))
+        return NW_SCRIPT_LATIN;
+    return NW_SCRIPT_OTHER;
+}
+
+static int sb(int32_t c)
+{
+    if (c == '\n')
+        return U_SB_LF;
+    if (c == ' ')
+        return U_SB_SP;
+    if (c < 0x80 && ((c >= 'a' && c <= 'z')))
+        return U_SB_LOWER;
+    return u_getIntPropertyValue(c, UCHAR_SENTENCE_BREAK);
+}
+
+static bool is_sep(int s)
+{
+    return s == U_SB_LF || s == U_SB_CR || s == U_SB_SEP;
+}
+
+/*
+ * Where the sentence containing the terminator at i ends, or 0 when the
+ * terminator does not end it (UAX #29 SB6-SB11, without SB5's Extend).
+ */
+static size_t sentence_end_after(const int32_t *cps, size_t i, size_t n)
+{
+    bool aterm_only = true;
+    size_t j = i;
+    while (j < n && (sb(cps[j]) == U_SB_STERM || sb(cps[j]) == U_SB_ATERM)) {
+        if (sb(cps[j]) == U_SB_STERM)
+            aterm_only = false;
+        j++;
+    }
+    if (aterm_only && j == i + 1 && j < n) {
+        int next = sb(cps[j]);
+        if (next == U_SB_NUMERIC) /* SB6: 3.5 */
+            return 0;
+        if (i > 0 && next == U_SB_UPPER &&
+            (sb(cps[i - 1]) == U_SB_UPPER || sb(cps[i - 1]) == U_SB_LOWER)) /* SB7: U.S */
+            return 0;
+    }
+    size_t k = j;
+    while (k < n && sb(cps[k]) == U_SB_CLOSE)
+        k++;
+    size_t sp = k;
+    while (sp < n && sb(cps[sp]) == U_SB_SP)
+        sp++;
+    if (aterm_only) { /* SB8: ATerm Close* Sp* × (¬(OLetter|Upper|Lower|ParaSep|SATerm))* Lower */
+        size_t m = sp;
+        while (m < n) {
+            int s = sb(cps[m]);
+            if (s == U_SB_OLETTER || s == U_SB_UPPER || s == U_SB_LOWER || is_sep(s) ||
+                s == U_SB_STERM || s == U_SB_ATERM)
+                break;
+            m++;
+        }
+        if (m < n && sb(cps[m]) == U_SB_LOWER)
+            return 0;
+    }
+    if (sp < n) { /* SB8a: SATerm Close* Sp* × (SContinue | SATerm) */
+        int s = sb(cps[sp]);
+        if (s == U_SB_SCONTINUE || s == U_SB_STERM || s == U_SB_ATERM)
+            return 0;
+    }
+    return sp; /* SB11: break after Close* Sp* */
+}
+
+static bool add_sentence(nw_segments *s, size_t start, size_t end, const int32_t *cps,
+                         uint32_t paragraph)
+{
+    while (end > start && (cps[end - 1] == ' ' || cps[end - 1] == '\n'))
+        end--;
+    while (start < end && (cps[start] == ' ' || cps[start] == '\n'))
+        start++;
+    if (end == start)
+        return true;
+    if (!grow((void **)&s->sentences, &s->cap_sentences, s->nsentences + 1, sizeof(nw_sentence)))
+        return false;
+    nw_sentence *st = &s->sentences[s->nsentences++];
+    st->start = (uint32_t)start;
+    st->end = (uint32_t)end;
+    st->first_token = 0;
+    st->ntokens = 0;
+    st->paragraph = paragraph;
+    return true;
+}
+
+static bool find_sentences(nw_segments *s, const int32_t *cps, size_t n)
+{
+    size_t start = 0;
+    uint32_t paragraph = 0;
+    size_t i = 0;
+    while (i < n) {
+        int c = sb(cps[i]);
+        if (is_sep(c)) {
+            if (!add_sentence(s, start, i, cps, paragraph))
+                return false;
+            size_t j = i;
+            int lines = 0;
+            while (j < n && (cps[j] == '\n' || cps[j] == ' ')) {
+                lines += cps[j] == '\n';
+                j++;
+            }
+            if (lines > 1)
+                paragraph++;
+            start = i = j;
+            continue;
+        }
+        if (c == U_SB_STERM || c == U_SB_ATERM) {
+            size_t end = sentence_end_after(cps, i, n);
+            if (end > 0) {
+                if (!add_sentence(s, start, end, cps, paragraph))
+                    return false;
+                start = i = end;
+                continue;
+            }
+            /* Not a boundary: skip the run of terminators. */
+            while (i < n && (sb(cps[i]) == U_SB_STERM || sb(cps[i]) == U_SB_ATERM))
+                i++;
+            continue;
+        }
+        i++;
+    }
+    return add_sentence(s, start, n, cps, paragraph);
+}
+
+static bool starts_with(const int32_t *cps, size_t i, size_t n, const char *ascii)
+{
+    for (size_t k = 0; ascii[k] != '\0'; k++) {
+        int32_t c = i + k < n ? cps[i + k] : 0;
+        if (c >= 'A' && c <= 'Z')
+            c += 32;
+        if (c != (unsigned char)ascii[k])
+            return false;
+    }
+    return true;
+}
+
+static bool url_char(int32_t c)
+{
+    return c > ' ' && c != '"' && c != '<' && c != '>' && c != 0x060C /* ، */ &&
+           !(c >= 0x0600 && c <= 0x06FF);
+}
+
+static bool find_urls(nw_segments *s, const int32_t *cps, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        bool boundary = i == 0 || !url_char(cps[i - 1]) || cps[i - 1] == '(';
+        if (boundary &&
+            (starts_with(cps, i, n, "http://") || starts_with(cps, i, n, "https://") ||
+             starts_with(cps, i, n, "www.") || starts_with(cps, i, n, "pic.twitter.com/"))) {
+            size_t j = i;
+            while (j < n && url_char(cps[j]))
+                j++;
+            /* Trailing punctuation belongs to the sentence, not the URL. */
+            while (j > i && (cps[j - 1] == '.' || cps[j - 1] == ',' || cps[j - 1] == ')' ||
+                             cps[j - 1] == ';' || cps[j - 1] == ':' || cps[j - 1] == '!' ||
+                             cps[j - 1] == '?' || cps[j - 1] == '\''))
+                j--;
+            if (!grow((void **)&s->urls, &s->cap_urls, s->nurls + 1, sizeof(nw_span)))
+                return false;
+            s->urls[s->nurls].start = (uint32_t)i;
+            s->urls[s->nurls].end = (uint32_t)j;
+            s->nurls++;
+            i = j > i ? j : i + 1;
+            continue;
+        }
+        i++;
+    }
+    return true;
+}
+
+nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
+{
+    s->ntokens = s->nsentences = s->nurls = 0;
+    size_t n = t->ncp;
+    if (!grow((void **)&s->cps, &s->cap_cps, n + 1, sizeof(int32_t)))
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    int32_t *cps = s->cps;
+    /* The display form: sentence rules need letter case, which match folds away. */
+    const uint8_t *d = (const uint8_t *)t->display;
+    for (size_t i = 0; i < n; i++) {
+        int32_t off = (int32_t)t->display_cp[i];
+        U8_NEXT_UNSAFE(d, off, cps[i]);
+    }
+    if (!find_sentences(s, cps, n) || !find_urls(s, cps, n))
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+
+    size_t sent = 0, url = 0;
+    size_t i = 0;
+    while (i < n) {
+        int w = wb(cps[i]);
+        if (!is_word_start(w)) {
+            i++;
+            continue;
+        }
+        size_t start = i;
+        int last = w;
+        bool letters = is_ahletter(w) || w == U_WB_KATAKANA, digits = w == U_WB_NUMERIC;
+        size_t j = i + 1;
+        for (;;) {
+            j = skip_ignored(cps, j, n);
+            if (j >= n)
+                break;
+            int nw = wb(cps[j]);
+            if (joins(last, nw)) {
+                letters |= is_ahletter(nw) || nw == U_WB_KATAKANA;
+                digits |= nw == U_WB_NUMERIC;
+                last = nw;
+                j++;
+                continue;
+            }
+            bool mid_letter =
+                nw == U_WB_MIDLETTER || nw == U_WB_MIDNUMLET || nw == U_WB_SINGLE_QUOTE;
+            bool mid_num = nw == U_WB_MIDNUM || nw == U_WB_MIDNUMLET || nw == U_WB_SINGLE_QUOTE;
+            if ((is_ahletter(last) && mid_letter) || (last == U_WB_NUMERIC && mid_num)) {
+                size_t k = skip_ignored(cps, j + 1, n);
+                if (k < n) {
+                    int after = wb(cps[k]);
+                    if ((is_ahletter(last) && mid_letter && is_ahletter(after)) ||
+                        (last == U_WB_NUMERIC && mid_num && after == U_WB_NUMERIC)) {
+                        last = after;
+                        j = k + 1;
+                        continue;
+                    }
+                }
+            }
+            break;
+        }
+        i = j;
+        if (!letters && !digits)
+            continue; /* underscores alone */
+        if (!grow((void **)&s->tokens, &s->cap_tokens, s->ntokens + 1, sizeof(nw_token)))
+            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        while (sent + 1 < s->nsentences && s->sentences[sent].end <= start)
+            sent++;
+        while (url < s->nurls && s->urls[url].end <= start)
+            url++;
+        nw_token *tok = &s->tokens[s->ntokens];
+        tok->start = (uint32_t)start;
+        tok->end = (uint32_t)j;
+        tok->sentence = (uint32_t)sent;
+        tok->paragraph = s->nsentences > 0 ? s->sentences[sent].paragraph : 0;
+        tok->kind = letters ? NW_TOKEN_WORD : NW_TOKEN_NUMBER;
+        tok->script = NW_SCRIPT_OTHER;
+        for (size_t k = start; k < j; k++) {
+            if (cps[k] != '@' && is_ahletter(wb(cps[k]))) {
+                tok->script = script_of(cps[k]);
+                break;
+            }
+        }
+        tok->flags = 0;
+        if (start > 0 && cps[start - 1] == '#')
+            tok->flags |= NW_TOKEN_HASHTAG;
+        if (cps[start] == '@' && j > start + 1)
+            tok->flags |= NW_TOKEN_MENTION;
+        if (u_isupper(cps[start]))
+            tok->flags |= NW_TOKEN_UPPER;
+        if (url < s->nurls && s->urls[url].start <= start && start < s->urls[url].end)
+            tok->flags |= NW_TOKEN_IN_URL;
+        if (s->nsentences > 0) {
+            nw_sentence *st = &s->sentences[sent];
+            if (st->ntokens == 0)
+                st->first_token = (uint32_t)s->ntokens;
+            st->ntokens++;
+        }
+        s->ntokens++;
+    }
+    return NW_OK;
+}
