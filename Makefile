@@ -33,7 +33,7 @@ PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS))
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 
-ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude $(WARNINGS) $(CFLAGS) $(SANFLAGS) \
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -DNW_DATADIR='"$(PREFIX)/share/newswatch"' -Iinclude $(WARNINGS) $(CFLAGS) $(SANFLAGS) \
              $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
@@ -42,7 +42,8 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_A     := $(BUILD)/libnewswatch.a
 KAFKA_OBJ := $(BUILD)/kafka/nw_kafka.o
 PRODUCER_OBJ := $(BUILD)/producer/options.o $(BUILD)/producer/main.o
-CONSUMER_OBJ := $(BUILD)/consumer/main.o
+CONSUMER_OBJ := $(BUILD)/consumer/main.o $(BUILD)/consumer/options.o $(BUILD)/consumer/admin.o \
+                $(BUILD)/consumer/replay.o $(BUILD)/consumer/pipeline.o
 PROGRAMS  := $(BIN)/newswatch-producer $(BIN)/newswatch-consumer
 VARIANT_STAMP := $(BIN)/.variant-$(VARIANT)
 

@@ -1,11 +1,11 @@
 #include "newswatch/kvconf.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "newswatch/file.h"
 #include "newswatch/utf8.h"
 
 struct nw_kvconf {
@@ -190,31 +190,13 @@ nw_err nw_kvconf_new(const char *file, const char *text, size_t len, nw_kvconf *
 
 nw_err nw_kvconf_new_from_file(const char *path, nw_kvconf **out, char *errbuf, size_t errlen)
 {
+    char *buf;
+    size_t len;
     *out = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
-        return nw_set_error(errbuf, errlen, NW_EIO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 4096, len = 0, n;
-    char *buf = malloc(cap);
-    while (buf != NULL && (n = fread(buf + len, 1, cap - len, fp)) > 0) {
-        len += n;
-        if (len == cap) {
-            char *nb = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
-            if (nb == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    int read_error = ferror(fp);
-    fclose(fp);
-    if (buf == NULL)
-        return nw_set_error(errbuf, errlen, NW_ENOMEM, "%s: out of memory or over 64 MiB", path);
-    nw_err err = read_error ? nw_set_error(errbuf, errlen, NW_EIO, "%s: read error", path)
-                            : nw_kvconf_new(path, buf, len, out, errbuf, errlen);
+    nw_err err = nw_file_read(path, 64u << 20, &buf, &len, errbuf, errlen);
+    if (err != NW_OK)
+        return err;
+    err = nw_kvconf_new(path, buf, len, out, errbuf, errlen);
     free(buf);
     return err;
 }

@@ -9,6 +9,7 @@
 #include <unicode/utf16.h>
 #include <unicode/utf8.h>
 
+#include "newswatch/furniture.h"
 #include "newswatch/utf8.h"
 
 #define MAX_INPUT (256u << 20)
@@ -369,4 +370,74 @@ char *nw_normalize_to_match(nw_normalizer *n, const char *in, size_t len, size_t
     }
     nw_text_free(t);
     return res;
+}
+
+nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, nw_text *out,
+                      char *errbuf, size_t errlen)
+{
+    if (!grow_bytes(&out->display, &out->cap_display, in->display_len + 1) ||
+        !grow_bytes(&out->match, &out->cap_match, in->match_len + 1))
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    if (in->ncp + 1 > out->cap_cp) {
+        uint32_t *d = realloc(out->display_cp, (in->ncp + 1) * sizeof(uint32_t));
+        if (d != NULL)
+            out->display_cp = d;
+        uint32_t *m = realloc(out->match_cp, (in->ncp + 1) * sizeof(uint32_t));
+        if (m != NULL)
+            out->match_cp = m;
+        if (d == NULL || m == NULL)
+            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        out->cap_cp = in->ncp + 1;
+    }
+    size_t di = 0, mi = 0, ncp = 0, r = 0;
+    int pending_space = 0, newlines = 0, line_empty = 1, any = 0;
+    for (size_t i = 0; i < in->ncp; i++) {
+        while (r < nremove && remove[r].end <= i)
+            r++;
+        if (r < nremove && remove[r].start <= i)
+            continue;
+        char c = in->match[in->match_cp[i]];
+        if (c == '\n') {
+            pending_space = 0;
+            newlines += any;
+            line_empty = 1;
+            continue;
+        }
+        if (c == ' ') {
+            pending_space = !line_empty;
+            continue;
+        }
+        if (newlines > 0 || pending_space) {
+            int k = newlines > 2 ? 2 : newlines;
+            char sep = newlines > 0 ? '\n' : ' ';
+            for (int j = 0; j < (newlines > 0 ? k : 1); j++) {
+                out->display_cp[ncp] = (uint32_t)di;
+                out->match_cp[ncp] = (uint32_t)mi;
+                ncp++;
+                out->display[di++] = sep;
+                out->match[mi++] = sep;
+            }
+            newlines = 0;
+            pending_space = 0;
+        }
+        line_empty = 0;
+        any = 1;
+        size_t dl = in->display_cp[i + 1] - in->display_cp[i];
+        size_t ml = in->match_cp[i + 1] - in->match_cp[i];
+        out->display_cp[ncp] = (uint32_t)di;
+        out->match_cp[ncp] = (uint32_t)mi;
+        ncp++;
+        memcpy(out->display + di, in->display + in->display_cp[i], dl);
+        memcpy(out->match + mi, in->match + in->match_cp[i], ml);
+        di += dl;
+        mi += ml;
+    }
+    out->display_cp[ncp] = (uint32_t)di;
+    out->match_cp[ncp] = (uint32_t)mi;
+    out->display[di] = '\0';
+    out->match[mi] = '\0';
+    out->display_len = di;
+    out->match_len = mi;
+    out->ncp = ncp;
+    return NW_OK;
 }

@@ -1,0 +1,35 @@
+/*
+ * The configuration files the pipeline reads (gazetteer, page furniture),
+ * found from the command line, the [pipeline] section of the config file, or
+ * the defaults: ./config/<name> when it exists, else NW_DATADIR/config/<name>
+ * (the installed copy).
+ *
+ * Ownership: an nw_pipeline owns what it loaded.
+ */
+#ifndef NEWSWATCH_CONSUMER_PIPELINE_H
+#define NEWSWATCH_CONSUMER_PIPELINE_H
+
+#include <stddef.h>
+
+#include "newswatch/analyze.h"
+#include "newswatch/kvconf.h"
+
+typedef struct nw_pipeline_paths {
+    const char *gazetteer; /* NULL: [pipeline] gazetteer, else the default */
+    const char *furniture; /* NULL: [pipeline] furniture, else the default */
+} nw_pipeline_paths;
+
+typedef struct nw_pipeline {
+    nw_normalizer *norm;
+    nw_gazetteer *gazetteer;
+    nw_furniture *furniture;
+    char gazetteer_path[1024], furniture_path[1024];
+} nw_pipeline;
+
+/* Loads everything; errors name the file and line. */
+nw_err nw_pipeline_load(nw_pipeline *p, const nw_pipeline_paths *paths, const nw_kvconf *conf,
+                        char *errbuf, size_t errlen);
+/* Frees what was loaded; safe on a zeroed struct. */
+void nw_pipeline_unload(nw_pipeline *p);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * The text pipeline for one document, with no Kafka in it: normalise (ICU),
+ * remove page furniture, segment, detect the language, tag entities from the
+ * gazetteer (through clitics, inside hashtags) and by title, and find dates,
+ * casualty figures, hashtags, mentions and URLs. nw_analysis_to_json writes
+ * the result as a `newswatch.enriched/1` document (docs/schemas.md).
+ *
+ * Ownership: an nw_analyzer borrows the gazetteer and the furniture rules
+ * (they must outlive it) and owns everything else. The nw_analysis that
+ * nw_analyzer_run returns belongs to the analyzer and is valid until the next
+ * run or nw_analyzer_free. An analyzer is for one thread at a time; the
+ * gazetteer and furniture rules may be shared by several analyzers.
+ */
+#ifndef NEWSWATCH_ANALYZE_H
+#define NEWSWATCH_ANALYZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "newswatch/dates.h"
+#include "newswatch/doc.h"
+#include "newswatch/error.h"
+#include "newswatch/furniture.h"
+#include "newswatch/gazetteer.h"
+#include "newswatch/recognize.h"
+#include "newswatch/segment.h"
+#include "newswatch/text.h"
+
+#define NW_ENRICHED_SCHEMA "newswatch.enriched/1"
+
+typedef enum nw_lang { NW_LANG_AR, NW_LANG_EN, NW_LANG_MIXED, NW_LANG_OTHER } nw_lang;
+
+/* "ar", "en", "mixed", "other". */
+const char *nw_lang_name(nw_lang lang);
+
+typedef struct nw_mention {
+    const nw_entity *entity; /* NULL for a name found by its title (unlinked) */
+    nw_entity_type type;
+    uint32_t start, end; /* code points of the text */
+    uint32_t sentence;
+    uint32_t first_token, ntokens; /* for a hashtag part: the hashtag's token, 1 */
+    uint8_t in_hashtag;
+} nw_mention;
+
+typedef struct nw_analysis {
+    const nw_text *text;                  /* the clean text (furniture removed) */
+    const nw_segments *seg;               /* its sentences, tokens and URLs */
+    const nw_text *title;                 /* the normalised title (may be empty) */
+    const nw_text *page;                  /* the normalised body before furniture removal */
+    const nw_furniture_result *furniture; /* spans into page */
+    nw_lang lang;
+    const uint8_t *sentence_lang; /* nw_lang per sentence */
+    const nw_mention *mentions;   /* in text order */
+    size_t nmentions;
+    const nw_dates *dates;
+    nw_casualties casualties;
+    size_t furniture_lines; /* lines removed as furniture */
+} nw_analysis;
+
+typedef struct nw_analyzer nw_analyzer;
+
+/*
+ * An analyzer over a gazetteer (required) and furniture rules (may be NULL:
+ * then only the built-in recognisers remove furniture).
+ */
+nw_analyzer *nw_analyzer_new(const nw_gazetteer *g, const nw_furniture *f, char *errbuf,
+                             size_t errlen);
+/* Frees the analyzer; NULL is a no-op. */
+void nw_analyzer_free(nw_analyzer *a);
+
+/*
+ * Analyses the document's title and body. Invalid UTF-8 is NW_EUTF8 with
+ * the byte offset; out of memory is NW_ENOMEM.
+ */
+nw_err nw_analyzer_run(nw_analyzer *a, const nw_doc *doc, const nw_analysis **out, char *errbuf,
+                       size_t errlen);
+
+/*
+ * Encodes the document and its analysis as one line of `newswatch.enriched/1`
+ * JSON (no newline). extra_json, when not NULL, is a JSON object whose
+ * members are appended (the alert stage adds "matches"). The caller frees
+ * *out with free().
+ */
+nw_err nw_analysis_to_json(const nw_analysis *an, const nw_doc *doc, const char *extra_json,
+                           char **out, size_t *outlen, char *errbuf, size_t errlen);
+
+#endif

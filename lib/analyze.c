@@ -1,0 +1,482 @@
+#include "newswatch/analyze.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicode/uchar.h>
+
+#include "newswatch/phrases.h"
+
+struct nw_analyzer {
+    const nw_gazetteer *g;
+    const nw_furniture *f;
+    nw_normalizer *norm;
+    nw_recognizer *rec;
+    nw_text *page, *text, *title;
+    nw_segments *page_seg, *seg;
+    nw_furniture_result *fr;
+    nw_mention *mentions;
+    size_t nmentions, cap_mentions;
+    uint8_t *covered, *sent_lang;
+    size_t cap_covered, cap_sent_lang;
+    nw_word *words;
+    size_t cap_words;
+    nw_dates dates;
+    nw_analysis result;
+};
+
+const char *nw_lang_name(nw_lang lang)
+{
+    static const char *const names[] = {"ar", "en", "mixed", "other"};
+    return lang <= NW_LANG_OTHER ? names[lang] : "other";
+}
+
+void nw_analyzer_free(nw_analyzer *a)
+{
+    if (a == NULL)
+        return;
+    nw_normalizer_free(a->norm);
+    nw_recognizer_free(a->rec);
+    nw_text_free(a->page);
+    nw_text_free(a->text);
+    nw_text_free(a->title);
+    nw_segments_free(a->page_seg);
+    nw_segments_free(a->seg);
+    nw_furniture_result_free(a->fr);
+    free(a->mentions);
+    free(a->covered);
+    free(a->sent_lang);
+    free(a->words);
+    free(a->dates.dates);
+    free(a);
+}
+
+nw_analyzer *nw_analyzer_new(const nw_gazetteer *g, const nw_furniture *f, char *errbuf,
+                             size_t errlen)
+{
+    nw_analyzer *a = calloc(1, sizeof(*a));
+    if (a == NULL) {
+        nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        return NULL;
+    }
+    a->g = g;
+    a->f = f;
+    if ((a->norm = nw_normalizer_new(errbuf, errlen)) == NULL ||
+        (a->rec = nw_recognizer_new(a->norm, errbuf, errlen)) == NULL) {
+        nw_analyzer_free(a);
+        return NULL;
+    }
+    a->page = nw_text_new();
+    a->text = nw_text_new();
+    a->title = nw_text_new();
+    a->page_seg = nw_segments_new();
+    a->seg = nw_segments_new();
+    a->fr = nw_furniture_result_new();
+    if (a->page == NULL || a->text == NULL || a->title == NULL || a->page_seg == NULL ||
+        a->seg == NULL || a->fr == NULL) {
+        nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        nw_analyzer_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+static bool grow(void **buf, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t ncap = *cap > 0 ? *cap : 64;
+    while (ncap < need)
+        ncap *= 2;
+    void *nb = realloc(*buf, ncap * size);
+    if (nb == NULL)
+        return false;
+    *buf = nb;
+    *cap = ncap;
+    return true;
+}
+
+static bool add_mention(nw_analyzer *a, const nw_entity *e, nw_entity_type type, uint32_t start,
+                        uint32_t end, uint32_t sentence, uint32_t first, uint32_t n,
+                        uint8_t in_hashtag)
+{
+    if (!grow((void **)&a->mentions, &a->cap_mentions, a->nmentions + 1, sizeof(nw_mention)))
+        return false;
+    a->mentions[a->nmentions++] = (nw_mention){e, type, start, end, sentence, first, n, in_hashtag};
+    return true;
+}
+
+/* Is code points [start, end) of the display form written in capitals (BIAP)? */
+static bool in_capitals(const nw_text *t, uint32_t start, uint32_t end)
+{
+    for (uint32_t i = start; i < end; i++) {
+        unsigned char c = (unsigned char)t->display[t->display_cp[i]];
+        if (c >= 'a' && c <= 'z')
+            return false;
+    }
+    return true;
+}
+
+/* The entity of a gazetteer hit, honouring capitals-only aliases; NULL when none fits. */
+static const nw_entity *hit_entity(const nw_analyzer *a, const nw_text *t, const nw_phrase_hit *h)
+{
+    for (uint32_t k = 0; k < h->nvalues; k++) {
+        uint32_t v = h->values[k];
+        if ((v & 1) && !in_capitals(t, h->start, h->end))
+            continue;
+        return nw_gazetteer_at(a->g, v >> 1);
+    }
+    return NULL;
+}
+
+/* The parts of a hashtag's token: split at '_' and at lower-to-upper case changes. */
+static size_t hashtag_parts(nw_analyzer *a, const nw_text *t, const nw_token *tok)
+{
+    if (!grow((void **)&a->words, &a->cap_words, tok->end - tok->start + 1, sizeof(nw_word)))
+        return 0;
+    size_t n = 0;
+    uint32_t start = tok->start;
+    bool prev_lower = false;
+    for (uint32_t i = tok->start; i <= tok->end; i++) {
+        unsigned char c = i < tok->end ? (unsigned char)t->display[t->display_cp[i]] : '_';
+        bool upper = c >= 'A' && c <= 'Z', lower = c >= 'a' && c <= 'z';
+        if (c == '_' || (upper && prev_lower)) {
+            if (i > start)
+                a->words[n++] = (nw_word){start, i};
+            start = c == '_' ? i + 1 : i;
+        }
+        prev_lower = lower;
+    }
+    return n;
+}
+
+static int compare_mentions(const void *x, const void *y)
+{
+    const nw_mention *a = x, *b = y;
+    return a->start < b->start ? -1 : a->start > b->start ? 1 : 0;
+}
+
+typedef struct name_ctx {
+    nw_analyzer *a;
+    const nw_segments *s;
+} name_ctx;
+
+static int on_titled_name(void *ctx, size_t first, size_t n)
+{
+    name_ctx *c = ctx;
+    const nw_token *tok = &c->s->tokens[first];
+    return !add_mention(c->a, NULL, NW_ENTITY_PERSON, tok->start, c->s->tokens[first + n - 1].end,
+                        tok->sentence, (uint32_t)first, (uint32_t)n, 0);
+}
+
+static nw_err tag_entities(nw_analyzer *a, const nw_text *t, const nw_segments *s, char *errbuf,
+                           size_t errlen)
+{
+    const nw_phrases *p = nw_gazetteer_phrases(a->g);
+    a->nmentions = 0;
+    if (!grow((void **)&a->covered, &a->cap_covered, s->ntokens + 1, 1))
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    memset(a->covered, 0, s->ntokens + 1);
+    for (size_t i = 0; i < s->ntokens;) {
+        const nw_token *tok = &s->tokens[i];
+        if (tok->flags & NW_TOKEN_IN_URL) {
+            i++;
+            continue;
+        }
+        if (tok->flags & NW_TOKEN_HASHTAG) {
+            size_t n = hashtag_parts(a, t, tok);
+            for (size_t k = 0; k < n;) {
+                nw_phrase_hit h;
+                const nw_entity *e = NULL;
+                if (nw_phrases_match_words(p, t, a->words, n, k, &h) &&
+                    (e = hit_entity(a, t, &h)) != NULL) {
+                    if (!add_mention(a, e, e->type, h.start, h.end, tok->sentence, (uint32_t)i, 1,
+                                     1))
+                        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+                    k += h.ntokens;
+                } else {
+                    k++;
+                }
+            }
+            a->covered[i] = 1;
+            i++;
+            continue;
+        }
+        nw_phrase_hit h;
+        const nw_entity *e = NULL;
+        if (nw_phrases_match(p, t, s, i, &h) && (e = hit_entity(a, t, &h)) != NULL) {
+            if (!add_mention(a, e, e->type, h.start, h.end, tok->sentence, (uint32_t)i, h.ntokens,
+                             0))
+                return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+            memset(a->covered + i, 1, h.ntokens);
+            i += h.ntokens;
+        } else {
+            i++;
+        }
+    }
+    name_ctx ctx = {a, s};
+    if (nw_recognize_titled_names(a->rec, t, s, a->covered, on_titled_name, &ctx))
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    qsort(a->mentions, a->nmentions, sizeof(nw_mention), compare_mentions);
+    return NW_OK;
+}
+
+static bool english_function_word(const char *w, size_t len)
+{
+    static const char *const words[] = {"the",  "of",   "and",  "to",   "in", "is",  "was",
+                                        "for",  "on",   "that", "with", "as", "by",  "has",
+                                        "from", "at",   "this", "are",  "be", "it",  "have",
+                                        "were", "will", "said", "a",    "an", "not", "but"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strlen(words[i]) == len && memcmp(words[i], w, len) == 0)
+            return true;
+    return false;
+}
+
+/* The language of tokens [first, first + n). */
+static nw_lang detect(const nw_text *t, const nw_segments *s, size_t first, size_t n)
+{
+    size_t ar = 0, latin = 0, other = 0, latin_words = 0, function_words = 0;
+    for (size_t i = first; i < first + n; i++) {
+        const nw_token *tok = &s->tokens[i];
+        if (tok->kind != NW_TOKEN_WORD || (tok->flags & (NW_TOKEN_IN_URL | NW_TOKEN_MENTION)))
+            continue;
+        size_t len = tok->end - tok->start;
+        if (tok->script == NW_SCRIPT_ARABIC) {
+            ar += len;
+        } else if (tok->script == NW_SCRIPT_LATIN) {
+            latin += len;
+            latin_words++;
+            function_words +=
+                english_function_word(t->match + t->match_cp[tok->start],
+                                      t->match_cp[tok->end] - t->match_cp[tok->start]);
+        } else {
+            other += len;
+        }
+    }
+    size_t total = ar + latin + other;
+    if (total == 0)
+        return NW_LANG_OTHER;
+    if (ar * 10 >= total * 8)
+        return NW_LANG_AR;
+    if (latin * 10 >= total * 8)
+        return (latin_words >= 5 && function_words == 0) ? NW_LANG_OTHER : NW_LANG_EN;
+    if (ar * 10 >= total * 2 && latin * 10 >= total * 2)
+        return NW_LANG_MIXED;
+    return NW_LANG_OTHER;
+}
+
+nw_err nw_analyzer_run(nw_analyzer *a, const nw_doc *doc, const nw_analysis **out, char *errbuf,
+                       size_t errlen)
+{
+    *out = NULL;
+    size_t blen, tlen;
+    const char *body = nw_doc_get(doc, NW_DOC_BODY, &blen);
+    const char *title = nw_doc_get(doc, NW_DOC_TITLE, &tlen);
+    if (body == NULL)
+        return nw_set_error(errbuf, errlen, NW_EINVAL, "the document has no body");
+    nw_err err = nw_normalize(a->norm, body, blen, a->page, errbuf, errlen);
+    if (err == NW_OK)
+        err = nw_normalize(a->norm, title != NULL ? title : "", title != NULL ? tlen : 0, a->title,
+                           errbuf, errlen);
+    if (err == NW_OK)
+        err = nw_segment(a->page, a->page_seg, errbuf, errlen);
+    if (err == NW_OK)
+        err = nw_furniture_find(a->f, a->page, a->page_seg, a->fr, errbuf, errlen);
+    if (err != NW_OK)
+        return err;
+    const nw_text *clean = a->page;
+    const nw_segments *seg = a->page_seg;
+    if (a->fr->nremove > 0) {
+        err = nw_text_remove(a->page, a->fr->remove, a->fr->nremove, a->text, errbuf, errlen);
+        if (err == NW_OK)
+            err = nw_segment(a->text, a->seg, errbuf, errlen);
+        if (err != NW_OK)
+            return err;
+        clean = a->text;
+        seg = a->seg;
+    }
+    err = tag_entities(a, clean, seg, errbuf, errlen);
+    if (err == NW_OK)
+        err = nw_dates_find(clean, seg, &a->dates, errbuf, errlen);
+    if (err != NW_OK)
+        return err;
+
+    if (!grow((void **)&a->sent_lang, &a->cap_sent_lang, seg->nsentences + 1, 1))
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    for (size_t i = 0; i < seg->nsentences; i++)
+        a->sent_lang[i] =
+            (uint8_t)detect(clean, seg, seg->sentences[i].first_token, seg->sentences[i].ntokens);
+
+    nw_analysis *r = &a->result;
+    memset(r, 0, sizeof *r);
+    r->text = clean;
+    r->seg = seg;
+    r->title = a->title;
+    r->page = a->page;
+    r->furniture = a->fr;
+    r->lang = detect(clean, seg, 0, seg->ntokens);
+    r->sentence_lang = a->sent_lang;
+    r->mentions = a->mentions;
+    r->nmentions = a->nmentions;
+    r->dates = &a->dates;
+    nw_recognize_casualties(a->rec, clean, seg, &r->casualties);
+    for (size_t i = 0; i < a->fr->nremove; i++) {
+        /* Count whole lines removed (a stripped link is not a line). */
+        const nw_span *sp = &a->fr->remove[i];
+        bool line_start =
+            sp->start == 0 || a->page->match[a->page->match_cp[sp->start - 1]] == '\n';
+        if (line_start)
+            for (uint32_t c = sp->start; c < sp->end; c++)
+                r->furniture_lines +=
+                    a->page->match[a->page->match_cp[c]] == '\n' || c + 1 == a->page->ncp;
+    }
+    *out = r;
+    return NW_OK;
+}
+
+/* A JSON string of display code points [start, end) of t. */
+static json_t *slice(const nw_text *t, uint32_t start, uint32_t end)
+{
+    return json_stringn(t->display + t->display_cp[start],
+                        t->display_cp[end] - t->display_cp[start]);
+}
+
+static json_t *span_object(const nw_text *t, const char *key, uint32_t start, uint32_t end)
+{
+    return json_pack("{s:o, s:I, s:I}", key, slice(t, start, end), "start", (json_int_t)start,
+                     "end", (json_int_t)end);
+}
+
+static json_t *doc_string(const nw_doc *doc, nw_doc_field f)
+{
+    size_t len;
+    const char *v = nw_doc_get(doc, f, &len);
+    return v != NULL ? json_stringn(v, len) : json_null();
+}
+
+nw_err nw_analysis_to_json(const nw_analysis *an, const nw_doc *doc, const char *extra_json,
+                           char **out, size_t *outlen, char *errbuf, size_t errlen)
+{
+    *out = NULL;
+    *outlen = 0;
+    const nw_text *t = an->text;
+    const nw_segments *s = an->seg;
+    json_t *o = json_object();
+    json_object_set_new(o, "schema", json_string(NW_ENRICHED_SCHEMA));
+    json_object_set_new(o, "id", doc_string(doc, NW_DOC_ID));
+    json_object_set_new(o, "source", doc_string(doc, NW_DOC_SOURCE));
+    json_object_set_new(o, "url", doc_string(doc, NW_DOC_URL));
+    json_object_set_new(o, "published_at", doc_string(doc, NW_DOC_PUBLISHED_AT));
+    json_object_set_new(o, "title", json_stringn(an->title->display, an->title->display_len));
+    json_object_set_new(o, "lang", json_string(nw_lang_name(an->lang)));
+    json_object_set_new(o, "text", json_stringn(t->display, t->display_len));
+
+    json_t *sentences = json_array();
+    for (size_t i = 0; i < s->nsentences; i++)
+        json_array_append_new(sentences, json_pack("{s:I, s:I, s:I, s:s}", "start",
+                                                   (json_int_t)s->sentences[i].start, "end",
+                                                   (json_int_t)s->sentences[i].end, "paragraph",
+                                                   (json_int_t)s->sentences[i].paragraph, "lang",
+                                                   nw_lang_name((nw_lang)an->sentence_lang[i])));
+    json_object_set_new(o, "sentences", sentences);
+
+    json_t *entities = json_array();
+    for (size_t i = 0; i < an->nmentions; i++) {
+        const nw_mention *m = &an->mentions[i];
+        json_t *surface = slice(t, m->start, m->end);
+        json_t *e = json_object();
+        json_object_set_new(e, "id", m->entity ? json_string(m->entity->id) : json_null());
+        json_object_set_new(e, "type", json_string(nw_entity_type_name(m->type)));
+        json_object_set_new(e, "name",
+                            m->entity && m->entity->name[0] ? json_string(m->entity->name)
+                                                            : json_copy(surface));
+        json_object_set_new(e, "name_ar",
+                            m->entity && m->entity->name_ar[0] ? json_string(m->entity->name_ar)
+                            : m->entity                        ? json_null()
+                                                               : json_copy(surface));
+        json_object_set_new(e, "surface", surface);
+        json_object_set_new(e, "start", json_integer(m->start));
+        json_object_set_new(e, "end", json_integer(m->end));
+        json_object_set_new(e, "sentence", json_integer(m->sentence));
+        json_object_set_new(e, "linked", json_boolean(m->entity != NULL));
+        if (m->in_hashtag)
+            json_object_set_new(e, "in_hashtag", json_true());
+        json_array_append_new(entities, e);
+    }
+    json_object_set_new(o, "entities", entities);
+
+    const nw_casualties *c = &an->casualties;
+    if (c->killed < 0 && c->wounded < 0)
+        json_object_set_new(o, "casualties", json_null());
+    else
+        json_object_set_new(o, "casualties",
+                            json_pack("{s:o, s:o}", "killed",
+                                      c->killed >= 0 ? json_integer(c->killed) : json_null(),
+                                      "wounded",
+                                      c->wounded >= 0 ? json_integer(c->wounded) : json_null()));
+
+    json_t *dates = json_array();
+    for (size_t i = 0; i < an->dates->ndates; i++) {
+        const nw_date *d = &an->dates->dates[i];
+        char iso[32];
+        nw_date_iso(d, iso);
+        json_t *jd = span_object(t, "text", d->start, d->end);
+        json_object_set_new(jd, "date", json_string(iso));
+        json_array_append_new(dates, jd);
+    }
+    json_object_set_new(o, "dates", dates);
+    const nw_furniture_result *fr = an->furniture;
+    json_object_set_new(o, "page_date",
+                        fr->page_date.end > fr->page_date.start
+                            ? slice(an->page, fr->page_date.start, fr->page_date.end)
+                            : json_null());
+
+    json_t *hashtags = json_array(), *mentions = json_array(), *urls = json_array();
+    for (size_t i = 0; i < s->ntokens; i++) {
+        const nw_token *tok = &s->tokens[i];
+        if ((tok->flags & NW_TOKEN_HASHTAG) && !(tok->flags & NW_TOKEN_IN_URL))
+            json_array_append_new(hashtags, span_object(t, "tag", tok->start - 1, tok->end));
+        if (tok->flags & NW_TOKEN_MENTION)
+            json_array_append_new(mentions, span_object(t, "handle", tok->start, tok->end));
+    }
+    for (size_t i = 0; i < s->nurls; i++)
+        json_array_append_new(urls, span_object(t, "url", s->urls[i].start, s->urls[i].end));
+    json_object_set_new(o, "hashtags", hashtags);
+    json_object_set_new(o, "mentions", mentions);
+    json_object_set_new(o, "urls", urls);
+
+    json_t *tweets = json_array();
+    for (size_t i = 0; i < fr->ntweets; i++) {
+        const nw_tweet *tw = &fr->tweets[i];
+        json_array_append_new(tweets,
+                              json_pack("{s:o, s:o, s:o}", "author",
+                                        slice(an->page, tw->author.start, tw->author.end), "handle",
+                                        slice(an->page, tw->handle.start, tw->handle.end), "date",
+                                        slice(an->page, tw->date.start, tw->date.end)));
+    }
+    json_object_set_new(o, "tweets", tweets);
+    json_object_set_new(o, "furniture_lines_removed",
+                        json_integer((json_int_t)an->furniture_lines));
+
+    nw_err err = NW_OK;
+    if (extra_json != NULL) {
+        json_error_t jerr;
+        json_t *extra = json_loads(extra_json, 0, &jerr);
+        if (extra == NULL || !json_is_object(extra))
+            err = nw_set_error(errbuf, errlen, NW_EINVAL, "extra members are not a JSON object");
+        else
+            json_object_update(o, extra);
+        json_decref(extra);
+    }
+    char *str = err == NW_OK ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    if (err != NW_OK)
+        return err;
+    if (str == NULL)
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "cannot encode the analysis as JSON");
+    *out = str;
+    *outlen = strlen(str);
+    return NW_OK;
+}

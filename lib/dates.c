@@ -1,0 +1,257 @@
+#include "newswatch/dates.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Month names in the matching form (ة→ه, أإآ→ا, ى→ي, lower case). */
+static const struct {
+    const char *word;
+    int month;
+} months[] = {
+    {"يناير", 1},    {"جانفي", 1},     {"january", 1},  {"jan", 1},       {"فبراير", 2},
+    {"شباط", 2},     {"فيفري", 2},     {"february", 2}, {"feb", 2},       {"مارس", 3},
+    {"اذار", 3},     {"march", 3},     {"mar", 3},      {"ابريل", 4},     {"نيسان", 4},
+    {"افريل", 4},    {"april", 4},     {"apr", 4},      {"مايو", 5},      {"ايار", 5},
+    {"ماي", 5},      {"may", 5},       {"يونيو", 6},    {"يونيه", 6},     {"حزيران", 6},
+    {"جوان", 6},     {"june", 6},      {"jun", 6},      {"يوليو", 7},     {"يوليه", 7},
+    {"تموز", 7},     {"جويليه", 7},    {"july", 7},     {"jul", 7},       {"اغسطس", 8},
+    {"اب", 8},       {"اوت", 8},       {"august", 8},   {"aug", 8},       {"سبتمبر", 9},
+    {"ايلول", 9},    {"september", 9}, {"sep", 9},      {"sept", 9},      {"اكتوبر", 10},
+    {"october", 10}, {"oct", 10},      {"نوفمبر", 11},  {"november", 11}, {"nov", 11},
+    {"ديسمبر", 12},  {"december", 12}, {"dec", 12},
+};
+
+static const struct {
+    const char *word;
+    int day;
+} weekdays[] = {
+    {"الاثنين", 1},  {"الاتنين", 1},   {"monday", 1},   {"الثلاثاء", 2}, {"tuesday", 2},
+    {"الاربعاء", 3}, {"wednesday", 3}, {"الخميس", 4},   {"thursday", 4}, {"الجمعه", 5},
+    {"friday", 5},   {"السبت", 6},     {"saturday", 6}, {"الاحد", 7},    {"sunday", 7},
+};
+
+static bool eq(const char *w, size_t len, const char *s)
+{
+    return strlen(s) == len && memcmp(w, s, len) == 0;
+}
+
+int nw_dates_month(const char *w, size_t len)
+{
+    for (size_t i = 0; i < sizeof months / sizeof months[0]; i++)
+        if (eq(w, len, months[i].word))
+            return months[i].month;
+    return 0;
+}
+
+int nw_dates_month2(const char *w1, size_t len1, const char *w2, size_t len2)
+{
+    bool first = eq(w2, len2, "الاول"), second = eq(w2, len2, "الثاني");
+    if (eq(w1, len1, "كانون"))
+        return first ? 12 : second ? 1 : 0;
+    if (eq(w1, len1, "تشرين"))
+        return first ? 10 : second ? 11 : 0;
+    return 0;
+}
+
+int nw_dates_weekday(const char *w, size_t len)
+{
+    for (size_t i = 0; i < sizeof weekdays / sizeof weekdays[0]; i++)
+        if (eq(w, len, weekdays[i].word))
+            return weekdays[i].day;
+    return 0;
+}
+
+typedef struct cursor {
+    const nw_text *t;
+    const nw_segments *s;
+    size_t end; /* one past the sentence's last token */
+} cursor;
+
+static const char *word(const cursor *c, size_t i, size_t *len)
+{
+    const nw_token *tok = &c->s->tokens[i];
+    *len = c->t->match_cp[tok->end] - c->t->match_cp[tok->start];
+    return c->t->match + c->t->match_cp[tok->start];
+}
+
+static int number(const cursor *c, size_t i, int digits_min, int digits_max)
+{
+    if (i >= c->end || c->s->tokens[i].kind != NW_TOKEN_NUMBER)
+        return -1;
+    size_t len;
+    const char *w = word(c, i, &len);
+    if ((int)len < digits_min || (int)len > digits_max)
+        return -1;
+    int v = 0;
+    for (size_t k = 0; k < len; k++) {
+        if (w[k] < '0' || w[k] > '9')
+            return -1;
+        v = v * 10 + (w[k] - '0');
+    }
+    return v;
+}
+
+/* The characters between tokens i and i+1 (none, or only those in allowed). */
+static bool gap_only(const cursor *c, size_t i, const char *allowed, size_t max)
+{
+    if (i + 1 >= c->end)
+        return false;
+    uint32_t a = c->t->match_cp[c->s->tokens[i].end], b = c->t->match_cp[c->s->tokens[i + 1].start];
+    if (b - a > max)
+        return false;
+    for (uint32_t k = a; k < b; k++)
+        if (strchr(allowed, c->t->match[k]) == NULL)
+            return false;
+    return true;
+}
+
+/* A month at token i (one or two words); *n receives the words used. */
+static int month_at(const cursor *c, size_t i, size_t *n)
+{
+    if (i >= c->end || c->s->tokens[i].kind != NW_TOKEN_WORD)
+        return 0;
+    size_t l1, l2;
+    const char *w1 = word(c, i, &l1);
+    if (i + 1 < c->end && gap_only(c, i, " ", 1)) {
+        const char *w2 = word(c, i + 1, &l2);
+        int m = nw_dates_month2(w1, l1, w2, l2);
+        if (m > 0) {
+            *n = 2;
+            return m;
+        }
+    }
+    int m = nw_dates_month(w1, l1);
+    /* A prefixed Arabic month: في يناير is one word only with a clitic (بيناير). */
+    if (m == 0 && l1 > 2 && (memcmp(w1, "ب", 2) == 0 || memcmp(w1, "و", 2) == 0))
+        m = nw_dates_month(w1 + 2, l1 - 2);
+    *n = 1;
+    return m;
+}
+
+static bool year_ok(int y)
+{
+    return y >= 1900 && y <= 2100;
+}
+
+/* Skips "/ November" after an Arabic month name (الخميس 21 نوفمبر / November 2024). */
+static size_t skip_alternate_month(const cursor *c, size_t i)
+{
+    size_t n;
+    if (i < c->end && gap_only(c, i - 1, " /-()", 4) && month_at(c, i, &n) > 0)
+        return i + n;
+    return i;
+}
+
+static bool add(nw_dates *out, const cursor *c, size_t first, size_t last, int y, int m, int d)
+{
+    if (out->ndates == out->cap) {
+        size_t ncap = out->cap ? out->cap * 2 : 16;
+        nw_date *nd = realloc(out->dates, ncap * sizeof(*nd));
+        if (nd == NULL)
+            return false;
+        out->dates = nd;
+        out->cap = ncap;
+    }
+    nw_date *dt = &out->dates[out->ndates++];
+    dt->start = c->s->tokens[first].start;
+    dt->end = c->s->tokens[last].end;
+    dt->sentence = c->s->tokens[first].sentence;
+    dt->year = y;
+    dt->month = m;
+    dt->day = d;
+    return true;
+}
+
+/* Tries every pattern at token i; returns the tokens used (0 for none). */
+static size_t date_at(nw_dates *out, const cursor *c, size_t i, bool *oom)
+{
+    size_t first = i, n, len;
+    int wd = 0;
+    if (c->s->tokens[i].kind == NW_TOKEN_WORD) {
+        const char *w = word(c, i, &len);
+        wd = nw_dates_weekday(w, len);
+        if (wd > 0 && i + 1 < c->end && gap_only(c, i, " ,", 2))
+            i++;
+    }
+    /* day month [/ month] [year] */
+    int d = number(c, i, 1, 2);
+    if (d >= 1 && d <= 31 && gap_only(c, i, " ", 1)) {
+        int m = month_at(c, i + 1, &n);
+        if (m > 0) {
+            size_t j = skip_alternate_month(c, i + 1 + n);
+            int y = (j < c->end && gap_only(c, j - 1, " ,", 2)) ? number(c, j, 4, 4) : -1;
+            size_t last = year_ok(y) ? j : j - 1;
+            *oom = !add(out, c, first, last, year_ok(y) ? y : 0, m, d);
+            return last - first + 1;
+        }
+    }
+    /* month day[,] [year] | month [/ month] year */
+    int m = month_at(c, i, &n);
+    if (m > 0) {
+        size_t j = skip_alternate_month(c, i + n);
+        if (j < c->end && gap_only(c, j - 1, " ", 1)) {
+            d = number(c, j, 1, 2);
+            if (d >= 1 && d <= 31) {
+                int y = gap_only(c, j, " ,", 2) ? number(c, j + 1, 4, 4) : -1;
+                size_t last = year_ok(y) ? j + 1 : j;
+                *oom = !add(out, c, first, last, year_ok(y) ? y : 0, m, d);
+                return last - first + 1;
+            }
+            int y = number(c, j, 4, 4);
+            if (year_ok(y)) {
+                *oom = !add(out, c, first, j, y, m, 0);
+                return j - first + 1;
+            }
+        }
+    }
+    if (wd > 0)
+        return 0;
+    /* Numeric: d/m/y, y-m-d, y/m/d */
+    int a = number(c, i, 1, 4);
+    if (a >= 0 && gap_only(c, i, "/-.", 1) && gap_only(c, i + 1, "/-.", 1)) {
+        int b = number(c, i + 1, 1, 2), z = number(c, i + 2, 1, 4);
+        char s1 = c->t->match[c->t->match_cp[c->s->tokens[i].end]];
+        char s2 = c->t->match[c->t->match_cp[c->s->tokens[i + 1].end]];
+        if (b >= 1 && s1 == s2) {
+            if (year_ok(a) && b <= 12 && z >= 1 && z <= 31) {
+                *oom = !add(out, c, i, i + 2, a, b, z);
+                return 3;
+            }
+            if (year_ok(z) && a >= 1 && a <= 31 && b <= 12) {
+                *oom = !add(out, c, i, i + 2, z, b, a);
+                return 3;
+            }
+        }
+    }
+    return 0;
+}
+
+nw_err nw_dates_find(const nw_text *t, const nw_segments *s, nw_dates *out, char *errbuf,
+                     size_t errlen)
+{
+    out->ndates = 0;
+    for (size_t si = 0; si < s->nsentences; si++) {
+        const nw_sentence *st = &s->sentences[si];
+        cursor c = {t, s, st->first_token + st->ntokens};
+        for (size_t i = st->first_token; i < c.end;) {
+            bool oom = false;
+            size_t used = (s->tokens[i].flags & NW_TOKEN_IN_URL) ? 0 : date_at(out, &c, i, &oom);
+            if (oom)
+                return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+            i += used > 0 ? used : 1;
+        }
+    }
+    return NW_OK;
+}
+
+void nw_date_iso(const nw_date *d, char out[32])
+{
+    if (d->year > 0 && d->day > 0)
+        snprintf(out, 32, "%04d-%02d-%02d", d->year, d->month, d->day);
+    else if (d->year > 0)
+        snprintf(out, 32, "%04d-%02d", d->year, d->month);
+    else
+        snprintf(out, 32, "--%02d-%02d", d->month, d->day);
+}

@@ -1,0 +1,406 @@
+#include "newswatch/phrases.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "newswatch/hash.h"
+
+/* A phrase: its key (words joined by one space) in the pool, and its values. */
+typedef struct entry {
+    uint32_t key, keylen; /* offset and length in pool */
+    uint32_t nwords;
+    uint32_t values, nvalues, capvalues; /* offset into value pool */
+} entry;
+
+/* A first word: the most words any phrase starting with it has. */
+typedef struct first {
+    uint32_t key, keylen;
+    uint32_t maxwords;
+} first;
+
+struct nw_phrases {
+    char *pool;
+    size_t pool_len, pool_cap;
+    uint32_t *vals;
+    size_t nvals, capvals;
+    entry *entries;
+    size_t nentries, capentries;
+    uint32_t *slots; /* open addressing: entry index + 1, 0 = empty */
+    size_t nslots;
+    first *firsts;
+    size_t nfirsts, capfirsts;
+    uint32_t *fslots;
+    size_t nfslots;
+};
+
+nw_phrases *nw_phrases_new(void)
+{
+    return calloc(1, sizeof(nw_phrases));
+}
+
+void nw_phrases_free(nw_phrases *p)
+{
+    if (p == NULL)
+        return;
+    free(p->pool);
+    free(p->vals);
+    free(p->entries);
+    free(p->slots);
+    free(p->firsts);
+    free(p->fslots);
+    free(p);
+}
+
+size_t nw_phrases_count(const nw_phrases *p)
+{
+    return p->nentries;
+}
+
+static bool grow(void **buf, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t ncap = *cap > 0 ? *cap : 64;
+    while (ncap < need)
+        ncap *= 2;
+    void *nb = realloc(*buf, ncap * size);
+    if (nb == NULL)
+        return false;
+    *buf = nb;
+    *cap = ncap;
+    return true;
+}
+
+/* Looks key up in a table of (key, keylen) records; returns the slot. */
+static size_t probe(const uint32_t *slots, size_t nslots, const char *pool, const void *records,
+                    size_t stride, const char *key, size_t len, uint64_t h)
+{
+    size_t mask = nslots - 1, i = (size_t)h & mask;
+    for (;;) {
+        uint32_t v = slots[i];
+        if (v == 0)
+            return i;
+        const uint32_t *rec = (const uint32_t *)((const char *)records + (v - 1) * stride);
+        if (rec[1] == len && memcmp(pool + rec[0], key, len) == 0)
+            return i;
+        i = (i + 1) & mask;
+    }
+}
+
+/* Makes room for one more record; count records exist. */
+static bool rehash(uint32_t **slots, size_t *nslots, size_t count, const char *pool,
+                   const void *records, size_t stride)
+{
+    if ((count + 1) * 2 < *nslots)
+        return true;
+    size_t n = *nslots > 0 ? *nslots * 2 : 256;
+    while ((count + 1) * 2 >= n)
+        n *= 2;
+    uint32_t *ns = calloc(n, sizeof(uint32_t));
+    if (ns == NULL)
+        return false;
+    for (size_t r = 0; r < count; r++) {
+        const uint32_t *rec = (const uint32_t *)((const char *)records + r * stride);
+        uint64_t h = nw_hash_fnv1a64(pool + rec[0], rec[1]);
+        size_t i = probe(ns, n, pool, records, stride, pool + rec[0], rec[1], h);
+        ns[i] = (uint32_t)r + 1;
+    }
+    free(*slots);
+    *slots = ns;
+    *nslots = n;
+    return true;
+}
+
+static bool pool_add(nw_phrases *p, const char *s, size_t len, uint32_t *off)
+{
+    if (!grow((void **)&p->pool, &p->pool_cap, p->pool_len + len + 1, 1))
+        return false;
+    memcpy(p->pool + p->pool_len, s, len);
+    p->pool[p->pool_len + len] = '\0';
+    *off = (uint32_t)p->pool_len;
+    p->pool_len += len + 1;
+    return true;
+}
+
+static nw_err add_key(nw_phrases *p, const char *key, size_t keylen, size_t firstlen,
+                      uint32_t nwords, uint32_t value, char *errbuf, size_t errlen)
+{
+    /* The phrase. */
+    if (!rehash(&p->slots, &p->nslots, p->nentries, p->pool, p->entries, sizeof(entry)))
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    uint64_t h = nw_hash_fnv1a64(key, keylen);
+    size_t i = probe(p->slots, p->nslots, p->pool, p->entries, sizeof(entry), key, keylen, h);
+    entry *e;
+    if (p->slots[i] == 0) {
+        if (!grow((void **)&p->entries, &p->capentries, p->nentries + 1, sizeof(entry)))
+            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        e = &p->entries[p->nentries];
+        memset(e, 0, sizeof *e);
+        if (!pool_add(p, key, keylen, &e->key))
+            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        e->keylen = (uint32_t)keylen;
+        e->nwords = nwords;
+        p->slots[i] = (uint32_t)++p->nentries;
+    } else {
+        e = &p->entries[p->slots[i] - 1];
+    }
+    for (uint32_t k = 0; k < e->nvalues; k++)
+        if (p->vals[e->values + k] == value)
+            return NW_OK;
+    if (e->nvalues == e->capvalues) {
+        /* Move the values to the end of the pool with room to grow. */
+        uint32_t ncap = e->capvalues > 0 ? e->capvalues * 2 : 1;
+        if (!grow((void **)&p->vals, &p->capvals, p->nvals + ncap, sizeof(uint32_t)))
+            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        memcpy(p->vals + p->nvals, p->vals + e->values, e->nvalues * sizeof(uint32_t));
+        e->values = (uint32_t)p->nvals;
+        e->capvalues = ncap;
+        p->nvals += ncap;
+    }
+    p->vals[e->values + e->nvalues++] = value;
+
+    /* Its first word. */
+    if (!rehash(&p->fslots, &p->nfslots, p->nfirsts, p->pool, p->firsts, sizeof(first)))
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    h = nw_hash_fnv1a64(key, firstlen);
+    i = probe(p->fslots, p->nfslots, p->pool, p->firsts, sizeof(first), key, firstlen, h);
+    if (p->fslots[i] == 0) {
+        if (!grow((void **)&p->firsts, &p->capfirsts, p->nfirsts + 1, sizeof(first)))
+            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        first *f = &p->firsts[p->nfirsts];
+        if (!pool_add(p, key, firstlen, &f->key))
+            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        f->keylen = (uint32_t)firstlen;
+        f->maxwords = nwords;
+        p->fslots[i] = (uint32_t)++p->nfirsts;
+    } else if (p->firsts[p->fslots[i] - 1].maxwords < nwords) {
+        p->firsts[p->fslots[i] - 1].maxwords = nwords;
+    }
+    return NW_OK;
+}
+
+/* The bytes of code points [start, end) of the matching form. */
+static const char *word_bytes(const nw_text *t, uint32_t start, uint32_t end, size_t *len)
+{
+    *len = t->match_cp[end] - t->match_cp[start];
+    return t->match + t->match_cp[start];
+}
+
+nw_err nw_phrases_add(nw_phrases *p, nw_normalizer *n, nw_text *t, nw_segments *s,
+                      const char *phrase, size_t len, uint32_t value, char *errbuf, size_t errlen)
+{
+    nw_err err = nw_normalize(n, phrase, len, t, errbuf, errlen);
+    if (err == NW_OK)
+        err = nw_segment(t, s, errbuf, errlen);
+    if (err != NW_OK)
+        return err;
+    if (s->ntokens == 0)
+        return nw_set_error(errbuf, errlen, NW_EINVAL, "'%.*s' has no words", (int)len, phrase);
+    if (s->ntokens > NW_PHRASE_MAX_WORDS)
+        return nw_set_error(errbuf, errlen, NW_EINVAL, "'%.*s' has more than %d words", (int)len,
+                            phrase, NW_PHRASE_MAX_WORDS);
+    char key[NW_PHRASE_MAX_BYTES + 1];
+    size_t k = 0, firstlen = 0;
+    for (size_t i = 0; i < s->ntokens; i++) {
+        size_t wl;
+        const char *w = word_bytes(t, s->tokens[i].start, s->tokens[i].end, &wl);
+        if (w[0] == '@' && wl > 1) { /* a mention's name is its text without '@' */
+            w++;
+            wl--;
+        }
+        if (k + wl + 1 > NW_PHRASE_MAX_BYTES)
+            return nw_set_error(errbuf, errlen, NW_EINVAL, "'%.*s' is longer than %d bytes",
+                                (int)len, phrase, NW_PHRASE_MAX_BYTES);
+        if (i > 0)
+            key[k++] = ' ';
+        memcpy(key + k, w, wl);
+        k += wl;
+        if (i == 0)
+            firstlen = k;
+    }
+    return add_key(p, key, k, firstlen, (uint32_t)s->ntokens, value, errbuf, errlen);
+}
+
+/* Matching: words read through a stride, so tokens and plain words both work. */
+typedef struct words_view {
+    const char *base;
+    size_t stride, n;
+    bool tokens; /* nw_token: same sentence, white space only between words */
+} words_view;
+
+static uint32_t w_start(const words_view *v, size_t i)
+{
+    return ((const uint32_t *)(v->base + i * v->stride))[0];
+}
+
+static uint32_t w_end(const words_view *v, size_t i)
+{
+    return ((const uint32_t *)(v->base + i * v->stride))[1];
+}
+
+/* May word i+1 continue a phrase that word i is in? */
+static bool continues(const words_view *v, const nw_text *t, size_t i)
+{
+    if (!v->tokens)
+        return true;
+    const nw_token *a = (const nw_token *)(v->base + i * v->stride);
+    const nw_token *b = a + 1;
+    if (a->sentence != b->sentence || (b->flags & NW_TOKEN_IN_URL))
+        return false;
+    for (uint32_t c = t->match_cp[a->end]; c < t->match_cp[b->start]; c++)
+        if (t->match[c] != ' ')
+            return false;
+    return true;
+}
+
+static const first *find_first(const nw_phrases *p, const char *w, size_t len)
+{
+    if (p->nfslots == 0)
+        return NULL;
+    uint64_t h = nw_hash_fnv1a64(w, len);
+    size_t i = probe(p->fslots, p->nfslots, p->pool, p->firsts, sizeof(first), w, len, h);
+    return p->fslots[i] != 0 ? &p->firsts[p->fslots[i] - 1] : NULL;
+}
+
+static const entry *find_entry(const nw_phrases *p, const char *key, size_t len)
+{
+    uint64_t h = nw_hash_fnv1a64(key, len);
+    size_t i = probe(p->slots, p->nslots, p->pool, p->entries, sizeof(entry), key, len, h);
+    return p->slots[i] != 0 ? &p->entries[p->slots[i] - 1] : NULL;
+}
+
+/*
+ * The longest phrase whose first word is `head` (bytes, already stripped)
+ * followed by words i+1... Returns its word count, 0 when none.
+ */
+static uint32_t longest_from(const nw_phrases *p, const nw_text *t, const words_view *v, size_t i,
+                             const char *head, size_t headlen, const entry **found)
+{
+    const first *f = find_first(p, head, headlen);
+    if (f == NULL)
+        return 0;
+    char key[NW_PHRASE_MAX_BYTES + 1];
+    if (headlen > NW_PHRASE_MAX_BYTES)
+        return 0;
+    memcpy(key, head, headlen);
+    size_t lens[NW_PHRASE_MAX_WORDS + 1];
+    size_t k = headlen;
+    lens[1] = k;
+    uint32_t avail = 1;
+    while (avail < f->maxwords && i + avail < v->n && continues(v, t, i + avail - 1)) {
+        size_t wl;
+        const char *w = word_bytes(t, w_start(v, i + avail), w_end(v, i + avail), &wl);
+        if (k + 1 + wl > NW_PHRASE_MAX_BYTES)
+            break;
+        key[k++] = ' ';
+        memcpy(key + k, w, wl);
+        k += wl;
+        avail++;
+        lens[avail] = k;
+    }
+    for (uint32_t nw = avail; nw >= 1; nw--) {
+        const entry *e = find_entry(p, key, lens[nw]);
+        if (e != NULL && e->nwords == nw) {
+            *found = e;
+            return nw;
+        }
+    }
+    return 0;
+}
+
+/* Proclitic prefixes in the matching form (folded), longest first. */
+static const struct {
+    const char *prefix;
+    bool restore_article; /* لل: ل + ال whose alef is dropped */
+} proclitics[] = {
+    {"وبال", false}, {"فبال", false}, {"وكال", false}, {"فكال", false}, {"ولل", true},
+    {"فلل", true},   {"وال", false},  {"فال", false},  {"بال", false},  {"كال", false},
+    {"لل", true},    {"وب", false},   {"ول", false},   {"وك", false},   {"فب", false},
+    {"فل", false},   {"فك", false},   {"ال", false},   {"و", false},    {"ف", false},
+    {"ب", false},    {"ل", false},    {"ك", false},
+};
+
+static size_t count_cps(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
+}
+
+static int match_view(const nw_phrases *p, const nw_text *t, const words_view *v, size_t i,
+                      nw_phrase_hit *hit)
+{
+    if (p->nentries == 0 || i >= v->n)
+        return 0;
+    size_t full_len;
+    const char *full = word_bytes(t, w_start(v, i), w_end(v, i), &full_len);
+    size_t at = (full[0] == '@' && full_len > 1) ? 1 : 0; /* a mention: its name */
+    const char *w = full + at;
+    size_t wl = full_len - at;
+
+    const entry *best = NULL, *e = NULL;
+    uint32_t best_words = 0, best_skip = 0, best_trim = 0;
+    uint32_t nw = longest_from(p, t, v, i, w, wl, &e);
+    if (nw > 0) {
+        best = e;
+        best_words = nw;
+    }
+    unsigned char c0 = (unsigned char)w[0];
+    if (c0 == 0xD8 || c0 == 0xD9) { /* Arabic letters U+0600..U+067F */
+        for (size_t k = 0; k < sizeof proclitics / sizeof proclitics[0]; k++) {
+            size_t pl = strlen(proclitics[k].prefix);
+            if (wl < pl + 4 || memcmp(w, proclitics[k].prefix, pl) != 0)
+                continue; /* at least two letters must remain */
+            char head[NW_PHRASE_MAX_BYTES + 1];
+            size_t hl = 0;
+            if (proclitics[k].restore_article) {
+                memcpy(head, "ال", 4);
+                hl = 4;
+            }
+            if (hl + wl - pl > NW_PHRASE_MAX_BYTES)
+                continue;
+            memcpy(head + hl, w + pl, wl - pl);
+            hl += wl - pl;
+            nw = longest_from(p, t, v, i, head, hl, &e);
+            if (nw > best_words) {
+                best = e;
+                best_words = nw;
+                /* The name starts after the proclitics (for لل, after both lams). */
+                best_skip = (uint32_t)count_cps(w, pl);
+            }
+        }
+    } else if (best == NULL && wl > 3 && w[wl - 2] == '\'' && w[wl - 1] == 's') {
+        /* An English possessive: Baghdad's */
+        nw = longest_from(p, t, v, i, w, wl - 2, &e);
+        if (nw == 1) {
+            best = e;
+            best_words = 1;
+            best_trim = 2;
+        }
+    }
+    if (best == NULL)
+        return 0;
+    hit->first = (uint32_t)i;
+    hit->ntokens = best_words;
+    hit->start = w_start(v, i) + (uint32_t)at + best_skip;
+    hit->end = w_end(v, i + best_words - 1) - best_trim;
+    hit->values = p->vals + best->values;
+    hit->nvalues = best->nvalues;
+    return 1;
+}
+
+int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s, size_t i,
+                     nw_phrase_hit *hit)
+{
+    words_view v = {(const char *)s->tokens, sizeof(nw_token), s->ntokens, true};
+    return match_view(p, t, &v, i, hit);
+}
+
+int nw_phrases_match_words(const nw_phrases *p, const nw_text *t, const nw_word *words,
+                           size_t nwords, size_t i, nw_phrase_hit *hit)
+{
+    words_view v = {(const char *)words, sizeof(nw_word), nwords, false};
+    return match_view(p, t, &v, i, hit);
+}
