@@ -224,10 +224,11 @@ static nw_err tag_entities(nw_analyzer *a, const nw_text *t, const nw_segments *
 
 static bool english_function_word(const char *w, size_t len)
 {
-    static const char *const words[] = {"the",  "of",   "and",  "to",   "in", "is",  "was",
-                                        "for",  "on",   "that", "with", "as", "by",  "has",
-                                        "from", "at",   "this", "are",  "be", "it",  "have",
-                                        "were", "will", "said", "a",    "an", "not", "but"};
+    /* Not "a", "on" or "an": French and other Latin-script languages have them too. */
+    static const char *const words[] = {"the",  "of",   "and",  "to",  "in",   "is",   "was",
+                                        "for",  "that", "with", "as",  "by",   "has",  "from",
+                                        "at",   "this", "are",  "be",  "it",   "have", "were",
+                                        "will", "said", "not",  "but", "been", "they", "which"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (strlen(words[i]) == len && memcmp(words[i], w, len) == 0)
             return true;

@@ -248,8 +248,9 @@ static bool continues(const words_view *v, const nw_text *t, size_t i)
     const nw_token *b = a + 1;
     if (a->sentence != b->sentence || (b->flags & NW_TOKEN_IN_URL))
         return false;
+    /* White space, and quotes: صحيفة "التايمز", موقع "الحرة" */
     for (uint32_t c = t->match_cp[a->end]; c < t->match_cp[b->start]; c++)
-        if (t->match[c] != ' ')
+        if (t->match[c] != ' ' && t->match[c] != '"')
             return false;
     return true;
 }
@@ -309,16 +310,20 @@ static uint32_t longest_from(const nw_phrases *p, const nw_text *t, const words_
     return 0;
 }
 
-/* Proclitic prefixes in the matching form (folded), longest first. */
+/*
+ * Proclitic prefixes in the matching form, shortest first: when two readings
+ * find phrases of the same length, the one that strips less wins (وبغداد is
+ * و + بغداد, not وب + غداد).
+ */
 static const struct {
     const char *prefix;
     bool restore_article; /* لل: ل + ال whose alef is dropped */
 } proclitics[] = {
-    {"وبال", false}, {"فبال", false}, {"وكال", false}, {"فكال", false}, {"ولل", true},
-    {"فلل", true},   {"وال", false},  {"فال", false},  {"بال", false},  {"كال", false},
-    {"لل", true},    {"وب", false},   {"ول", false},   {"وك", false},   {"فب", false},
-    {"فل", false},   {"فك", false},   {"ال", false},   {"و", false},    {"ف", false},
-    {"ب", false},    {"ل", false},    {"ك", false},
+    {"و", false},    {"ف", false},    {"ب", false},    {"ل", false},   {"ك", false},
+    {"ال", false},   {"لل", true},    {"وب", false},   {"ول", false},  {"وك", false},
+    {"فب", false},   {"فل", false},   {"فك", false},   {"وال", false}, {"فال", false},
+    {"بال", false},  {"كال", false},  {"ولل", true},   {"فلل", true},  {"وبال", false},
+    {"فبال", false}, {"وكال", false}, {"فكال", false},
 };
 
 static size_t count_cps(const char *s, size_t len)

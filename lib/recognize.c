@@ -11,6 +11,8 @@
 enum {
     W_KILLED = 1,
     W_WOUNDED,
+    W_KILLED_NOUN,   /* the figure comes before: 32 قتيلا */
+    W_WOUNDED_NOUN,  /* the figure comes before: 110 جرحى */
     W_TOLL,          /* "death toll ... reached N", "ارتفعت الحصيلة الى N" */
     W_UNIT,          /* a number followed by this is not a casualty figure */
     W_TITLE,         /* a title or role: a name may follow */
@@ -20,14 +22,22 @@ enum {
     W_NUMBER = 1000, /* + value */
 };
 
+/* Verbs and verbal nouns: the figure follows (قتل 32) or comes before (32 killed). */
 static const char *const killed[] = {
-    "قتل",      "مقتل",       "قتيل", "قتيلا",  "قتلى",  "مصرع",       "وفاة",  "توفي",
-    "لقي حتفه", "لقوا حتفهم", "شهيد", "شهيدا",  "شهداء", "ضحية",       "ضحايا", "killed",
-    "kills",    "killing",    "dead", "deaths", "died",  "fatalities", "lives", "death",
+    "قتل",     "مقتل",   "مصرع",  "وفاة",    "توفي", "لقي حتفه", "لقوا حتفهم",
+    "استشهاد", "killed", "kills", "killing", "died", "death",
 };
 static const char *const wounded[] = {
-    "إصابة", "أصيب",   "أصيبوا",  "إصابات",  "جرح",      "جريح",     "جريحا",    "جرحى", "مصاب",
-    "مصابا", "مصابين", "wounded", "injured", "injuring", "wounding", "injuries", "hurt", "wounds",
+    "إصابة",   "أصيب",    "أصيبوا",   "إصابات",   "جرح",
+    "wounded", "injured", "injuring", "wounding", "hurt",
+};
+/* Nouns for the people: the figure comes before them (32 قتيلا، 110 جرحى, 32 dead). */
+static const char *const killed_nouns[] = {
+    "قتيل", "قتيلا", "قتلى", "شهيد",   "شهيدا",      "شهداء",
+    "ضحية", "ضحايا", "dead", "deaths", "fatalities", "lives",
+};
+static const char *const wounded_nouns[] = {
+    "جريح", "جريحا", "جرحى", "مصاب", "مصابا", "مصابين", "injuries", "wounds",
 };
 static const char *const tolls[] = {"حصيلة", "الحصيلة", "death toll", "toll", "casualty toll"};
 static const char *const units[] = {
@@ -193,6 +203,10 @@ nw_recognizer *nw_recognizer_new(nw_normalizer *n, char *errbuf, size_t errlen)
         if (err == NW_OK)
             err = ADD(wounded, W_WOUNDED);
         if (err == NW_OK)
+            err = ADD(killed_nouns, W_KILLED_NOUN);
+        if (err == NW_OK)
+            err = ADD(wounded_nouns, W_WOUNDED_NOUN);
+        if (err == NW_OK)
             err = ADD(tolls, W_TOLL);
         if (err == NW_OK)
             err = ADD(units, W_UNIT);
@@ -321,6 +335,19 @@ static void record(nw_casualties *out, bool is_killed, int v, uint32_t sentence)
     }
 }
 
+/* Is the token after a figure at j (spanning used tokens) a trigger of the other kind? */
+static bool belongs_elsewhere(const nw_recognizer *r, const nw_text *t, const nw_segments *s,
+                              size_t j, size_t used, bool is_killed)
+{
+    nw_phrase_hit h;
+    size_t k = j + used;
+    if (k >= s->ntokens || s->tokens[k].sentence != s->tokens[j].sentence ||
+        !lookup(r, t, s, k, &h))
+        return false;
+    return is_killed ? (has(&h, W_WOUNDED) || has(&h, W_WOUNDED_NOUN))
+                     : (has(&h, W_KILLED) || has(&h, W_KILLED_NOUN));
+}
+
 void nw_recognize_casualties(const nw_recognizer *r, const nw_text *t, const nw_segments *s,
                              nw_casualties *out)
 {
@@ -330,33 +357,35 @@ void nw_recognize_casualties(const nw_recognizer *r, const nw_text *t, const nw_
         nw_phrase_hit h;
         if (!lookup(r, t, s, i, &h))
             continue;
-        bool k = has(&h, W_KILLED), w = has(&h, W_WOUNDED), toll = has(&h, W_TOLL);
-        if (!k && !w && !toll)
+        bool verb_k = has(&h, W_KILLED), verb_w = has(&h, W_WOUNDED), toll = has(&h, W_TOLL);
+        bool noun_k = has(&h, W_KILLED_NOUN), noun_w = has(&h, W_WOUNDED_NOUN);
+        if (!verb_k && !verb_w && !toll && !noun_k && !noun_w)
             continue;
+        bool is_killed = verb_k || toll || noun_k;
         uint32_t sent = s->tokens[i].sentence;
         const nw_sentence *st = &s->sentences[sent];
         size_t sent_end = st->first_token + st->ntokens;
-        /* A figure after the trigger: قتل 32، مقتل أكثر من 110، killed 32, toll ... to 32 */
-        size_t window = toll ? 12 : 3;
-        for (size_t j = i + h.ntokens; j < sent_end && j <= i + h.ntokens + window; j++) {
-            size_t used;
-            int v = head_count(r, t, s, j, &used);
-            if (v > 0) {
-                if (toll || k)
-                    record(out, true, v, sent);
-                else
-                    record(out, false, v, sent);
-                break;
+        if (verb_k || verb_w || toll) {
+            /* A figure after: قتل 32، أصيب أكثر من 110، killed 32, toll ... rose to 32 */
+            size_t window = toll ? 12 : 3;
+            for (size_t j = i + h.ntokens; j < sent_end && j <= i + h.ntokens + window; j++) {
+                size_t used;
+                int v = head_count(r, t, s, j, &used);
+                if (v > 0) {
+                    if (!belongs_elsewhere(r, t, s, j, used, is_killed))
+                        record(out, is_killed, v, sent);
+                    break;
+                }
             }
         }
         if (toll)
             continue;
-        /* A figure before the trigger: 32 قتيلا، 110 جرحى، 32 people were killed */
+        /* A figure before: 32 قتيلا، 110 جرحى، 32 people were killed */
         for (size_t back = 1; back <= 4 && back <= i - st->first_token; back++) {
             size_t j = i - back, used;
             int v = head_count(r, t, s, j, &used);
             if (v > 0 && j + used <= i) {
-                record(out, k, v, sent);
+                record(out, is_killed, v, sent);
                 break;
             }
         }

@@ -1,7 +1,8 @@
 /*
  * An index of phrases (names, keywords) in the matching form, and the
  * matcher that finds them in a segmented text: longest match wins, phrases
- * stay inside one sentence and span only white space between their words.
+ * stay inside one sentence and span only white space and quotes between their
+ * words (موقع "الحرة" is the phrase موقع الحرة).
  *
  * Arabic proclitics are handled here, guided by the index: the first word of
  * a phrase may carry و ف ب ل ك, the article ال, or a combination (وال بال

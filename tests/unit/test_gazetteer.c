@@ -1,0 +1,238 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "newswatch/analyze.h"
+#include "newswatch/gazetteer.h"
+#include "testutil.h"
+
+/* A small gazetteer for the clitic rules: names that begin with clitic letters. */
+static const char small[] = "# test gazetteer\n"
+                            "loc.baghdad | LOC | Baghdad | بغداد | Bagdad\n"
+                            "loc.iraq | LOC | Iraq | العراق |\n"
+                            "loc.kirkuk | LOC | Kirkuk | كركوك |\n"
+                            "loc.lebanon | LOC | Lebanon | لبنان |\n"
+                            "loc.palestine | LOC | Palestine | فلسطين |\n"
+                            "loc.banan | LOC | Banan | بنان |\n"
+                            "loc.ghadad | LOC | Ghadad | غداد |\n"
+                            "fac.biap | FACILITY | Baghdad International Airport | مطار بغداد "
+                            "الدولي | BIAP; مطار بغداد\n"
+                            "fac.tayaran | FACILITY | Tayaran Square | ساحة الطيران |\n"
+                            "org.isis | ORG | Islamic State | تنظيم الدولة الإسلامية | داعش; ISIS\n"
+                            "per.kadhimi | PERSON | Mustafa al-Kadhimi | مصطفى الكاظمي | "
+                            "الكاظمي; Kadhimi\n";
+
+typedef struct fixture {
+    nw_normalizer *n;
+    nw_gazetteer *g;
+    nw_analyzer *a;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    char err[512];
+    f->n = nw_normalizer_new(err, sizeof err);
+    if (nw_gazetteer_new(f->n, "small", small, strlen(small), &f->g, err, sizeof err) != NW_OK) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    f->a = nw_analyzer_new(f->g, NULL, err, sizeof err);
+    *state = f;
+    return f->a != NULL ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    nw_analyzer_free(f->a);
+    nw_gazetteer_free(f->g);
+    nw_normalizer_free(f->n);
+    free(f);
+    return 0;
+}
+
+/* Tags text and returns "id=surface|id=surface..." */
+static const char *tag(fixture *f, const char *text)
+{
+    static char out[4096];
+    nw_doc *doc = nw_doc_new();
+    char err[256];
+    assert_int_equal(nw_doc_set(doc, NW_DOC_BODY, text, strlen(text), err, sizeof err), NW_OK);
+    const nw_analysis *an;
+    assert_int_equal(nw_analyzer_run(f->a, doc, &an, err, sizeof err), NW_OK);
+    out[0] = '\0';
+    for (size_t i = 0; i < an->nmentions; i++) {
+        const nw_mention *m = &an->mentions[i];
+        const nw_text *t = an->text;
+        char one[512];
+        snprintf(one, sizeof one, "%s%s=%.*s", i ? "|" : "", m->entity ? m->entity->id : "?",
+                 (int)(t->display_cp[m->end] - t->display_cp[m->start]),
+                 t->display + t->display_cp[m->start]);
+        strcat(out, one);
+    }
+    nw_doc_free(doc);
+    return out;
+}
+
+#define TAGS(text, want)                                                                           \
+    do {                                                                                           \
+        const char *got_ = tag(f, text);                                                           \
+        if (strcmp(got_, want) != 0)                                                               \
+            fail_msg("'%s':\n got  '%s'\n want '%s'", text, got_, want);                           \
+    } while (0)
+
+static void found_through_clitics(void **state)
+{
+    fixture *f = *state;
+    TAGS("ببغداد", "loc.baghdad=بغداد");
+    TAGS("وبغداد", "loc.baghdad=بغداد");
+    TAGS("فبغداد", "loc.baghdad=بغداد");
+    TAGS("لبغداد", "loc.baghdad=بغداد");
+    TAGS("كبغداد", "loc.baghdad=بغداد");
+    TAGS("وببغداد", "loc.baghdad=بغداد");
+    TAGS("والعراق", "loc.iraq=العراق");
+    TAGS("بالعراق", "loc.iraq=العراق");
+    TAGS("فالعراق", "loc.iraq=العراق");
+    TAGS("وبالعراق", "loc.iraq=العراق");
+    TAGS("للعراق", "loc.iraq=عراق");
+    TAGS("وللعراق", "loc.iraq=عراق");
+    TAGS("وساحة الطيران", "fac.tayaran=ساحة الطيران");
+    TAGS("بساحة الطيران", "fac.tayaran=ساحة الطيران");
+    TAGS("وكركوك", "loc.kirkuk=كركوك");
+    TAGS("ولبنان وفلسطين", "loc.lebanon=لبنان|loc.palestine=فلسطين");
+    TAGS("والكاظمي", "per.kadhimi=الكاظمي");
+    TAGS("Baghdad's airport", "loc.baghdad=Baghdad");
+}
+
+static void never_split_wrongly(void **state)
+{
+    fixture *f = *state;
+    /* بغداد is not ب + غداد, لبنان not ل + بنان, even though غداد and بنان are entries. */
+    TAGS("بغداد", "loc.baghdad=بغداد");
+    TAGS("لبنان", "loc.lebanon=لبنان");
+    TAGS("كركوك", "loc.kirkuk=كركوك");
+    TAGS("فلسطين", "loc.palestine=فلسطين");
+    TAGS("غداد وبنان", "loc.ghadad=غداد|loc.banan=بنان");
+    /* Words that merely begin with clitic letters are not names. */
+    TAGS("بلد كتاب لبن فراغ والد", "");
+    /* A clitic with too little left is not stripped. */
+    TAGS("وب بل", "");
+}
+
+static void spellings_and_scripts(void **state)
+{
+    fixture *f = *state;
+    /* The surface is read from the clean display text: no tatweel, no tashkeel. */
+    TAGS("بغـــداد بَغْدَادُ BAGHDAD Bagdad", "loc.baghdad=بغداد|loc.baghdad=بغداد|"
+                                          "loc.baghdad=BAGHDAD|loc.baghdad=Bagdad");
+    TAGS("مطار بغداد الدولي", "fac.biap=مطار بغداد الدولي"); /* longest match wins */
+    TAGS("مطار بغداد", "fac.biap=مطار بغداد");
+    TAGS("BIAP and biap", "fac.biap=BIAP"); /* a capitals-only alias */
+    TAGS("تنظيم الدولة الإسلامية وداعش", "org.isis=تنظيم الدولة الإسلامية|org.isis=داعش");
+    TAGS("صحيفة \"بغداد\"", "loc.baghdad=بغداد");
+    /* A phrase does not cross a sentence or punctuation. */
+    TAGS("مطار. بغداد", "loc.baghdad=بغداد");
+    TAGS("ساحة، الطيران", "");
+}
+
+static void hashtags_and_mentions(void **state)
+{
+    fixture *f = *state;
+    TAGS("#تفجير_بغداد", "loc.baghdad=بغداد");
+    TAGS("#BaghdadBombing #ساحة_الطيران", "loc.baghdad=Baghdad|fac.tayaran=ساحة_الطيران");
+    TAGS("https://example.org/baghdad/kadhimi", "");
+}
+
+static void loader_errors_name_file_and_line(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *text, *msg;
+    } cases[] = {
+        {"loc.x | LOC | X | س\n", "g.txt:1: expected 5 fields"},
+        {"\n# c\nLOC.x | LOC | X | س |\n", "g.txt:3: 'LOC.x' is not a valid id"},
+        {"loc.x | PLACE | X | س |\n", "g.txt:1: unknown type 'PLACE'"},
+        {"per.x | LOC | X | س |\n", "g.txt:1: the id of a LOC starts with 'loc.'"},
+        {"loc.x | LOC |  |  | a\n", "g.txt:1: an entity needs an English or an Arabic name"},
+        {"loc.x | LOC | X | س |\nloc.x | LOC | Y | ص |\n", "g.txt:2: the id 'loc.x' is used twice"},
+        {"loc.x | LOC | X | س | a;;b\n", "g.txt:1: an empty alias"},
+        {"loc.x | LOC | X | س | ...\n", "g.txt:1: '...' has no words"},
+        {"loc.x | LOC | X | \xC0 |\n", "g.txt: invalid UTF-8 at byte offset 18"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nw_gazetteer *g = (nw_gazetteer *)1;
+        char err[512] = "";
+        nw_err e = nw_gazetteer_new(f->n, "g.txt", cases[i].text, strlen(cases[i].text), &g, err,
+                                    sizeof err);
+        if (e != NW_ECONFIG || strstr(err, cases[i].msg) != err)
+            fail_msg("case %zu: got '%s', expected '%s'", i, err, cases[i].msg);
+        assert_null(g);
+    }
+    nw_gazetteer *g;
+    char err[512];
+    assert_int_equal(nw_gazetteer_new_from_file(f->n, "no/such/file", &g, err, sizeof err), NW_EIO);
+    assert_non_null(strstr(err, "no/such/file: cannot open"));
+}
+
+static void the_default_gazetteer(void **state)
+{
+    fixture *f = *state;
+    nw_gazetteer *g;
+    char err[512];
+    assert_int_equal(nw_gazetteer_new_from_file(f->n, "config/gazetteer.txt", &g, err, sizeof err),
+                     NW_OK);
+    assert_true(nw_gazetteer_count(g) >= 500);
+    size_t types[NW_ENTITY_TYPE_COUNT] = {0};
+    for (size_t i = 0; i < nw_gazetteer_count(g); i++)
+        types[nw_gazetteer_at(g, i)->type]++;
+    for (int t = 0; t < NW_ENTITY_TYPE_COUNT; t++)
+        assert_true(types[t] >= 50);
+    /* The brief's example: every spelling of ISIS is one entity. */
+    const nw_entity *isis = nw_gazetteer_find(g, "org.isis");
+    assert_non_null(isis);
+    assert_int_equal(isis->type, NW_ENTITY_ORG);
+    nw_analyzer *a = nw_analyzer_new(g, NULL, err, sizeof err);
+    const char *text = "داعش، تنظيم الدولة، الدولة الإسلامية، ISIS، ISIL، Daesh، Islamic State";
+    nw_doc *doc = nw_doc_new();
+    nw_doc_set(doc, NW_DOC_BODY, text, strlen(text), err, sizeof err);
+    const nw_analysis *an;
+    assert_int_equal(nw_analyzer_run(a, doc, &an, err, sizeof err), NW_OK);
+    assert_int_equal(an->nmentions, 7);
+    for (size_t i = 0; i < an->nmentions; i++)
+        assert_ptr_equal(an->mentions[i].entity, isis);
+    /* Iraq's 18 governorates. */
+    static const char *const governorates[] = {
+        "بغداد",  "نينوى",    "البصرة", "الأنبار", "ديالى",      "صلاح الدين",
+        "كركوك",  "بابل",     "كربلاء", "النجف",   "واسط",       "ميسان",
+        "ذي قار", "القادسية", "المثنى", "أربيل",   "السليمانية", "دهوك",
+    };
+    for (size_t i = 0; i < 18; i++) {
+        char body[256];
+        snprintf(body, sizeof body, "محافظة %s", governorates[i]);
+        nw_doc_set(doc, NW_DOC_BODY, body, strlen(body), err, sizeof err);
+        assert_int_equal(nw_analyzer_run(a, doc, &an, err, sizeof err), NW_OK);
+        if (an->nmentions < 1 || an->mentions[0].type != NW_ENTITY_LOC)
+            fail_msg("no governorate found in '%s'", body);
+    }
+    nw_doc_free(doc);
+    nw_analyzer_free(a);
+    nw_gazetteer_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(found_through_clitics),
+        cmocka_unit_test(never_split_wrongly),
+        cmocka_unit_test(spellings_and_scripts),
+        cmocka_unit_test(hashtags_and_mentions),
+        cmocka_unit_test(loader_errors_name_file_and_line),
+        cmocka_unit_test(the_default_gazetteer),
+    };
+    return cmocka_run_group_tests_name("gazetteer", tests, setup, teardown);
+}
