@@ -6,31 +6,39 @@
 #include <string.h>
 
 /* Month names in the matching form (ة→ه, أإآ→ا, ى→ي, lower case). */
+#define W(s, v)                                                                                    \
+    {                                                                                              \
+        s, sizeof(s) - 1, v                                                                        \
+    }
 static const struct {
     const char *word;
+    size_t len;
     int month;
 } months[] = {
-    {"يناير", 1},    {"جانفي", 1},     {"january", 1},  {"jan", 1},       {"فبراير", 2},
-    {"شباط", 2},     {"فيفري", 2},     {"february", 2}, {"feb", 2},       {"مارس", 3},
-    {"اذار", 3},     {"march", 3},     {"mar", 3},      {"ابريل", 4},     {"نيسان", 4},
-    {"افريل", 4},    {"april", 4},     {"apr", 4},      {"مايو", 5},      {"ايار", 5},
-    {"ماي", 5},      {"may", 5},       {"يونيو", 6},    {"يونيه", 6},     {"حزيران", 6},
-    {"جوان", 6},     {"june", 6},      {"jun", 6},      {"يوليو", 7},     {"يوليه", 7},
-    {"تموز", 7},     {"جويليه", 7},    {"july", 7},     {"jul", 7},       {"اغسطس", 8},
-    {"اب", 8},       {"اوت", 8},       {"august", 8},   {"aug", 8},       {"سبتمبر", 9},
-    {"ايلول", 9},    {"september", 9}, {"sep", 9},      {"sept", 9},      {"اكتوبر", 10},
-    {"october", 10}, {"oct", 10},      {"نوفمبر", 11},  {"november", 11}, {"nov", 11},
-    {"ديسمبر", 12},  {"december", 12}, {"dec", 12},
+    W("يناير", 1),    W("جانفي", 1),     W("january", 1),  W("jan", 1),       W("فبراير", 2),
+    W("شباط", 2),     W("فيفري", 2),     W("february", 2), W("feb", 2),       W("مارس", 3),
+    W("اذار", 3),     W("march", 3),     W("mar", 3),      W("ابريل", 4),     W("نيسان", 4),
+    W("افريل", 4),    W("april", 4),     W("apr", 4),      W("مايو", 5),      W("ايار", 5),
+    W("ماي", 5),      W("may", 5),       W("يونيو", 6),    W("يونيه", 6),     W("حزيران", 6),
+    W("جوان", 6),     W("june", 6),      W("jun", 6),      W("يوليو", 7),     W("يوليه", 7),
+    W("تموز", 7),     W("جويليه", 7),    W("july", 7),     W("jul", 7),       W("اغسطس", 8),
+    W("اب", 8),       W("اوت", 8),       W("august", 8),   W("aug", 8),       W("سبتمبر", 9),
+    W("ايلول", 9),    W("september", 9), W("sep", 9),      W("sept", 9),      W("اكتوبر", 10),
+    W("october", 10), W("oct", 10),      W("نوفمبر", 11),  W("november", 11), W("nov", 11),
+    W("ديسمبر", 12),  W("december", 12), W("dec", 12),
 };
 
 static const struct {
     const char *word;
+    size_t len;
     int day;
 } weekdays[] = {
-    {"الاثنين", 1},  {"الاتنين", 1},   {"monday", 1},   {"الثلاثاء", 2}, {"tuesday", 2},
-    {"الاربعاء", 3}, {"wednesday", 3}, {"الخميس", 4},   {"thursday", 4}, {"الجمعه", 5},
-    {"friday", 5},   {"السبت", 6},     {"saturday", 6}, {"الاحد", 7},    {"sunday", 7},
+    W("الاثنين", 1),  W("الاتنين", 1),   W("monday", 1),   W("الثلاثاء", 2), W("tuesday", 2),
+    W("الاربعاء", 3), W("wednesday", 3), W("الخميس", 4),   W("thursday", 4), W("الجمعه", 5),
+    W("friday", 5),   W("السبت", 6),     W("saturday", 6), W("الاحد", 7),    W("sunday", 7),
 };
+
+#undef W
 
 static bool eq(const char *w, size_t len, const char *s)
 {
@@ -39,8 +47,10 @@ static bool eq(const char *w, size_t len, const char *s)
 
 int nw_dates_month(const char *w, size_t len)
 {
+    if (len < 3 || len > 12)
+        return 0;
     for (size_t i = 0; i < sizeof months / sizeof months[0]; i++)
-        if (eq(w, len, months[i].word))
+        if (months[i].len == len && memcmp(w, months[i].word, len) == 0)
             return months[i].month;
     return 0;
 }
@@ -57,8 +67,10 @@ int nw_dates_month2(const char *w1, size_t len1, const char *w2, size_t len2)
 
 int nw_dates_weekday(const char *w, size_t len)
 {
+    if (len < 5 || len > 16)
+        return 0;
     for (size_t i = 0; i < sizeof weekdays / sizeof weekdays[0]; i++)
-        if (eq(w, len, weekdays[i].word))
+        if (weekdays[i].len == len && memcmp(w, weekdays[i].word, len) == 0)
             return weekdays[i].day;
     return 0;
 }

@@ -315,16 +315,30 @@ static uint32_t longest_from(const nw_phrases *p, const nw_text *t, const words_
  * find phrases of the same length, the one that strips less wins (وبغداد is
  * و + بغداد, not وب + غداد).
  */
+#define P(s, restore)                                                                              \
+    {                                                                                              \
+        s, sizeof(s) - 1, restore                                                                  \
+    }
 static const struct {
     const char *prefix;
+    size_t len;           /* bytes */
     bool restore_article; /* لل: ل + ال whose alef is dropped */
 } proclitics[] = {
-    {"و", false},    {"ف", false},    {"ب", false},    {"ل", false},   {"ك", false},
-    {"ال", false},   {"لل", true},    {"وب", false},   {"ول", false},  {"وك", false},
-    {"فب", false},   {"فل", false},   {"فك", false},   {"وال", false}, {"فال", false},
-    {"بال", false},  {"كال", false},  {"ولل", true},   {"فلل", true},  {"وبال", false},
-    {"فبال", false}, {"وكال", false}, {"فكال", false},
+    P("و", false),    P("ف", false),    P("ب", false),    P("ل", false),   P("ك", false),
+    P("ال", false),   P("لل", true),    P("وب", false),   P("ول", false),  P("وك", false),
+    P("فب", false),   P("فل", false),   P("فك", false),   P("وال", false), P("فال", false),
+    P("بال", false),  P("كال", false),  P("ولل", true),   P("فلل", true),  P("وبال", false),
+    P("فبال", false), P("وكال", false), P("فكال", false),
 };
+#undef P
+
+/* Can an Arabic word starting with these two bytes carry a proclitic (و ف ب ل ك ا)? */
+static bool clitic_letter(const char *w)
+{
+    unsigned char a = (unsigned char)w[0], b = (unsigned char)w[1];
+    return (a == 0xD9 && (b == 0x88 || b == 0x81 || b == 0x84 || b == 0x83)) || /* و ف ل ك */
+           (a == 0xD8 && (b == 0xA8 || b == 0xA7));                             /* ب ا */
+}
 
 static size_t count_cps(const char *s, size_t len)
 {
@@ -352,10 +366,9 @@ static int match_view(const nw_phrases *p, const nw_text *t, const words_view *v
         best = e;
         best_words = nw;
     }
-    unsigned char c0 = (unsigned char)w[0];
-    if (c0 == 0xD8 || c0 == 0xD9) { /* Arabic letters U+0600..U+067F */
+    if (wl >= 6 && clitic_letter(w)) {
         for (size_t k = 0; k < sizeof proclitics / sizeof proclitics[0]; k++) {
-            size_t pl = strlen(proclitics[k].prefix);
+            size_t pl = proclitics[k].len;
             if (wl < pl + 4 || memcmp(w, proclitics[k].prefix, pl) != 0)
                 continue; /* at least two letters must remain */
             char head[NW_PHRASE_MAX_BYTES + 1];
