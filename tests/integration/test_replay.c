@@ -1,0 +1,153 @@
+/*
+ * newswatch-consumer --replay and --check-config: the whole text pipeline on
+ * local files, no broker.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+/* Parses each line of out as JSON into an array. */
+static json_t *lines(const char *out, size_t len)
+{
+    json_t *all = json_array();
+    const char *p = out;
+    while (p < out + len) {
+        const char *nl = memchr(p, '\n', (size_t)(out + len - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(out + len - p);
+        json_error_t jerr;
+        json_t *v = json_loadb(p, n, 0, &jerr);
+        if (v == NULL)
+            fail_msg("output line is not JSON: %s", jerr.text);
+        json_array_append_new(all, v);
+        p += n + 1;
+    }
+    return all;
+}
+
+static void replay_the_seeds(void **state)
+{
+    (void)state;
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' --replay --emit enriched '%s'", it_bin("newswatch-consumer"),
+             it_seeds_dir());
+    it_result r;
+    it_run(cmd, NULL, &r);
+    if (r.status != 0)
+        fail_msg("exit %d: %s", r.status, r.err);
+    assert_non_null(strstr(r.err, "replayed 5 documents, 0 failed"));
+    json_t *docs = lines(r.out, r.outlen);
+    assert_int_equal(json_array_size(docs), 5);
+    static const char *const ids[] = {"000_c7189a82eabcfedc", "001_36b4ca6c38791fab",
+                                      "002_cf9858d6c968c6dd", "003_36327a287adc8b89",
+                                      "004_6be975f03497fb3e"};
+    for (size_t i = 0; i < 5; i++) {
+        json_t *d = json_array_get(docs, i);
+        assert_string_equal(json_string_value(json_object_get(d, "schema")),
+                            "newswatch.enriched/1");
+        assert_string_equal(json_string_value(json_object_get(d, "id")), ids[i]);
+        assert_string_equal(json_string_value(json_object_get(d, "lang")), "ar");
+        assert_true(json_array_size(json_object_get(d, "entities")) > 5);
+        assert_true(json_array_size(json_object_get(d, "sentences")) > 5);
+    }
+    json_t *c = json_object_get(json_array_get(docs, 3), "casualties");
+    assert_int_equal(json_integer_value(json_object_get(c, "killed")), 32);
+    assert_int_equal(json_integer_value(json_object_get(c, "wounded")), 110);
+    json_decref(docs);
+    it_result_free(&r);
+}
+
+static void a_bad_document_does_not_stop_the_others(void **state)
+{
+    (void)state;
+    char *dir = it_mkdtemp();
+    it_write_file(dir, "a.txt", "بغداد\nتفجير في بغداد", strlen("بغداد\nتفجير في بغداد"));
+    it_write_file(dir, "b.txt", "bad \xFF byte", 10);
+    const char *feed = "{\"id\":\"j1\",\"body\":\"Rockets hit Baghdad airport\"}\nnot json\n";
+    it_write_file(dir, "c.jsonl", feed, strlen(feed));
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' --replay '%s'", it_bin("newswatch-consumer"), dir);
+    it_result r;
+    it_run(cmd, NULL, &r);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "b.txt: invalid UTF-8 at byte offset 4"));
+    assert_non_null(strstr(r.err, "c.jsonl:2: not valid JSON"));
+    assert_non_null(strstr(r.err, "replayed 2 documents, 2 failed"));
+    json_t *docs = lines(r.out, r.outlen);
+    assert_int_equal(json_array_size(docs), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 1), "lang")), "en");
+    json_decref(docs);
+    it_result_free(&r);
+
+    /* Standard input. */
+    char in[4200];
+    snprintf(in, sizeof in, "%s/c.jsonl", dir);
+    snprintf(cmd, sizeof cmd, "'%s' -q --replay -", it_bin("newswatch-consumer"));
+    it_run(cmd, in, &r);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "stdin:2: not valid JSON"));
+    docs = lines(r.out, r.outlen);
+    assert_int_equal(json_array_size(docs), 1);
+    json_decref(docs);
+    it_result_free(&r);
+    it_rmtree(dir);
+    free(dir);
+}
+
+static void configuration_errors(void **state)
+{
+    (void)state;
+    char *dir = it_mkdtemp();
+    const char *gaz = "loc.x | LOC | X | س |\nloc.y | PLACE | Y | ص |\n";
+    it_write_file(dir, "g.txt", gaz, strlen(gaz));
+    const char *conf = "[pipeline]\nfurniture = config/furniture.conf\nbogus = 1\n";
+    it_write_file(dir, "n.conf", conf, strlen(conf));
+    char cmd[4096];
+    it_result r;
+    snprintf(cmd, sizeof cmd, "'%s' --check-config --gazetteer '%s/g.txt'",
+             it_bin("newswatch-consumer"), dir);
+    it_run(cmd, NULL, &r);
+    assert_int_equal(r.status, 2);
+    if (strstr(r.err, "g.txt:2: unknown type 'PLACE'") == NULL)
+        fail_msg("unclear: %s", r.err);
+    it_result_free(&r);
+
+    snprintf(cmd, sizeof cmd, "'%s' --check-config -c '%s/n.conf'", it_bin("newswatch-consumer"),
+             dir);
+    it_run(cmd, NULL, &r);
+    assert_int_equal(r.status, 2);
+    if (strstr(r.err, "n.conf:3: unknown key 'bogus' in [pipeline]") == NULL)
+        fail_msg("unclear: %s", r.err);
+    it_result_free(&r);
+
+    snprintf(cmd, sizeof cmd, "'%s' --check-config", it_bin("newswatch-consumer"));
+    it_run(cmd, NULL, &r);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "configuration OK"));
+    it_result_free(&r);
+
+    snprintf(cmd, sizeof cmd, "'%s' --replay --emit bogus x", it_bin("newswatch-consumer"));
+    it_run(cmd, NULL, &r);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "--emit 'bogus'"));
+    it_result_free(&r);
+    it_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(replay_the_seeds),
+        cmocka_unit_test(a_bad_document_does_not_stop_the_others),
+        cmocka_unit_test(configuration_errors),
+    };
+    return cmocka_run_group_tests_name("replay", tests, NULL, NULL);
+}

@@ -1,0 +1,184 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "newswatch/furniture.h"
+#include "newswatch/segment.h"
+#include "newswatch/text.h"
+#include "testutil.h"
+
+static const char rules[] = "# rules for the tests\n"
+                            "line: شارك القصة\n"
+                            "line: Close\n"
+                            "prefix: اقرأ أيضا\n"
+                            "short: الرئيسية\n"
+                            "block: سياسة التعليقات\n"
+                            "strip: pic.twitter.com/\n"
+                            "credit: رويترز\n"
+                            "credit: AP\n";
+
+typedef struct fixture {
+    nw_normalizer *n;
+    nw_furniture *f;
+    nw_text *in, *out;
+    nw_segments *s;
+    nw_furniture_result *r;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    char err[512];
+    f->n = nw_normalizer_new(err, sizeof err);
+    if (nw_furniture_new(f->n, "rules", rules, strlen(rules), &f->f, err, sizeof err) != NW_OK) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    f->in = nw_text_new();
+    f->out = nw_text_new();
+    f->s = nw_segments_new();
+    f->r = nw_furniture_result_new();
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    nw_furniture_free(f->f);
+    nw_normalizer_free(f->n);
+    nw_text_free(f->in);
+    nw_text_free(f->out);
+    nw_segments_free(f->s);
+    nw_furniture_result_free(f->r);
+    free(f);
+    return 0;
+}
+
+/* The text without its furniture. */
+static const char *clean(fixture *f, const char *text)
+{
+    char err[256];
+    assert_int_equal(nw_normalize(f->n, text, strlen(text), f->in, err, sizeof err), NW_OK);
+    assert_int_equal(nw_segment(f->in, f->s, err, sizeof err), NW_OK);
+    assert_int_equal(nw_furniture_find(f->f, f->in, f->s, f->r, err, sizeof err), NW_OK);
+    assert_int_equal(nw_text_remove(f->in, f->r->remove, f->r->nremove, f->out, err, sizeof err),
+                     NW_OK);
+    return f->out->display;
+}
+
+#define CLEAN(text, want)                                                                          \
+    do {                                                                                           \
+        const char *got_ = clean(f, text);                                                         \
+        if (strcmp(got_, want) != 0)                                                               \
+            fail_msg("got  '%s'\nwant '%s'", got_, want);                                          \
+    } while (0)
+
+static void line_rules(void **state)
+{
+    fixture *f = *state;
+    CLEAN("خبر\nشارك القصة\nنص", "خبر\nنص");
+    CLEAN("خبر\nشَارِك القِصّة\nنص", "خبر\nنص"); /* diacritics do not matter */
+    CLEAN("خبر\nشارك القصة الآن مع أصدقائك\nنص", "خبر\nشارك القصة الآن مع أصدقائك\nنص");
+    CLEAN("story\nCLOSE\n", "story");
+    CLEAN("خبر\nاقرأ أيضا: تنديد دولي واسع\nنص", "خبر\nنص");
+    CLEAN("خبر\nاقرا ايضا: تنديد\nنص", "خبر\nنص"); /* letter variants do not matter */
+    CLEAN("الرئيسية دولي\nخبر", "خبر");
+    CLEAN("الرئيسية في بغداد تعقد اجتماعها الأول اليوم\nخبر",
+          "الرئيسية في بغداد تعقد اجتماعها الأول اليوم\nخبر");
+}
+
+static void blocks_and_links(void **state)
+{
+    fixture *f = *state;
+    CLEAN("خبر\n\nسياسة التعليقات\nلا تنشر\nاحترم الآخرين\n\nخاتمة", "خبر\n\nخاتمة");
+    CLEAN("RIP #Baghdad pic.twitter.com/pHJaoVWfbf\nnext", "RIP #Baghdad\nnext");
+}
+
+static void captions_and_repeats(void **state)
+{
+    fixture *f = *state;
+    /* A caption shown twice goes entirely. */
+    CLEAN("الفصائل المسلحة تشكلت بدعم إيراني (رويترز)\nالفصائل المسلحة تشكلت بدعم إيراني "
+          "(رويترز)\n\nقالت صحيفة",
+          "قالت صحيفة");
+    /* A caption shown once, with "Source:". */
+    CLEAN("Baghdad attacks killed 32 Source: AP\nنص", "نص");
+    /* A headline shown twice stays once. */
+    CLEAN("عنوان الخبر\n\nعنوان الخبر\n\nنص", "عنوان الخبر\n\nنص");
+    /* Parentheses that are not a credit stay. */
+    CLEAN("تعرض استقرار العراق للخطر (...)\nنص", "تعرض استقرار العراق للخطر (...)\nنص");
+}
+
+static void tweets_and_page_dates(void **state)
+{
+    fixture *f = *state;
+    const char *text = "UPDATE: toll 32 #تفجير_بغداد pic.twitter.com/pHJaoVWfbf\n"
+                       "— L!nDa M YoUs!F (@lindayousif997) January 22, 2021\n"
+                       "النص";
+    CLEAN(text, "UPDATE: toll 32 #تفجير_بغداد\nالنص");
+    assert_int_equal(f->r->ntweets, 1);
+    const nw_tweet *tw = &f->r->tweets[0];
+    const nw_text *t = f->in;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%.*s",
+             (int)(t->display_cp[tw->handle.end] - t->display_cp[tw->handle.start]),
+             t->display + t->display_cp[tw->handle.start]);
+    assert_string_equal(buf, "@lindayousif997");
+    snprintf(buf, sizeof buf, "%.*s",
+             (int)(t->display_cp[tw->author.end] - t->display_cp[tw->author.start]),
+             t->display + t->display_cp[tw->author.start]);
+    assert_string_equal(buf, "L!nDa M YoUs!F");
+    snprintf(buf, sizeof buf, "%.*s",
+             (int)(t->display_cp[tw->date.end] - t->display_cp[tw->date.start]),
+             t->display + t->display_cp[tw->date.start]);
+    assert_string_equal(buf, "January 22, 2021");
+
+    CLEAN("الخميس 21 نوفمبر / November 2024\n\nعنوان", "عنوان");
+    assert_true(f->r->page_date.end > f->r->page_date.start);
+    /* Only on the first line. */
+    CLEAN("عنوان\nالخميس 21 نوفمبر 2024", "عنوان\nالخميس 21 نوفمبر 2024");
+    assert_int_equal(f->r->page_date.end, 0);
+}
+
+static void rule_errors(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *text, *msg;
+    } cases[] = {
+        {"line: x\nbogus: y\n", "r.conf:2: expected 'kind: text'"},
+        {"just text\n", "r.conf:1: expected 'kind: text'"},
+        {"\nprefix:   \n", "r.conf:2: the rule has no text"},
+        {"line: ...\n", "r.conf:1: '...' has no words"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nw_furniture *r = (nw_furniture *)1;
+        char err[512] = "";
+        nw_err e = nw_furniture_new(f->n, "r.conf", cases[i].text, strlen(cases[i].text), &r, err,
+                                    sizeof err);
+        if (e != NW_ECONFIG || strstr(err, cases[i].msg) != err)
+            fail_msg("case %zu: got '%s', expected '%s'", i, err, cases[i].msg);
+        assert_null(r);
+    }
+    nw_furniture *r;
+    char err[512];
+    assert_int_equal(nw_furniture_new_from_file(f->n, "config/furniture.conf", &r, err, sizeof err),
+                     NW_OK);
+    assert_true(nw_furniture_count(r) > 30);
+    nw_furniture_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(line_rules),           cmocka_unit_test(blocks_and_links),
+        cmocka_unit_test(captions_and_repeats), cmocka_unit_test(tweets_and_page_dates),
+        cmocka_unit_test(rule_errors),
+    };
+    return cmocka_run_group_tests_name("furniture", tests, setup, teardown);
+}
