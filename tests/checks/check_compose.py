@@ -52,7 +52,7 @@ SEEDS_IN_REPO = "samples/seeds"
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 # The programs and the C files holding their getopt tables.
 PROGRAM_SOURCES = {
-    "newswatch-consumer": "consumer/main.c",
+    "newswatch-consumer": "consumer/options.c",
     "newswatch-producer": "producer/options.c",
 }
 
