@@ -1,6 +1,7 @@
 #include "newswatch/kvconf.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,9 +117,29 @@ nw_err nw_kvconf_new(const char *file, const char *text, size_t len, nw_kvconf *
                                file, lineno);
             break;
         }
+        bool indented = n > 0 && (s[0] == ' ' || s[0] == '\t');
         trim(&s, &n);
         if (n == 0 || s[0] == '#')
             continue;
+        /* An indented line without '=' continues the previous value. */
+        if (indented && s[0] != '[' && memchr(s, '=', n) == NULL && conf->count > 0 &&
+            conf->entries[conf->count - 1].section == section) {
+            nw_kvconf_entry *prev = &conf->entries[conf->count - 1];
+            size_t pl = strlen(prev->value);
+            char *joined = malloc(pl + 1 + n + 1);
+            if (joined == NULL) {
+                err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+                break;
+            }
+            memcpy(joined, prev->value, pl);
+            joined[pl] = ' ';
+            memcpy(joined + pl + 1, s, n);
+            joined[pl + 1 + n] = '\0';
+            if ((prev->value = keep(conf, joined, pl + 1 + n)) == NULL)
+                err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+            free(joined);
+            continue;
+        }
         if (s[0] == '[') {
             const char *name = s + 1;
             size_t m = n - 1;

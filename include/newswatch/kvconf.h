@@ -7,6 +7,9 @@
  *     [producer]
  *     max.document.bytes = 1000000
  *
+ * An indented line without '=' continues the previous value (joined with
+ * one space), for long values such as rule expressions.
+ *
  * Sections group keys; keys before the first section belong to "kafka", whose
  * keys are librdkafka properties. Which sections and keys are valid is for
  * the program to decide: it reports problems with nw_kvconf_entry's file and
