@@ -130,25 +130,13 @@ static const nw_entity *hit_entity(const nw_analyzer *a, const nw_text *t, const
     return NULL;
 }
 
-/* The parts of a hashtag's token: split at '_' and at lower-to-upper case changes. */
+/* The parts of a hashtag's token. */
 static size_t hashtag_parts(nw_analyzer *a, const nw_text *t, const nw_token *tok)
 {
-    if (!grow((void **)&a->words, &a->cap_words, tok->end - tok->start + 1, sizeof(nw_word)))
+    size_t max = tok->end - tok->start + 1;
+    if (!grow((void **)&a->words, &a->cap_words, max, sizeof(nw_word)))
         return 0;
-    size_t n = 0;
-    uint32_t start = tok->start;
-    bool prev_lower = false;
-    for (uint32_t i = tok->start; i <= tok->end; i++) {
-        unsigned char c = i < tok->end ? (unsigned char)t->display[t->display_cp[i]] : '_';
-        bool upper = c >= 'A' && c <= 'Z', lower = c >= 'a' && c <= 'z';
-        if (c == '_' || (upper && prev_lower)) {
-            if (i > start)
-                a->words[n++] = (nw_word){start, i};
-            start = c == '_' ? i + 1 : i;
-        }
-        prev_lower = lower;
-    }
-    return n;
+    return nw_phrases_hashtag_words(t, tok, a->words, max);
 }
 
 static int compare_mentions(const void *x, const void *y)

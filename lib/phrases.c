@@ -422,3 +422,21 @@ int nw_phrases_match_words(const nw_phrases *p, const nw_text *t, const nw_word 
     words_view v = {(const char *)words, sizeof(nw_word), nwords, false};
     return match_view(p, t, &v, i, hit);
 }
+
+size_t nw_phrases_hashtag_words(const nw_text *t, const nw_token *tok, nw_word *out, size_t max)
+{
+    size_t n = 0;
+    uint32_t start = tok->start;
+    bool prev_lower = false;
+    for (uint32_t i = tok->start; i <= tok->end && n < max; i++) {
+        unsigned char c = i < tok->end ? (unsigned char)t->display[t->display_cp[i]] : '_';
+        bool upper = c >= 'A' && c <= 'Z', lower = c >= 'a' && c <= 'z';
+        if (c == '_' || (upper && prev_lower)) {
+            if (i > start)
+                out[n++] = (nw_word){start, i};
+            start = c == '_' ? i + 1 : i;
+        }
+        prev_lower = lower;
+    }
+    return n;
+}

@@ -74,4 +74,11 @@ typedef struct nw_word {
 int nw_phrases_match_words(const nw_phrases *p, const nw_text *t, const nw_word *words,
                            size_t nwords, size_t i, nw_phrase_hit *hit);
 
+/*
+ * The words of a hashtag's token: split at '_' and where a lower-case Latin
+ * letter is followed by a capital (#BaghdadBombing). Writes at most max words
+ * and returns how many.
+ */
+size_t nw_phrases_hashtag_words(const nw_text *t, const nw_token *tok, nw_word *out, size_t max);
+
 #endif
