@@ -1,0 +1,1024 @@
+#include "newswatch/rules.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "newswatch/file.h"
+#include "newswatch/kvconf.h"
+#include "newswatch/phrases.h"
+
+enum atom_kind { ATOM_ENTITY, ATOM_TYPE, ATOM_CLASS };
+
+typedef struct rule_atom {
+    int kind;
+    uint32_t index; /* entity index, entity type or class index */
+} rule_atom;
+
+enum node_op { OP_ATOM, OP_AND, OP_OR, OP_NOT };
+
+typedef struct node {
+    int op;
+    int a, b; /* children (node indexes) */
+    int atom; /* OP_ATOM */
+} node;
+
+typedef struct compiled_event {
+    nw_event ev;
+    int root;      /* node index */
+    int *positive; /* atoms used without NOT, sorted */
+    size_t npositive;
+} compiled_event;
+
+struct nw_rules {
+    const nw_gazetteer *g;
+    char **strings;
+    size_t nstrings, capstrings;
+    char **class_names;
+    size_t nclasses;
+    nw_phrases *terms; /* values: class index */
+    rule_atom *atoms;
+    size_t natoms;
+    int *entity_atom; /* gazetteer index -> atom or -1 */
+    int type_atom[NW_ENTITY_TYPE_COUNT];
+    int *class_atom;
+    node *nodes;
+    size_t nnodes;
+    compiled_event *events;
+    size_t nevents;
+    int **atom_events; /* atom -> events that use it positively, -1 terminated */
+};
+
+/* ---- loading ---------------------------------------------------------- */
+
+static char *keep(nw_rules *r, const char *s)
+{
+    if (r->nstrings == r->capstrings) {
+        size_t n = r->capstrings ? r->capstrings * 2 : 64;
+        char **ns = realloc(r->strings, n * sizeof(char *));
+        if (ns == NULL)
+            return NULL;
+        r->strings = ns;
+        r->capstrings = n;
+    }
+    size_t len = strlen(s);
+    char *c = malloc(len + 1);
+    if (c != NULL) {
+        memcpy(c, s, len + 1);
+        r->strings[r->nstrings++] = c;
+    }
+    return c;
+}
+
+void nw_rules_free(nw_rules *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->nstrings; i++)
+        free(r->strings[i]);
+    free(r->strings);
+    free(r->class_names);
+    nw_phrases_free(r->terms);
+    free(r->atoms);
+    free(r->entity_atom);
+    free(r->class_atom);
+    free(r->nodes);
+    for (size_t i = 0; i < r->nevents; i++)
+        free(r->events[i].positive);
+    free(r->events);
+    for (size_t i = 0; r->atom_events != NULL && i < r->natoms; i++)
+        free(r->atom_events[i]);
+    free(r->atom_events);
+    free(r);
+}
+
+size_t nw_rules_event_count(const nw_rules *r)
+{
+    return r->nevents;
+}
+
+const nw_event *nw_rules_event_at(const nw_rules *r, size_t i)
+{
+    return i < r->nevents ? &r->events[i].ev : NULL;
+}
+
+const nw_event *nw_rules_find_event(const nw_rules *r, const char *id)
+{
+    for (size_t i = 0; i < r->nevents; i++)
+        if (strcmp(r->events[i].ev.id, id) == 0)
+            return &r->events[i].ev;
+    return NULL;
+}
+
+size_t nw_rules_class_count(const nw_rules *r)
+{
+    return r->nclasses;
+}
+
+nw_err nw_parse_duration(const char *s, long *seconds, char *errbuf, size_t errlen)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    long unit = 1;
+    if (end != s && *end != '\0' && end[1] == '\0') {
+        switch (*end) {
+        case 's':
+            unit = 1;
+            break;
+        case 'm':
+            unit = 60;
+            break;
+        case 'h':
+            unit = 3600;
+            break;
+        case 'd':
+            unit = 86400;
+            break;
+        default:
+            unit = 0;
+        }
+        end++;
+    }
+    if (errno != 0 || end == s || *end != '\0' || unit == 0 || v <= 0 || v > 3650L * 86400 / unit)
+        return nw_set_error(errbuf, errlen, NW_EINVAL,
+                            "'%s' is not a duration (a number with s, m, h or d: 72h)", s);
+    *seconds = v * unit;
+    return NW_OK;
+}
+
+static int find_class(const nw_rules *r, const char *name, size_t len)
+{
+    for (size_t i = 0; i < r->nclasses; i++)
+        if (strlen(r->class_names[i]) == len && memcmp(r->class_names[i], name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int add_atom(nw_rules *r, int kind, uint32_t index)
+{
+    for (size_t i = 0; i < r->natoms; i++)
+        if (r->atoms[i].kind == kind && r->atoms[i].index == index)
+            return (int)i;
+    rule_atom *na = realloc(r->atoms, (r->natoms + 1) * sizeof(rule_atom));
+    if (na == NULL)
+        return -1;
+    r->atoms = na;
+    r->atoms[r->natoms] = (rule_atom){kind, index};
+    return (int)r->natoms++;
+}
+
+static int add_node(nw_rules *r, int op, int a, int b, int at)
+{
+    node *nn = realloc(r->nodes, (r->nnodes + 1) * sizeof(node));
+    if (nn == NULL)
+        return -1;
+    r->nodes = nn;
+    r->nodes[r->nnodes] = (node){op, a, b, at};
+    return (int)r->nnodes++;
+}
+
+/* A recursive-descent parser for one expression. */
+typedef struct parser {
+    nw_rules *r;
+    const char *s, *p;
+    const char *file;
+    unsigned line;
+    char *errbuf;
+    size_t errlen;
+    bool failed;
+    int depth;
+    int *positive; /* atoms seen without NOT */
+    size_t npositive, cappositive;
+    bool negated;
+} parser;
+
+static int fail(parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(parser *ps, const char *fmt, ...)
+{
+    if (!ps->failed) {
+        char msg[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        nw_set_error(ps->errbuf, ps->errlen, NW_ECONFIG, "%s:%u: match, column %d: %s", ps->file,
+                     ps->line, (int)(ps->p - ps->s) + 1, msg);
+    }
+    ps->failed = true;
+    return -1;
+}
+
+static void skip_space(parser *ps)
+{
+    while (*ps->p == ' ' || *ps->p == '\t')
+        ps->p++;
+}
+
+static size_t word_len(const char *p)
+{
+    size_t n = 0;
+    while (p[n] != '\0' &&
+           (isalnum((unsigned char)p[n]) || p[n] == '.' || p[n] == '_' || p[n] == '-'))
+        n++;
+    return n;
+}
+
+static bool keyword(parser *ps, const char *kw)
+{
+    skip_space(ps);
+    size_t n = word_len(ps->p);
+    if (n == strlen(kw) && memcmp(ps->p, kw, n) == 0) {
+        ps->p += n;
+        return true;
+    }
+    return false;
+}
+
+static int parse_or(parser *ps);
+
+static int parse_atom(parser *ps)
+{
+    skip_space(ps);
+    size_t n = word_len(ps->p);
+    if (n == 0)
+        return fail(ps, "expected a term, '(' or NOT, found '%.12s'", *ps->p ? ps->p : "the end");
+    char name[256];
+    if (n >= sizeof name)
+        return fail(ps, "term too long: '%.40s'", ps->p);
+    memcpy(name, ps->p, n);
+    name[n] = '\0';
+    int at = -1;
+    static const char *const types[NW_ENTITY_TYPE_COUNT] = {"PERSON", "ORG", "LOC", "FACILITY"};
+    for (int t = 0; t < NW_ENTITY_TYPE_COUNT; t++)
+        if (strcmp(name, types[t]) == 0)
+            at = add_atom(ps->r, ATOM_TYPE, (uint32_t)t);
+    if (at < 0 && strchr(name, '.') != NULL) {
+        const nw_entity *e = nw_gazetteer_find(ps->r->g, name);
+        if (e == NULL)
+            return fail(ps, "'%s' is not an entity id in the gazetteer", name);
+        at = add_atom(ps->r, ATOM_ENTITY, (uint32_t)(e - nw_gazetteer_at(ps->r->g, 0)));
+    }
+    if (at < 0) {
+        int c = find_class(ps->r, name, n);
+        if (c < 0) {
+            if (strcmp(name, "and") == 0 || strcmp(name, "or") == 0 || strcmp(name, "not") == 0)
+                return fail(ps, "write '%s' in capitals (AND, OR, NOT)", name);
+            return fail(ps,
+                        "unknown term '%s': not an entity id, an entity type (PERSON, ORG, "
+                        "LOC, FACILITY) or a keyword class defined before this event",
+                        name);
+        }
+        at = add_atom(ps->r, ATOM_CLASS, (uint32_t)c);
+    }
+    if (at < 0)
+        return fail(ps, "out of memory");
+    ps->p += n;
+    if (!ps->negated) {
+        if (ps->npositive == ps->cappositive) {
+            size_t nc = ps->cappositive ? ps->cappositive * 2 : 8;
+            int *np = realloc(ps->positive, nc * sizeof(int));
+            if (np == NULL)
+                return fail(ps, "out of memory");
+            ps->positive = np;
+            ps->cappositive = nc;
+        }
+        ps->positive[ps->npositive++] = at;
+    }
+    return add_node(ps->r, OP_ATOM, -1, -1, at);
+}
+
+static int parse_unary(parser *ps)
+{
+    if (++ps->depth > 64)
+        return fail(ps, "expression nested too deeply");
+    int result;
+    if (keyword(ps, "NOT")) {
+        bool was = ps->negated;
+        ps->negated = !was;
+        int a = parse_unary(ps);
+        ps->negated = was;
+        result = a < 0 ? -1 : add_node(ps->r, OP_NOT, a, -1, -1);
+    } else {
+        skip_space(ps);
+        if (*ps->p == '(') {
+            ps->p++;
+            int a = parse_or(ps);
+            skip_space(ps);
+            if (a >= 0 && *ps->p != ')')
+                return fail(ps, "expected ')', found '%.12s'", *ps->p ? ps->p : "the end");
+            if (a >= 0)
+                ps->p++;
+            result = a;
+        } else {
+            result = parse_atom(ps);
+        }
+    }
+    ps->depth--;
+    return result;
+}
+
+static int parse_and(parser *ps)
+{
+    int a = parse_unary(ps);
+    while (a >= 0 && keyword(ps, "AND")) {
+        int b = parse_unary(ps);
+        a = b < 0 ? -1 : add_node(ps->r, OP_AND, a, b, -1);
+    }
+    return a;
+}
+
+static int parse_or(parser *ps)
+{
+    int a = parse_and(ps);
+    while (a >= 0 && keyword(ps, "OR")) {
+        int b = parse_and(ps);
+        a = b < 0 ? -1 : add_node(ps->r, OP_OR, a, b, -1);
+    }
+    return a;
+}
+
+static int compare_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static nw_err parse_scope(const char *v, nw_event *ev, char *errbuf, size_t errlen)
+{
+    if (strcmp(v, "sentence") == 0)
+        ev->scope = NW_SCOPE_SENTENCE;
+    else if (strcmp(v, "paragraph") == 0)
+        ev->scope = NW_SCOPE_PARAGRAPH;
+    else if (strcmp(v, "document") == 0)
+        ev->scope = NW_SCOPE_DOCUMENT;
+    else if (strncmp(v, "words:", 6) == 0) {
+        char *end;
+        long n = strtol(v + 6, &end, 10);
+        if (end == v + 6 || *end != '\0' || n < 1 || n > 200)
+            return nw_set_error(errbuf, errlen, NW_EINVAL, "words:N needs N from 1 to 200");
+        ev->scope = NW_SCOPE_WORDS;
+        ev->scope_words = (int)n;
+    } else {
+        return nw_set_error(errbuf, errlen, NW_EINVAL,
+                            "scope is sentence, paragraph, document or words:N, not '%s'", v);
+    }
+    return NW_OK;
+}
+
+/* Adds the terms of "terms = a; b; c" to class c. */
+static nw_err add_terms(nw_rules *r, nw_normalizer *n, nw_text *t, nw_segments *s,
+                        const nw_kvconf_entry *e, int c, char *errbuf, size_t errlen)
+{
+    const char *p = e->value;
+    char why[512];
+    while (*p != '\0') {
+        const char *semi = strchr(p, ';');
+        size_t len = semi != NULL ? (size_t)(semi - p) : strlen(p);
+        const char *a = p;
+        size_t al = len;
+        while (al > 0 && isspace((unsigned char)*a)) {
+            a++;
+            al--;
+        }
+        while (al > 0 && isspace((unsigned char)a[al - 1]))
+            al--;
+        if (al == 0)
+            return nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: an empty term (';;')", e->file,
+                                e->line);
+        if (nw_phrases_add(r->terms, n, t, s, a, al, (uint32_t)c, why, sizeof why) != NW_OK)
+            return nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: %s", e->file, e->line, why);
+        p += len + (semi != NULL);
+    }
+    return NW_OK;
+}
+
+static nw_err finish_event(nw_rules *r, compiled_event *ce, const char *file, char *errbuf,
+                           size_t errlen)
+{
+    if (ce->ev.expression == NULL)
+        return nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: event '%s' has no 'match ='", file,
+                            ce->ev.line, ce->ev.id);
+    if (ce->ev.title == NULL)
+        ce->ev.title = ce->ev.id;
+    if (ce->ev.title_ar == NULL)
+        ce->ev.title_ar = "";
+    if (ce->ev.severity == NULL)
+        ce->ev.severity = "warning";
+    (void)r;
+    return NW_OK;
+}
+
+nw_err nw_rules_new(nw_normalizer *n, const nw_gazetteer *g, const char *file, const char *text,
+                    size_t len, nw_rules **out, char *errbuf, size_t errlen)
+{
+    *out = NULL;
+    nw_kvconf *conf = NULL;
+    nw_err err = nw_kvconf_new(file, text, len, &conf, errbuf, errlen);
+    if (err != NW_OK)
+        return err;
+    nw_rules *r = calloc(1, sizeof(*r));
+    nw_text *t = nw_text_new();
+    nw_segments *s = nw_segments_new();
+    if (r == NULL || t == NULL || s == NULL || (r->terms = nw_phrases_new()) == NULL) {
+        err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        goto done;
+    }
+    r->g = g;
+    char why[512];
+    const char *section = NULL;
+    compiled_event *ce = NULL;
+    int cls = -1;
+    for (size_t i = 0; err == NW_OK && i < nw_kvconf_count(conf); i++) {
+        const nw_kvconf_entry *e = nw_kvconf_at(conf, i);
+        if (section != e->section) { /* a new section (kvconf keeps one string per header) */
+            if (ce != NULL && (err = finish_event(r, ce, file, errbuf, errlen)) != NW_OK)
+                break;
+            section = e->section;
+            ce = NULL;
+            cls = -1;
+            if (strncmp(section, "class.", 6) == 0 && section[6] != '\0') {
+                const char *name = section + 6;
+                if (find_class(r, name, strlen(name)) >= 0) {
+                    err = nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                       "%s:%u: keyword class '%s' is defined twice", file, e->line,
+                                       name);
+                    break;
+                }
+                char **nc = realloc(r->class_names, (r->nclasses + 1) * sizeof(char *));
+                if (nc == NULL || (nc[r->nclasses] = keep(r, name)) == NULL) {
+                    if (nc != NULL)
+                        r->class_names = nc;
+                    err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+                    break;
+                }
+                r->class_names = nc;
+                cls = (int)r->nclasses++;
+            } else if (strncmp(section, "event.", 6) == 0 && section[6] != '\0') {
+                const char *id = section + 6;
+                for (size_t k = 0; k < r->nevents; k++)
+                    if (strcmp(r->events[k].ev.id, id) == 0)
+                        err = nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                           "%s:%u: event '%s' is defined twice", file, e->line, id);
+                if (err != NW_OK)
+                    break;
+                compiled_event *ne = realloc(r->events, (r->nevents + 1) * sizeof(*ne));
+                if (ne == NULL) {
+                    err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+                    break;
+                }
+                r->events = ne;
+                ce = &r->events[r->nevents++];
+                memset(ce, 0, sizeof *ce);
+                ce->ev.id = keep(r, id);
+                ce->ev.file = keep(r, file);
+                ce->ev.line = e->line > 0 ? e->line - 1 : 0;
+                ce->ev.episode_gap_s = 72 * 3600;
+                ce->ev.scope = NW_SCOPE_SENTENCE;
+                ce->root = -1;
+                if (ce->ev.id == NULL || ce->ev.file == NULL) {
+                    err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+                    break;
+                }
+            } else {
+                err = nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                   "%s:%u: unknown section [%s]: use [class.NAME] or "
+                                   "[event.ID]",
+                                   file, e->line, section);
+                break;
+            }
+        }
+        if (cls >= 0) {
+            if (strcmp(e->key, "terms") != 0)
+                err = nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                   "%s:%u: unknown key '%s' in [%s] (a class has 'terms = a; b')",
+                                   file, e->line, e->key, section);
+            else
+                err = add_terms(r, n, t, s, e, cls, errbuf, errlen);
+            continue;
+        }
+        /* An event's keys. */
+        const char *v = e->value;
+        if (strcmp(e->key, "title") == 0) {
+            ce->ev.title = keep(r, v);
+        } else if (strcmp(e->key, "title_ar") == 0) {
+            ce->ev.title_ar = keep(r, v);
+        } else if (strcmp(e->key, "severity") == 0) {
+            if (strcmp(v, "info") != 0 && strcmp(v, "warning") != 0 && strcmp(v, "critical") != 0)
+                err = nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                   "%s:%u: severity is info, warning or critical, not '%s'", file,
+                                   e->line, v);
+            else
+                ce->ev.severity = keep(r, v);
+        } else if (strcmp(e->key, "episode_gap") == 0) {
+            if (nw_parse_duration(v, &ce->ev.episode_gap_s, why, sizeof why) != NW_OK)
+                err = nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: episode_gap: %s", file,
+                                   e->line, why);
+        } else if (strcmp(e->key, "scope") == 0) {
+            if (parse_scope(v, &ce->ev, why, sizeof why) != NW_OK)
+                err = nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: %s", file, e->line, why);
+        } else if (strcmp(e->key, "match") == 0) {
+            if (ce->root >= 0) {
+                err = nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                   "%s:%u: a second 'match =' for event '%s' (combine them "
+                                   "with OR)",
+                                   file, e->line, ce->ev.id);
+                break;
+            }
+            parser ps = {r, v, v, file, e->line, errbuf, errlen, false, 0, NULL, 0, 0, false};
+            int root = parse_or(&ps);
+            skip_space(&ps);
+            if (root >= 0 && *ps.p != '\0') {
+                size_t wl = word_len(ps.p);
+                if ((wl == 3 && (strncmp(ps.p, "and", 3) == 0 || strncmp(ps.p, "not", 3) == 0)) ||
+                    (wl == 2 && strncmp(ps.p, "or", 2) == 0))
+                    fail(&ps, "write '%.*s' in capitals (AND, OR, NOT)", (int)wl, ps.p);
+                else
+                    fail(&ps, "unexpected '%.20s' (join terms with AND or OR)", ps.p);
+            }
+            if (!ps.failed && ps.npositive == 0)
+                fail(&ps, "a rule needs at least one term outside NOT");
+            if (ps.failed) {
+                free(ps.positive);
+                err = NW_ECONFIG;
+                break;
+            }
+            qsort(ps.positive, ps.npositive, sizeof(int), compare_int);
+            size_t u = 0;
+            for (size_t k = 0; k < ps.npositive; k++)
+                if (u == 0 || ps.positive[u - 1] != ps.positive[k])
+                    ps.positive[u++] = ps.positive[k];
+            ce->positive = ps.positive;
+            ce->npositive = u;
+            ce->root = root;
+            ce->ev.expression = keep(r, v);
+        } else {
+            err = nw_set_error(errbuf, errlen, NW_ECONFIG,
+                               "%s:%u: unknown key '%s' in [%s] (known: title, title_ar, "
+                               "severity, episode_gap, scope, match)",
+                               file, e->line, e->key, section);
+        }
+        if (err == NW_OK && (ce->ev.title == NULL && strcmp(e->key, "title") == 0))
+            err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    }
+    if (err == NW_OK && ce != NULL)
+        err = finish_event(r, ce, file, errbuf, errlen);
+    if (err == NW_OK && r->nevents == 0)
+        err = nw_set_error(errbuf, errlen, NW_ECONFIG, "%s: no [event.ID] section", file);
+    if (err != NW_OK)
+        goto done;
+
+    /* The index: atom -> events that use it positively; entity and type -> atom. */
+    size_t ng = nw_gazetteer_count(g);
+    r->entity_atom = malloc((ng + 1) * sizeof(int));
+    r->class_atom = malloc((r->nclasses + 1) * sizeof(int));
+    r->atom_events = calloc(r->natoms + 1, sizeof(int *));
+    if (r->entity_atom == NULL || r->class_atom == NULL || r->atom_events == NULL) {
+        err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < ng; i++)
+        r->entity_atom[i] = -1;
+    for (size_t i = 0; i < r->nclasses; i++)
+        r->class_atom[i] = -1;
+    for (int k = 0; k < NW_ENTITY_TYPE_COUNT; k++)
+        r->type_atom[k] = -1;
+    for (size_t a = 0; a < r->natoms; a++) {
+        if (r->atoms[a].kind == ATOM_ENTITY)
+            r->entity_atom[r->atoms[a].index] = (int)a;
+        else if (r->atoms[a].kind == ATOM_TYPE)
+            r->type_atom[r->atoms[a].index] = (int)a;
+        else
+            r->class_atom[r->atoms[a].index] = (int)a;
+        size_t cnt = 0;
+        int ai = (int)a;
+        for (size_t ev = 0; ev < r->nevents; ev++)
+            if (bsearch(&ai, r->events[ev].positive, r->events[ev].npositive, sizeof(int),
+                        compare_int) != NULL)
+                cnt++;
+        int *list = malloc((cnt + 1) * sizeof(int));
+        if (list == NULL) {
+            err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+            goto done;
+        }
+        cnt = 0;
+        for (size_t ev = 0; ev < r->nevents; ev++)
+            if (bsearch(&ai, r->events[ev].positive, r->events[ev].npositive, sizeof(int),
+                        compare_int) != NULL)
+                list[cnt++] = (int)ev;
+        list[cnt] = -1;
+        r->atom_events[a] = list;
+    }
+done:
+    nw_kvconf_free(conf);
+    nw_text_free(t);
+    nw_segments_free(s);
+    if (err != NW_OK) {
+        nw_rules_free(r);
+        return err;
+    }
+    *out = r;
+    return NW_OK;
+}
+
+nw_err nw_rules_new_from_file(nw_normalizer *n, const nw_gazetteer *g, const char *path,
+                              nw_rules **out, char *errbuf, size_t errlen)
+{
+    char *buf;
+    size_t len;
+    *out = NULL;
+    nw_err err = nw_file_read(path, 16u << 20, &buf, &len, errbuf, errlen);
+    if (err != NW_OK)
+        return err;
+    err = nw_rules_new(n, g, path, buf, len, out, errbuf, errlen);
+    free(buf);
+    return err;
+}
+
+/* ---- matching ----------------------------------------------------------- */
+
+typedef struct occurrence {
+    int atom;
+    uint32_t token, paragraph;
+    nw_term term;
+} occurrence;
+
+struct nw_matcher {
+    const nw_rules *r;
+    occurrence *occ;
+    size_t nocc, capocc;
+    uint32_t *stamp; /* per atom: the window it was last seen in */
+    uint32_t gen;
+    uint32_t *ev_stamp; /* per event: the document it was last a candidate in */
+    uint32_t doc_gen;
+    int *cands;
+    uint8_t *class_present;
+    nw_match *matches;
+    size_t nmatches, capmatches;
+    nw_term *terms;
+    size_t nterms, capterms;
+    size_t *term_start; /* per match: its first term in terms */
+    uint32_t *sentence_score;
+    size_t cap_score;
+    nw_word *words;
+    size_t capwords;
+};
+
+nw_matcher *nw_matcher_new(const nw_rules *r)
+{
+    nw_matcher *m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        return NULL;
+    m->r = r;
+    m->stamp = calloc(r->natoms + 1, sizeof(uint32_t));
+    m->ev_stamp = calloc(r->nevents + 1, sizeof(uint32_t));
+    m->cands = calloc(r->nevents + 1, sizeof(int));
+    m->class_present = calloc(r->nclasses + 1, 1);
+    m->term_start = calloc(r->nevents + 1, sizeof(size_t));
+    m->matches = calloc(r->nevents + 1, sizeof(nw_match));
+    if (m->stamp == NULL || m->ev_stamp == NULL || m->cands == NULL || m->class_present == NULL ||
+        m->term_start == NULL || m->matches == NULL) {
+        nw_matcher_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void nw_matcher_free(nw_matcher *m)
+{
+    if (m == NULL)
+        return;
+    free(m->occ);
+    free(m->stamp);
+    free(m->ev_stamp);
+    free(m->cands);
+    free(m->class_present);
+    free(m->matches);
+    free(m->terms);
+    free(m->term_start);
+    free(m->sentence_score);
+    free(m->words);
+    free(m);
+}
+
+static bool grow_buf(void **buf, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *nb = realloc(*buf, n * size);
+    if (nb == NULL)
+        return false;
+    *buf = nb;
+    *cap = n;
+    return true;
+}
+
+static bool add_occ(nw_matcher *m, int atom, uint32_t token, uint32_t paragraph,
+                    const nw_term *term)
+{
+    if (atom < 0)
+        return true;
+    if (!grow_buf((void **)&m->occ, &m->capocc, m->nocc + 1, sizeof(occurrence)))
+        return false;
+    m->occ[m->nocc++] = (occurrence){atom, token, paragraph, *term};
+    return true;
+}
+
+static int compare_occ(const void *a, const void *b)
+{
+    const occurrence *x = a, *y = b;
+    if (x->token != y->token)
+        return x->token < y->token ? -1 : 1;
+    if (x->term.start != y->term.start)
+        return x->term.start < y->term.start ? -1 : 1;
+    return (x->atom > y->atom) - (x->atom < y->atom);
+}
+
+static bool eval(const nw_matcher *m, int n)
+{
+    const node *nd = &m->r->nodes[n];
+    switch (nd->op) {
+    case OP_ATOM:
+        return m->stamp[nd->atom] == m->gen;
+    case OP_AND:
+        return eval(m, nd->a) && eval(m, nd->b);
+    case OP_OR:
+        return eval(m, nd->a) || eval(m, nd->b);
+    default:
+        return !eval(m, nd->a);
+    }
+}
+
+static bool is_positive(const compiled_event *ce, int atom)
+{
+    return bsearch(&atom, ce->positive, ce->npositive, sizeof(int), compare_int) != NULL;
+}
+
+/* Evaluates the event over occurrences [a, b); on success records the match. */
+static int try_window(nw_matcher *m, const nw_analysis *an, size_t ev, size_t a, size_t b)
+{
+    const compiled_event *ce = &m->r->events[ev];
+    m->gen++;
+    bool any_positive = false;
+    for (size_t k = a; k < b; k++) {
+        m->stamp[m->occ[k].atom] = m->gen;
+        any_positive |= is_positive(ce, m->occ[k].atom);
+    }
+    if (!any_positive || !eval(m, ce->root))
+        return 0;
+    /* The terms, and the sentence with the most distinct positive terms. */
+    nw_match *match = &m->matches[m->nmatches];
+    match->event = &ce->ev;
+    m->term_start[m->nmatches] = m->nterms;
+    size_t nsent = an->seg->nsentences;
+    if (!grow_buf((void **)&m->sentence_score, &m->cap_score, nsent + 1, sizeof(uint32_t)))
+        return -1;
+    uint32_t best = m->occ[a].term.sentence, best_score = 0;
+    for (size_t k = a; k < b; k++) {
+        const occurrence *o = &m->occ[k];
+        if (!is_positive(ce, o->atom))
+            continue;
+        if (!grow_buf((void **)&m->terms, &m->capterms, m->nterms + 1, sizeof(nw_term)))
+            return -1;
+        m->terms[m->nterms++] = o->term;
+    }
+    /* Score each sentence by the distinct positive atoms in it. */
+    for (size_t k = a; k < b; k++)
+        m->sentence_score[m->occ[k].term.sentence] = 0;
+    for (size_t k = a; k < b; k++) {
+        const occurrence *o = &m->occ[k];
+        if (!is_positive(ce, o->atom))
+            continue;
+        bool seen = false;
+        for (size_t j = a; j < k && !seen; j++)
+            seen = m->occ[j].atom == o->atom && m->occ[j].term.sentence == o->term.sentence;
+        if (!seen) {
+            uint32_t sc = ++m->sentence_score[o->term.sentence];
+            if (sc > best_score || (sc == best_score && o->term.sentence < best)) {
+                best_score = sc;
+                best = o->term.sentence;
+            }
+        }
+    }
+    match->evidence = best;
+    match->nterms = m->nterms - m->term_start[m->nmatches];
+    m->nmatches++;
+    return 1;
+}
+
+static int match_event(nw_matcher *m, const nw_analysis *an, size_t ev)
+{
+    const compiled_event *ce = &m->r->events[ev];
+    size_t n = m->nocc;
+    if (ce->ev.scope == NW_SCOPE_DOCUMENT)
+        return try_window(m, an, ev, 0, n);
+    if (ce->ev.scope == NW_SCOPE_WORDS) {
+        uint32_t w = (uint32_t)ce->ev.scope_words;
+        size_t lo = 0;
+        for (size_t k = 0; k < n; k++) {
+            if (!is_positive(ce, m->occ[k].atom))
+                continue;
+            uint32_t t = m->occ[k].token;
+            while (lo < n && m->occ[lo].token + w < t)
+                lo++;
+            size_t hi = k;
+            while (hi < n && m->occ[hi].token <= t + w)
+                hi++;
+            int rc = try_window(m, an, ev, lo, hi);
+            if (rc != 0)
+                return rc;
+        }
+        return 0;
+    }
+    for (size_t a = 0; a < n;) {
+        size_t b = a;
+        uint32_t key =
+            ce->ev.scope == NW_SCOPE_SENTENCE ? m->occ[a].term.sentence : m->occ[a].paragraph;
+        while (b < n && (ce->ev.scope == NW_SCOPE_SENTENCE ? m->occ[b].term.sentence
+                                                           : m->occ[b].paragraph) == key)
+            b++;
+        int rc = try_window(m, an, ev, a, b);
+        if (rc != 0)
+            return rc;
+        a = b;
+    }
+    return 0;
+}
+
+static nw_err collect(nw_matcher *m, const nw_analysis *an, char *errbuf, size_t errlen)
+{
+    const nw_rules *r = m->r;
+    const nw_segments *s = an->seg;
+    const nw_text *t = an->text;
+    const nw_entity *first = nw_gazetteer_at(r->g, 0);
+    memset(m->class_present, 0, r->nclasses + 1);
+    for (size_t i = 0; i < an->nmentions; i++) {
+        const nw_mention *mn = &an->mentions[i];
+        nw_term term = {mn->entity, mn->type, NULL, mn->start, mn->end, mn->sentence};
+        uint32_t par = s->sentences[mn->sentence].paragraph;
+        if ((mn->entity != NULL &&
+             !add_occ(m, r->entity_atom[mn->entity - first], mn->first_token, par, &term)) ||
+            !add_occ(m, r->type_atom[mn->type], mn->first_token, par, &term))
+            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < s->ntokens;) {
+        const nw_token *tok = &s->tokens[i];
+        nw_phrase_hit h;
+        if (tok->flags & NW_TOKEN_IN_URL) {
+            i++;
+            continue;
+        }
+        uint32_t par = tok->paragraph;
+        if (tok->flags & NW_TOKEN_HASHTAG) {
+            size_t max = tok->end - tok->start + 1;
+            if (!grow_buf((void **)&m->words, &m->capwords, max, sizeof(nw_word)))
+                return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+            size_t nw = nw_phrases_hashtag_words(t, tok, m->words, max);
+            for (size_t k = 0; k < nw;) {
+                if (!nw_phrases_match_words(r->terms, t, m->words, nw, k, &h)) {
+                    k++;
+                    continue;
+                }
+                for (uint32_t v = 0; v < h.nvalues; v++) {
+                    nw_term term = {NULL,    0,     r->class_names[h.values[v]],
+                                    h.start, h.end, tok->sentence};
+                    m->class_present[h.values[v]] = 1;
+                    if (!add_occ(m, r->class_atom[h.values[v]], (uint32_t)i, par, &term))
+                        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+                }
+                k += h.ntokens;
+            }
+            i++;
+            continue;
+        }
+        if (!nw_phrases_match(r->terms, t, s, i, &h)) {
+            i++;
+            continue;
+        }
+        for (uint32_t v = 0; v < h.nvalues; v++) {
+            nw_term term = {NULL, 0, r->class_names[h.values[v]], h.start, h.end, tok->sentence};
+            m->class_present[h.values[v]] = 1;
+            if (!add_occ(m, r->class_atom[h.values[v]], (uint32_t)i, par, &term))
+                return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        }
+        i += h.ntokens;
+    }
+    qsort(m->occ, m->nocc, sizeof(occurrence), compare_occ);
+    return NW_OK;
+}
+
+nw_err nw_matcher_run(nw_matcher *m, const nw_analysis *an, const nw_match **matches,
+                      size_t *nmatches, char *errbuf, size_t errlen)
+{
+    m->nocc = m->nmatches = m->nterms = 0;
+    *matches = NULL;
+    *nmatches = 0;
+    nw_err err = collect(m, an, errbuf, errlen);
+    if (err != NW_OK)
+        return err;
+    /* Candidates: only the events whose positive terms occur. */
+    m->doc_gen++;
+    size_t ncands = 0;
+    for (size_t k = 0; k < m->nocc; k++) {
+        for (const int *ev = m->r->atom_events[m->occ[k].atom]; *ev >= 0; ev++) {
+            if (m->ev_stamp[*ev] != m->doc_gen) {
+                m->ev_stamp[*ev] = m->doc_gen;
+                m->cands[ncands++] = *ev;
+            }
+        }
+    }
+    qsort(m->cands, ncands, sizeof(int), compare_int);
+    for (size_t c = 0; c < ncands; c++)
+        if (match_event(m, an, (size_t)m->cands[c]) < 0)
+            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    for (size_t i = 0; i < m->nmatches; i++)
+        m->matches[i].terms = m->terms + m->term_start[i];
+    *matches = m->matches;
+    *nmatches = m->nmatches;
+    return NW_OK;
+}
+
+int nw_matcher_has_class(const nw_matcher *m, const char *class_name)
+{
+    int c = find_class(m->r, class_name, strlen(class_name));
+    return c >= 0 && m->class_present[c];
+}
+
+static json_t *text_slice(const nw_text *t, uint32_t start, uint32_t end)
+{
+    return json_stringn(t->display + t->display_cp[start],
+                        t->display_cp[end] - t->display_cp[start]);
+}
+
+static json_t *doc_field(const nw_doc *doc, nw_doc_field f)
+{
+    size_t len;
+    const char *v = nw_doc_get(doc, f, &len);
+    return v != NULL ? json_stringn(v, len) : json_null();
+}
+
+nw_err nw_match_to_json(const nw_match *match, const nw_analysis *an, const nw_doc *doc, char **out,
+                        size_t *outlen, char *errbuf, size_t errlen)
+{
+    const nw_text *t = an->text;
+    const nw_sentence *ev = &an->seg->sentences[match->evidence];
+    json_t *o = json_object();
+    json_object_set_new(o, "schema", json_string(NW_MATCH_SCHEMA));
+    json_object_set_new(o, "event", json_string(match->event->id));
+    json_object_set_new(o, "title", json_string(match->event->title));
+    json_object_set_new(o, "severity", json_string(match->event->severity));
+    json_object_set_new(o, "doc_id", doc_field(doc, NW_DOC_ID));
+    json_object_set_new(o, "source", doc_field(doc, NW_DOC_SOURCE));
+    json_object_set_new(o, "url", doc_field(doc, NW_DOC_URL));
+    json_object_set_new(o, "published_at", doc_field(doc, NW_DOC_PUBLISHED_AT));
+    json_object_set_new(o, "evidence",
+                        json_pack("{s:o, s:I, s:I}", "text", text_slice(t, ev->start, ev->end),
+                                  "start", (json_int_t)ev->start, "end", (json_int_t)ev->end));
+    json_t *terms = json_array(), *entities = json_array();
+    for (size_t i = 0; i < match->nterms; i++) {
+        const nw_term *tm = &match->terms[i];
+        if (tm->entity == NULL && tm->class_name != NULL) {
+            json_array_append_new(terms,
+                                  json_pack("{s:s, s:o, s:I, s:I}", "class", tm->class_name,
+                                            "surface", text_slice(t, tm->start, tm->end), "start",
+                                            (json_int_t)tm->start, "end", (json_int_t)tm->end));
+        } else {
+            json_t *e = json_object();
+            json_object_set_new(e, "id", tm->entity ? json_string(tm->entity->id) : json_null());
+            json_object_set_new(e, "type", json_string(nw_entity_type_name(tm->type)));
+            json_object_set_new(e, "name",
+                                tm->entity ? json_string(tm->entity->name)
+                                           : text_slice(t, tm->start, tm->end));
+            json_object_set_new(e, "surface", text_slice(t, tm->start, tm->end));
+            json_object_set_new(e, "start", json_integer(tm->start));
+            json_object_set_new(e, "end", json_integer(tm->end));
+            json_array_append_new(entities, e);
+        }
+    }
+    json_object_set_new(o, "terms", terms);
+    json_object_set_new(o, "entities", entities);
+    const nw_casualties *c = &an->casualties;
+    json_object_set_new(o, "casualties",
+                        c->killed < 0 && c->wounded < 0
+                            ? json_null()
+                            : json_pack("{s:o, s:o}", "killed",
+                                        c->killed >= 0 ? json_integer(c->killed) : json_null(),
+                                        "wounded",
+                                        c->wounded >= 0 ? json_integer(c->wounded) : json_null()));
+    char *str = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (str == NULL)
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "cannot encode the match as JSON");
+    *out = str;
+    *outlen = strlen(str);
+    return NW_OK;
+}
