@@ -1,0 +1,246 @@
+#include "newswatch/fingerprint.h"
+
+#include <string.h>
+
+#if NW_FINGERPRINT_SHINGLE < 1 || NW_FINGERPRINT_SHINGLE > 8
+#error "NW_FINGERPRINT_SHINGLE must be 1..8"
+#endif
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME  0x100000001b3ULL
+/* The seed of the MinHash functions' parameters: changing it changes every fingerprint. */
+#define MINHASH_SEED 0x6e77667031ULL /* "nwfp1" */
+/* The hash every number token gets in shingles. */
+#define NUMBER_HASH 0x4e554d4245522121ULL /* "NUMBER!!" */
+
+/* splitmix64's finaliser: a bijection that spreads every input bit over the output. */
+static uint64_t mix64(uint64_t z)
+{
+    z ^= z >> 30;
+    z *= 0xbf58476d1ce4e5b9ULL;
+    z ^= z >> 27;
+    z *= 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return z;
+}
+
+static uint64_t rotl64(uint64_t x, unsigned r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+/* The hash of a shingle: its n word hashes, oldest first (ring[first], ...). */
+static uint64_t shingle_hash(const uint64_t *ring, size_t first, size_t n)
+{
+    uint64_t h = 0;
+    for (size_t j = 0; j < n; j++)
+        h = rotl64(h, 21) ^ ring[(first + j) % NW_FINGERPRINT_SHINGLE];
+    return mix64(h + n);
+}
+
+/*
+ * The K hash functions: h_i(x) = the high 32 bits of a_i * x + b_i (mod 2^64),
+ * a_i odd: multiply-shift, applied to an already mixed 64-bit shingle hash.
+ */
+typedef struct minhash_params {
+    uint64_t a[NW_MINHASH_K], b[NW_MINHASH_K];
+} minhash_params;
+
+static void params_init(minhash_params *p)
+{
+    uint64_t state = MINHASH_SEED;
+    for (size_t i = 0; i < NW_MINHASH_K; i++) {
+        state += 0x9e3779b97f4a7c15ULL;
+        p->a[i] = mix64(state) | 1;
+        state += 0x9e3779b97f4a7c15ULL;
+        p->b[i] = mix64(state);
+    }
+}
+
+static void minhash_add(const minhash_params *p, uint32_t *mh, uint64_t x)
+{
+    for (size_t i = 0; i < NW_MINHASH_K; i++) {
+        uint32_t v = (uint32_t)((p->a[i] * x + p->b[i]) >> 32);
+        if (v < mh[i])
+            mh[i] = v;
+    }
+}
+
+void nw_fingerprint_compute(const nw_text *t, const nw_segments *s, nw_fingerprint *out)
+{
+    minhash_params p;
+    params_init(&p);
+    uint64_t exact = FNV_OFFSET;
+    uint64_t ring[NW_FINGERPRINT_SHINGLE];
+    size_t nwords = 0; /* shingle words seen (URL words skipped) */
+    uint32_t nshingles = 0;
+    for (size_t i = 0; i < NW_MINHASH_K; i++)
+        out->minhash[i] = UINT32_MAX;
+
+    for (size_t i = 0; i < s->ntokens; i++) {
+        const nw_token *tok = &s->tokens[i];
+        const unsigned char *w = (const unsigned char *)t->match + t->match_cp[tok->start];
+        size_t len = t->match_cp[tok->end] - t->match_cp[tok->start];
+        if (i > 0) {
+            exact ^= ' ';
+            exact *= FNV_PRIME;
+        }
+        uint64_t wh = FNV_OFFSET;
+        for (size_t b = 0; b < len; b++) {
+            exact ^= w[b];
+            exact *= FNV_PRIME;
+            wh ^= w[b];
+            wh *= FNV_PRIME;
+        }
+        if (tok->flags & NW_TOKEN_IN_URL)
+            continue;
+        ring[nwords % NW_FINGERPRINT_SHINGLE] = tok->kind == NW_TOKEN_NUMBER ? NUMBER_HASH : wh;
+        nwords++;
+        if (nwords >= NW_FINGERPRINT_SHINGLE) {
+            minhash_add(
+                &p, out->minhash,
+                shingle_hash(ring, nwords % NW_FINGERPRINT_SHINGLE, NW_FINGERPRINT_SHINGLE));
+            if (nshingles < UINT32_MAX)
+                nshingles++;
+        }
+    }
+    /* A text shorter than a shingle is one shingle of all its words. */
+    if (nwords > 0 && nwords < NW_FINGERPRINT_SHINGLE) {
+        minhash_add(&p, out->minhash, shingle_hash(ring, 0, nwords));
+        nshingles = 1;
+    }
+    out->exact = exact;
+    out->nshingles = nshingles;
+}
+
+static unsigned agreeing_slots(const nw_fingerprint *a, const nw_fingerprint *b)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < NW_MINHASH_K; i++)
+        n += a->minhash[i] == b->minhash[i];
+    return n;
+}
+
+double nw_fingerprint_similarity(const nw_fingerprint *a, const nw_fingerprint *b)
+{
+    if (a->nshingles == 0 || b->nshingles == 0)
+        return a->exact == b->exact ? 1.0 : 0.0;
+    return (double)agreeing_slots(a, b) / NW_MINHASH_K;
+}
+
+int nw_fingerprint_is_duplicate(const nw_fingerprint *a, const nw_fingerprint *b)
+{
+    if (a->exact == b->exact)
+        return 1;
+    if (a->nshingles < NW_FINGERPRINT_MIN_SHINGLES || b->nshingles < NW_FINGERPRINT_MIN_SHINGLES)
+        return 0;
+    return nw_fingerprint_similarity(a, b) >= NW_FINGERPRINT_THRESHOLD;
+}
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static void put_le(unsigned char *p, uint64_t v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+void nw_fingerprint_encode(const nw_fingerprint *f, char *out, size_t outlen)
+{
+    if (outlen < NW_FINGERPRINT_TEXT_SIZE) {
+        if (outlen > 0)
+            out[0] = '\0';
+        return;
+    }
+    unsigned char bytes[NW_FINGERPRINT_BYTES];
+    put_le(bytes, f->exact, 8);
+    put_le(bytes + 8, f->nshingles, 4);
+    for (size_t i = 0; i < NW_MINHASH_K; i++)
+        put_le(bytes + 12 + 4 * i, f->minhash[i], 4);
+
+    size_t o = sizeof NW_FINGERPRINT_PREFIX - 1;
+    memcpy(out, NW_FINGERPRINT_PREFIX, o);
+    for (size_t i = 0; i < NW_FINGERPRINT_BYTES; i += 3) {
+        size_t n = NW_FINGERPRINT_BYTES - i < 3 ? NW_FINGERPRINT_BYTES - i : 3;
+        uint32_t v = (uint32_t)bytes[i] << 16;
+        if (n > 1)
+            v |= (uint32_t)bytes[i + 1] << 8;
+        if (n > 2)
+            v |= bytes[i + 2];
+        for (size_t c = 0; c <= n; c++)
+            out[o++] = b64url[(v >> (18 - 6 * c)) & 63];
+    }
+    out[o] = '\0';
+}
+
+static int b64url_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+nw_err nw_fingerprint_decode(const char *s, size_t len, nw_fingerprint *out, char *errbuf,
+                             size_t errlen)
+{
+    const size_t plen = sizeof NW_FINGERPRINT_PREFIX - 1;
+    if (s == NULL)
+        len = 0;
+    if (len < plen || memcmp(s, NW_FINGERPRINT_PREFIX, plen) != 0) {
+        size_t show = 0;
+        while (show < len && show < 16 && s[show] != ':')
+            show++;
+        return nw_set_error(errbuf, errlen, NW_EINVAL,
+                            "not a fingerprint of this version: it starts with '%.*s', "
+                            "expected '%s'",
+                            (int)show, show > 0 ? s : "", NW_FINGERPRINT_PREFIX);
+    }
+    if (len != NW_FINGERPRINT_TEXT_LEN)
+        return nw_set_error(errbuf, errlen, NW_EINVAL,
+                            "a fingerprint has %zu characters, this one has %zu",
+                            (size_t)NW_FINGERPRINT_TEXT_LEN, len);
+
+    unsigned char bytes[NW_FINGERPRINT_BYTES];
+    size_t o = 0;
+    uint32_t acc = 0;
+    unsigned bits = 0;
+    for (size_t i = plen; i < len; i++) {
+        int v = b64url_value(s[i]);
+        if (v < 0)
+            return nw_set_error(errbuf, errlen, NW_EINVAL,
+                                "fingerprint: character %zu (0x%02x) is not base64url", i,
+                                (unsigned)(unsigned char)s[i]);
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            bytes[o++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (acc != 0)
+        return nw_set_error(errbuf, errlen, NW_EINVAL,
+                            "fingerprint: character %zu has bits set past the data", len - 1);
+
+    out->exact = get_le(bytes, 8);
+    out->nshingles = (uint32_t)get_le(bytes + 8, 4);
+    for (size_t i = 0; i < NW_MINHASH_K; i++)
+        out->minhash[i] = (uint32_t)get_le(bytes + 12 + 4 * i, 4);
+    return NW_OK;
+}
