@@ -264,9 +264,17 @@ int nw_recognize_number(const nw_recognizer *r, const nw_text *t, const nw_segme
     if (i >= s->ntokens)
         return -1;
     const nw_token *tok = &s->tokens[i];
-    if (tok->kind == NW_TOKEN_NUMBER) {
-        const char *w = t->match + t->match_cp[tok->start];
-        size_t len = t->match_cp[tok->end] - t->match_cp[tok->start];
+    const char *w = t->match + t->match_cp[tok->start];
+    size_t len = t->match_cp[tok->end] - t->match_cp[tok->start];
+    /* و or ف joined to digits is one word by UAX #29: و110 */
+    bool conj_digits = tok->kind == NW_TOKEN_WORD && len > 2 &&
+                       (memcmp(w, "و", 2) == 0 || memcmp(w, "ف", 2) == 0) && w[2] >= '0' &&
+                       w[2] <= '9';
+    if (conj_digits) {
+        w += 2;
+        len -= 2;
+    }
+    if (tok->kind == NW_TOKEN_NUMBER || conj_digits) {
         long v = 0;
         for (size_t k = 0; k < len; k++) {
             if (w[k] == ',' || w[k] == '\'')

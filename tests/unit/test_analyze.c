@@ -384,6 +384,7 @@ static void casualty_figures(void **state)
         {"منذ 18 شهرا لم يقتل أحد", -1, -1},
         {"قتل في عام 2003", -1, -1},
         {"مقتل 3 ثم ارتفعت الحصيلة إلى 7 قتلى", 7, -1}, /* the highest figure */
+        {"قتل 20 شخصا و110 جرحى", 20, 110},             /* و joined to digits */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const nw_analysis *an = run_text(f, cases[i].text);
