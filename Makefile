@@ -32,15 +32,24 @@ PKGS      = rdkafka jansson icu-uc icu-i18n
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS))
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
+# libcurl: sinks/ only (lib/ has no network code); libmicrohttpd: test_sinks's webhook receiver.
+CURL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl)
+CURL_LIBS   = $(shell $(PKG_CONFIG) --libs libcurl)
+MHD_CFLAGS  = $(shell $(PKG_CONFIG) --cflags libmicrohttpd)
+MHD_LIBS    = $(shell $(PKG_CONFIG) --libs libmicrohttpd)
 
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -DNW_DATADIR='"$(PREFIX)/share/newswatch"' -Iinclude $(WARNINGS) $(CFLAGS) $(SANFLAGS) \
              $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+# The sinks run a worker thread per HTTP sink.
+ALL_CFLAGS += -pthread $(CURL_CFLAGS)
+ALL_LDFLAGS += -pthread
 
 LIB_SRC   := $(wildcard lib/*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_A     := $(BUILD)/libnewswatch.a
 KAFKA_OBJ := $(BUILD)/kafka/nw_kafka.o
+SINKS_OBJ := $(BUILD)/sinks/nw_sinks.o
 PRODUCER_OBJ := $(BUILD)/producer/options.o $(BUILD)/producer/main.o
 CONSUMER_OBJ := $(BUILD)/consumer/main.o $(BUILD)/consumer/options.o $(BUILD)/consumer/admin.o \
                 $(BUILD)/consumer/replay.o $(BUILD)/consumer/pipeline.o
@@ -90,8 +99,9 @@ $(LIB_A): $(LIB_OBJ)
 $(BIN)/newswatch-producer: $(PRODUCER_OBJ) $(KAFKA_OBJ) $(LIB_A) $(VARIANT_STAMP)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(PRODUCER_OBJ) $(KAFKA_OBJ) $(LIB_A) $(PKG_LIBS)
 
+$(BIN)/newswatch-consumer: $(SINKS_OBJ)
 $(BIN)/newswatch-consumer: $(CONSUMER_OBJ) $(KAFKA_OBJ) $(LIB_A) $(VARIANT_STAMP)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CONSUMER_OBJ) $(KAFKA_OBJ) $(LIB_A) $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CONSUMER_OBJ) $(KAFKA_OBJ) $(SINKS_OBJ) $(LIB_A) $(PKG_LIBS) $(CURL_LIBS)
 
 # Unit tests: one cmocka program per module. test_producer_options also links
 # the producer's option parser.
@@ -103,8 +113,14 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
 $(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(BUILD)/tests/integration/support.o \
-        $(KAFKA_OBJ) $(LIB_A)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+        $(KAFKA_OBJ) $(SINKS_OBJ) $(LIB_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) $(CURL_LIBS)
+
+# test_sinks also runs a webhook receiver (libmicrohttpd) and a real Alertmanager.
+$(BUILD)/tests/integration/test_sinks.o: ALL_CFLAGS += $(MHD_CFLAGS)
+$(BUILD)/tests/integration/test_sinks: $(BUILD)/tests/integration/test_sinks.o \
+        $(BUILD)/tests/integration/support.o $(KAFKA_OBJ) $(SINKS_OBJ) $(LIB_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) $(CURL_LIBS) $(MHD_LIBS)
 
 test-build: $(PROGRAMS) $(UNIT_BIN) $(INTEG_BIN)
 
@@ -141,6 +157,7 @@ clean:
 FORMAT_FILES = $(wildcard include/newswatch/*.h lib/*.c kafka/*.c kafka/*.h producer/*.c \
                producer/*.h consumer/*.c consumer/*.h tests/unit/*.c tests/integration/*.c \
                tests/integration/*.h bench/*.c)
+FORMAT_FILES += $(wildcard sinks/*.c sinks/*.h)
 
 format:
 	$(CLANG_FORMAT) -i $(FORMAT_FILES)

@@ -12,6 +12,13 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #include "../../kafka/nw_kafka.h"
 
@@ -185,4 +192,88 @@ char *it_read_file(const char *path, size_t *len)
     if (len != NULL)
         *len = n;
     return buf;
+}
+
+int it_free_port(void)
+{
+    for (int tries = 0; tries < 20; tries++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            fail_msg("socket: %s", strerror(errno));
+        struct sockaddr_in sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sa.sin_port = 0;
+        socklen_t len = sizeof sa;
+        if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+            getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
+            fail_msg("cannot bind a socket on 127.0.0.1: %s", strerror(errno));
+        close(fd);
+        int port = ntohs(sa.sin_port);
+        if (port != 9092 && port != 9093 && port != 19092 && port != 19093 && port != 29092)
+            return port;
+    }
+    fail_msg("no free port on 127.0.0.1");
+    return -1;
+}
+
+long it_spawn(char *const argv[], const char *log_path)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        fail_msg("fork: %s", strerror(errno));
+    if (pid == 0) {
+        setpgid(0, 0);
+        int in = open("/dev/null", O_RDONLY);
+        int out =
+            open(log_path != NULL ? log_path : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (in < 0 || out < 0)
+            _exit(126);
+        dup2(in, 0);
+        dup2(out, 1);
+        dup2(out, 2);
+        execv(argv[0], argv);
+        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    return (long)pid;
+}
+
+int it_stop(long pid, int timeout_ms)
+{
+    int status = 0;
+    if (pid <= 0 || kill((pid_t)pid, SIGTERM) != 0)
+        return -1;
+    double end = it_now_ms() + timeout_ms;
+    for (;;) {
+        pid_t r = waitpid((pid_t)pid, &status, WNOHANG);
+        if (r == (pid_t)pid)
+            return status;
+        if (r < 0)
+            return -1;
+        if (it_now_ms() >= end)
+            break;
+        it_sleep_ms(20);
+    }
+    fprintf(stderr, "process %ld did not stop within %d ms of SIGTERM: killing it\n", pid,
+            timeout_ms);
+    kill((pid_t)pid, SIGKILL);
+    waitpid((pid_t)pid, &status, 0);
+    return status;
+}
+
+double it_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+void it_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }

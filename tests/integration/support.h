@@ -51,4 +51,27 @@ void it_rmtree(const char *dir);
 void it_write_file(const char *dir, const char *name, const char *data, size_t len);
 char *it_read_file(const char *path, size_t *len);
 
+/*
+ * A TCP port on 127.0.0.1 that nothing listens on now (bound to port 0 and
+ * released), never one of the Kafka ports 9092, 9093, 19092, 19093, 29092.
+ */
+int it_free_port(void);
+
+/*
+ * Starts argv[0] (a path) with argv, stdin from /dev/null, stdout and stderr
+ * appended to log_path (NULL: /dev/null), in its own process group. Fails the
+ * test when it cannot be started. Stop it with it_stop.
+ */
+long it_spawn(char *const argv[], const char *log_path);
+/*
+ * Sends SIGTERM to a process from it_spawn and waits up to timeout_ms for it
+ * to exit, then SIGKILL. Returns its wait status (-1 when it was not ours).
+ */
+int it_stop(long pid, int timeout_ms);
+
+/* Milliseconds on a monotonic clock. */
+double it_now_ms(void);
+/* Sleeps ms milliseconds. */
+void it_sleep_ms(int ms);
+
 #endif
