@@ -6,7 +6,7 @@
 #include <string.h>
 
 const char nw_consumer_usage[] =
-    "Usage: newswatch-consumer [OPTIONS] --replay [--emit enriched] [PATH...]\n"
+    "Usage: newswatch-consumer [OPTIONS] --replay [--emit LIST] [PATH...]\n"
     "       newswatch-consumer [OPTIONS] --create-topics\n"
     "       newswatch-consumer [OPTIONS] --check-config\n"
     "\n"
@@ -19,7 +19,10 @@ const char nw_consumer_usage[] =
     "                          one JSON line per document to stdout; PATH is a text\n"
     "                          file, a directory, a .jsonl file, or - for JSON Lines on\n"
     "                          stdin (the default), as for newswatch-producer\n"
-    "      --emit LIST         what --replay writes: enriched (newswatch.enriched/1)\n"
+    "      --emit LIST         what --replay writes, comma-separated, in this order per\n"
+    "                          document: enriched (newswatch.enriched/1), matches\n"
+    "                          (newswatch.match/1), alerts (newswatch.alert/1);\n"
+    "                          default enriched\n"
     "      --create-topics     create the topics newswatch uses, if missing:\n"
     "                          raw, enriched, matches, alerts (--partitions each),\n"
     "                          alert-state (compacted, as many as matches), dlq (1)\n"
@@ -34,6 +37,8 @@ const char nw_consumer_usage[] =
     "                          config/gazetteer.txt)\n"
     "      --furniture FILE    page furniture rules (default: [pipeline] furniture,\n"
     "                          else config/furniture.conf)\n"
+    "      --events FILE       tracked events (default: [pipeline] events, else\n"
+    "                          config/events.conf)\n"
     "      --max-bytes N       largest input document for --replay (default 1000000)\n"
     "      --partitions N      partitions for new topics (default 3)\n"
     "      --replication-factor N\n"
@@ -55,6 +60,7 @@ enum {
     OPT_GAZETTEER,
     OPT_FURNITURE,
     OPT_MAX_BYTES,
+    OPT_EVENTS,
 };
 
 void nw_consumer_opts_free(nw_consumer_opts *o)
@@ -90,12 +96,10 @@ static nw_err parse_emit(const char *s, unsigned *out, char *errbuf, size_t errl
         size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
         if (n == 8 && memcmp(p, "enriched", 8) == 0)
             *out |= NW_EMIT_ENRICHED;
-        else if ((n == 7 && memcmp(p, "matches", 7) == 0) ||
-                 (n == 6 && memcmp(p, "alerts", 6) == 0))
-            return nw_set_error(errbuf, errlen, NW_EINVAL,
-                                "--emit %.*s: tracked events and alerts are not in this release "
-                                "yet",
-                                (int)n, p);
+        else if (n == 7 && memcmp(p, "matches", 7) == 0)
+            *out |= NW_EMIT_MATCHES;
+        else if (n == 6 && memcmp(p, "alerts", 6) == 0)
+            *out |= NW_EMIT_ALERTS;
         else
             return nw_set_error(errbuf, errlen, NW_EINVAL,
                                 "--emit '%.*s': expected a list of enriched, matches, alerts",
@@ -122,6 +126,7 @@ nw_err nw_consumer_opts_parse(int argc, char **argv, nw_consumer_opts *o, char *
         {"gazetteer", required_argument, NULL, OPT_GAZETTEER},
         {"furniture", required_argument, NULL, OPT_FURNITURE},
         {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
+        {"events", required_argument, NULL, OPT_EVENTS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -189,6 +194,9 @@ nw_err nw_consumer_opts_parse(int argc, char **argv, nw_consumer_opts *o, char *
             break;
         case OPT_FURNITURE:
             o->furniture = optarg;
+            break;
+        case OPT_EVENTS:
+            o->events = optarg;
             break;
         case OPT_MAX_BYTES:
             if ((err = parse_long("--max-bytes", optarg, 1, 1L << 30, &v, errbuf, errlen)) == NW_OK)

@@ -19,11 +19,11 @@ typedef enum nw_consumer_command {
     NW_CMD_CHECK_CONFIG,
 } nw_consumer_command;
 
-enum nw_emit { NW_EMIT_ENRICHED = 1 };
+enum nw_emit { NW_EMIT_ENRICHED = 1, NW_EMIT_MATCHES = 2, NW_EMIT_ALERTS = 4 };
 
 typedef struct nw_consumer_opts {
     nw_consumer_command command;
-    const char *brokers, *config_file, *gazetteer, *furniture;
+    const char *brokers, *config_file, *gazetteer, *furniture, *events;
     nw_kafka_prop *props;
     size_t nprops;
     int partitions, replication_factor; /* --create-topics; replication -1: broker default */

@@ -1,5 +1,6 @@
 /*
- * The configuration files the pipeline reads (gazetteer, page furniture),
+ * The configuration files the pipeline reads (gazetteer, page furniture,
+ * tracked events),
  * found from the command line, the [pipeline] section of the config file, or
  * the defaults: ./config/<name> when it exists, else NW_DATADIR/config/<name>
  * (the installed copy).
@@ -13,17 +14,20 @@
 
 #include "newswatch/analyze.h"
 #include "newswatch/kvconf.h"
+#include "newswatch/rules.h"
 
 typedef struct nw_pipeline_paths {
     const char *gazetteer; /* NULL: [pipeline] gazetteer, else the default */
     const char *furniture; /* NULL: [pipeline] furniture, else the default */
+    const char *events;    /* NULL: [pipeline] events, else the default */
 } nw_pipeline_paths;
 
 typedef struct nw_pipeline {
     nw_normalizer *norm;
     nw_gazetteer *gazetteer;
     nw_furniture *furniture;
-    char gazetteer_path[1024], furniture_path[1024];
+    nw_rules *rules;
+    char gazetteer_path[1024], furniture_path[1024], events_path[1024];
 } nw_pipeline;
 
 /* Loads everything; errors name the file and line. */

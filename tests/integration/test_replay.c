@@ -142,12 +142,64 @@ static void configuration_errors(void **state)
     free(dir);
 }
 
+static void the_whole_chain_on_the_seeds(void **state)
+{
+    (void)state;
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' -q --replay --emit enriched,matches,alerts '%s'",
+             it_bin("newswatch-consumer"), it_seeds_dir());
+    it_result r;
+    it_run(cmd, NULL, &r);
+    if (r.status != 0)
+        fail_msg("exit %d: %s", r.status, r.err);
+    json_t *out = lines(r.out, r.outlen);
+    /* Per document: enriched, then its matches, then its alerts. */
+    const char *expect[] = {
+        "enriched:000",     "match:000",    "alert:000:new", "enriched:001",  "match:001",
+        "alert:001:update", "enriched:002", "match:002",     "enriched:003",  "match:003",
+        "alert:003:update", "enriched:004", "match:004",     "alert:004:new",
+    };
+    size_t n = json_array_size(out);
+    if (n != sizeof expect / sizeof expect[0])
+        fail_msg("%zu lines, expected %zu", n, sizeof expect / sizeof expect[0]);
+    int news = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(out, i);
+        const char *schema = json_string_value(json_object_get(v, "schema"));
+        char got[64];
+        if (strcmp(schema, "newswatch.enriched/1") == 0) {
+            snprintf(got, sizeof got, "enriched:%.3s", json_string_value(json_object_get(v, "id")));
+            assert_int_equal(json_array_size(json_object_get(v, "matches")), 1);
+        } else if (strcmp(schema, "newswatch.match/1") == 0) {
+            snprintf(got, sizeof got, "match:%.3s",
+                     json_string_value(json_object_get(v, "doc_id")));
+        } else {
+            assert_string_equal(schema, "newswatch.alert/1");
+            const char *status = json_string_value(json_object_get(v, "status"));
+            news += strcmp(status, "new") == 0;
+            snprintf(got, sizeof got, "alert:%.3s:%s",
+                     json_string_value(json_object_get(v, "doc_id")), status);
+        }
+        if (strcmp(got, expect[i]) != 0)
+            fail_msg("line %zu: %s, expected %s", i, got, expect[i]);
+    }
+    assert_int_equal(news, 2);
+    /* The alert ids of a replay are the same every time. */
+    json_t *a = json_array_get(out, 13);
+    assert_string_equal(json_string_value(json_object_get(a, "alert_id")),
+                        "baghdad-airport-rockets:1:1");
+    assert_string_equal(json_string_value(json_object_get(a, "event")), "baghdad-airport-rockets");
+    json_decref(out);
+    it_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(replay_the_seeds),
         cmocka_unit_test(a_bad_document_does_not_stop_the_others),
         cmocka_unit_test(configuration_errors),
+        cmocka_unit_test(the_whole_chain_on_the_seeds),
     };
     return cmocka_run_group_tests_name("replay", tests, NULL, NULL);
 }
