@@ -1,17 +1,17 @@
-#include <jansson.h>
+/*
+ * --replay and --check-config: the whole chain on local files, no broker.
+ * The stages are the daemon's (stages.c), so the records are the same.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "commands.h"
-#include "newswatch/alerts.h"
-#include "newswatch/analyze.h"
-#include "newswatch/fingerprint.h"
 #include "newswatch/input.h"
-#include "newswatch/rules.h"
 #include "newswatch/topics.h"
 #include "pipeline.h"
+#include "stages.h"
 #include "../sinks/nw_sinks.h"
 
 static int load(const nw_consumer_opts *o, const nw_kvconf *conf, nw_pipeline *p)
@@ -54,205 +54,6 @@ int nw_cmd_check_config(const nw_consumer_opts *o, const nw_kvconf *conf)
     return 0;
 }
 
-/* The "matches" member of the enriched document: {"matches":[{event, evidence}]}. */
-static char *matches_member(const nw_match *matches, size_t n, const nw_analysis *an)
-{
-    json_t *o = json_object(), *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        const nw_sentence *s = &an->seg->sentences[matches[i].evidence];
-        json_array_append_new(arr, json_pack("{s:s, s:{s:I, s:I}}", "event", matches[i].event->id,
-                                             "evidence", "start", (json_int_t)s->start, "end",
-                                             (json_int_t)s->end));
-    }
-    json_object_set_new(o, "matches", arr);
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
-}
-
-static void print_line(const char *json, size_t len)
-{
-    fwrite(json, 1, len, stdout);
-    fputc('\n', stdout);
-}
-
-/* The alert stage's state for one replay: one state per tracked event. */
-typedef struct alert_stage {
-    const nw_rules *rules;
-    nw_alert_state **states; /* by event index */
-    nw_sinks *sinks;         /* HTTP sinks from [sinks], or NULL */
-} alert_stage;
-
-/* ORG, LOC and FACILITY ids named in the sentences that hold the match's terms. */
-static size_t event_entities(const nw_match *match, const nw_analysis *an, const char **ids,
-                             size_t max)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < an->nmentions && n < max; i++) {
-        const nw_mention *mn = &an->mentions[i];
-        if (mn->entity == NULL || mn->type == NW_ENTITY_PERSON)
-            continue;
-        bool near = false;
-        for (size_t k = 0; k < match->nterms && !near; k++)
-            near = match->terms[k].sentence == mn->sentence;
-        bool dup = false;
-        for (size_t k = 0; k < n && !dup; k++)
-            dup = strcmp(ids[k], mn->entity->id) == 0;
-        if (near && !dup)
-            ids[n++] = mn->entity->id;
-    }
-    return n;
-}
-
-/* The match's entities as a JSON array string (for the alert). */
-static char *match_entities_json(const nw_match *match, const nw_analysis *an)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; i < match->nterms; i++) {
-        const nw_term *tm = &match->terms[i];
-        if (tm->entity == NULL)
-            continue;
-        const nw_text *t = an->text;
-        json_array_append_new(arr,
-                              json_pack("{s:s, s:s, s:s, s:s#}", "id", tm->entity->id, "type",
-                                        nw_entity_type_name(tm->type), "name", tm->entity->name,
-                                        "surface", t->display + t->display_cp[tm->start],
-                                        (int)(t->display_cp[tm->end] - t->display_cp[tm->start])));
-    }
-    char *s = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    return s;
-}
-
-/* Runs the alert stage for one match; *line receives an alert or stays NULL. */
-static nw_err alert_for(alert_stage *st, const nw_match *match, const nw_analysis *an,
-                        const nw_matcher *m, const nw_doc *doc, const nw_fingerprint *fp,
-                        int64_t event_time, char **line, size_t *len, char *err, size_t errlen)
-{
-    *line = NULL;
-    size_t ev = 0;
-    while (nw_rules_event_at(st->rules, ev) != match->event)
-        ev++;
-    if (st->states[ev] == NULL && (st->states[ev] = nw_alert_state_new(match->event->id)) == NULL)
-        return nw_set_error(err, errlen, NW_ENOMEM, "out of memory");
-    const char *ids[64];
-    nw_alert_report r = {event_time,
-                         *fp,
-                         an->casualties.killed,
-                         an->casualties.wounded,
-                         nw_matcher_has_class(m, "claim") != 0,
-                         ids,
-                         event_entities(match, an, ids, 64)};
-    nw_alert_outcome o;
-    nw_err e = nw_alert_state_observe(st->states[ev], match->event, &r, &o, err, errlen);
-    if (e != NW_OK || (o.decision != NW_ALERT_NEW && o.decision != NW_ALERT_UPDATE))
-        return e;
-    const nw_sentence *s = &an->seg->sentences[match->evidence];
-    const nw_text *t = an->text;
-    char *evidence = strndup(t->display + t->display_cp[s->start],
-                             t->display_cp[s->end] - t->display_cp[s->start]);
-    char *entities = match_entities_json(match, an);
-    char now[32];
-    nw_time_now_rfc3339(now);
-    nw_alert_info info = {match->event,
-                          nw_doc_get(doc, NW_DOC_ID, NULL),
-                          nw_doc_get(doc, NW_DOC_SOURCE, NULL),
-                          nw_doc_get(doc, NW_DOC_URL, NULL),
-                          nw_doc_get(doc, NW_DOC_TITLE, NULL),
-                          nw_doc_get(doc, NW_DOC_PUBLISHED_AT, NULL),
-                          evidence,
-                          entities,
-                          event_time,
-                          now};
-    e = evidence != NULL && entities != NULL
-            ? nw_alert_to_json(&info, &o, line, len, err, errlen)
-            : nw_set_error(err, errlen, NW_ENOMEM, "out of memory");
-    if (e == NW_OK && st->sinks != NULL) {
-        char id[512];
-        nw_alert_id(match->event, &o, id, sizeof id);
-        nw_alert_view view = {id,
-                              match->event->id,
-                              o.decision == NW_ALERT_NEW ? "new" : "update",
-                              match->event->severity,
-                              match->event->title,
-                              evidence,
-                              info.doc_id,
-                              info.source,
-                              info.url,
-                              info.published_at,
-                              now,
-                              *line,
-                              *len};
-        nw_sinks_send(st->sinks, &view);
-    }
-    free(evidence);
-    free(entities);
-    return e;
-}
-
-/* The event time: published_at when it parses, else now (the ingest time). */
-static int64_t event_time_of(const nw_doc *doc, int64_t now)
-{
-    const char *p = nw_doc_get(doc, NW_DOC_PUBLISHED_AT, NULL);
-    int64_t t;
-    if (p != NULL && nw_time_parse_rfc3339(p, &t, NULL, 0) == NW_OK)
-        return t;
-    return now;
-}
-
-/* One document through the chain; NW_OK or an error in err. */
-static nw_err replay_one(const nw_consumer_opts *o, nw_analyzer *a, nw_matcher *m,
-                         alert_stage *stage, const nw_doc *doc, char *err, size_t errlen)
-{
-    const nw_analysis *an = NULL;
-    nw_err e = nw_analyzer_run(a, doc, &an, err, errlen);
-    if (e != NW_OK)
-        return e;
-    const nw_match *matches = NULL;
-    size_t nmatches = 0;
-    if ((e = nw_matcher_run(m, an, &matches, &nmatches, err, errlen)) != NW_OK)
-        return e;
-    /* Encode everything first, so a failure prints nothing for the document. */
-    char *enriched = NULL, *extra = NULL;
-    size_t elen = 0;
-    char **lines = calloc(2 * nmatches + 1, sizeof(char *));
-    size_t *lens = calloc(2 * nmatches + 1, sizeof(size_t));
-    if (lines == NULL || lens == NULL)
-        e = nw_set_error(err, errlen, NW_ENOMEM, "out of memory");
-    if (e == NW_OK && (o->emit & NW_EMIT_ENRICHED)) {
-        extra = matches_member(matches, nmatches, an);
-        e = extra != NULL ? nw_analysis_to_json(an, doc, extra, &enriched, &elen, err, errlen)
-                          : nw_set_error(err, errlen, NW_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; e == NW_OK && (o->emit & NW_EMIT_MATCHES) && i < nmatches; i++)
-        e = nw_match_to_json(&matches[i], an, doc, &lines[i], &lens[i], err, errlen);
-    if (e == NW_OK && nmatches > 0) {
-        nw_fingerprint fp;
-        nw_fingerprint_compute(an->text, an->seg, &fp);
-        int64_t t = event_time_of(doc, (int64_t)time(NULL));
-        for (size_t i = 0; e == NW_OK && i < nmatches; i++)
-            e = alert_for(stage, &matches[i], an, m, doc, &fp, t, &lines[nmatches + i],
-                          &lens[nmatches + i], err, errlen);
-    }
-    if (e == NW_OK) {
-        if (enriched != NULL)
-            print_line(enriched, elen);
-        for (size_t i = 0; i < nmatches; i++)
-            if (lines[i] != NULL)
-                print_line(lines[i], lens[i]);
-        for (size_t i = nmatches; (o->emit & NW_EMIT_ALERTS) && i < 2 * nmatches; i++)
-            if (lines[i] != NULL)
-                print_line(lines[i], lens[i]);
-    }
-    for (size_t i = 0; lines != NULL && i < 2 * nmatches; i++)
-        free(lines[i]);
-    free(lines);
-    free(lens);
-    free(extra);
-    free(enriched);
-    return e;
-}
-
 /*
  * The HTTP sinks of [sinks] (Alertmanager, webhook), when any is configured:
  * --replay writes alerts to stdout itself (--emit), so the stdout sink is off.
@@ -278,6 +79,80 @@ static int open_sinks(const nw_kvconf *conf, nw_sinks **out)
     return 0;
 }
 
+/* Lines to print for one document: written only when the whole document worked. */
+typedef struct lines {
+    char **text;
+    size_t *len;
+    size_t n, cap;
+} lines;
+
+static nw_err add_line(lines *l, const char *s, size_t len, char *err, size_t errlen)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        char **t = realloc(l->text, cap * sizeof(char *));
+        if (t != NULL)
+            l->text = t;
+        size_t *n = realloc(l->len, cap * sizeof(size_t));
+        if (n != NULL)
+            l->len = n;
+        if (t == NULL || n == NULL)
+            return nw_set_error(err, errlen, NW_ENOMEM, "out of memory");
+        l->cap = cap;
+    }
+    if ((l->text[l->n] = malloc(len)) == NULL)
+        return nw_set_error(err, errlen, NW_ENOMEM, "out of memory");
+    memcpy(l->text[l->n], s, len);
+    l->len[l->n++] = len;
+    return NW_OK;
+}
+
+static void flush_lines(lines *l, int print)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (print) {
+            fwrite(l->text[i], 1, l->len[i], stdout);
+            fputc('\n', stdout);
+        }
+        free(l->text[i]);
+    }
+    l->n = 0;
+}
+
+static void send_to_sinks(nw_sinks *sinks, const nw_alert_out *ao)
+{
+    nw_alert_view view = {
+        ao->alert_id,     ao->event_id,    ao->outcome.decision == NW_ALERT_NEW ? "new" : "update",
+        ao->severity,     ao->title,       ao->evidence,
+        ao->doc_id,       ao->source,      ao->url,
+        ao->published_at, ao->detected_at, ao->alert,
+        ao->alert_len};
+    nw_sinks_send(sinks, &view);
+}
+
+/* One document through both stages. */
+static nw_err replay_one(const nw_consumer_opts *o, nw_enricher *en, nw_alerter *al,
+                         nw_sinks *sinks, const nw_doc *doc, lines *out, char *err, size_t errlen)
+{
+    nw_enriched ed;
+    nw_err e = nw_enricher_run(en, doc, (int64_t)time(NULL), &ed, err, errlen);
+    if (e == NW_OK && (o->emit & NW_EMIT_ENRICHED))
+        e = add_line(out, ed.enriched, ed.enriched_len, err, errlen);
+    for (size_t i = 0; e == NW_OK && (o->emit & NW_EMIT_MATCHES) && i < ed.nmatches; i++)
+        e = add_line(out, ed.matches[i], ed.match_lens[i], err, errlen);
+    for (size_t i = 0; e == NW_OK && i < ed.nmatches; i++) {
+        nw_alert_out ao;
+        e = nw_alerter_process(al, ed.matches[i], ed.match_lens[i], &ao, err, errlen);
+        if (e != NW_OK || ao.alert == NULL)
+            continue;
+        if (o->emit & NW_EMIT_ALERTS)
+            e = add_line(out, ao.alert, ao.alert_len, err, errlen);
+        if (sinks != NULL)
+            send_to_sinks(sinks, &ao);
+    }
+    return e;
+}
+
 int nw_cmd_replay(const nw_consumer_opts *o, const nw_kvconf *conf)
 {
     nw_sinks *sinks;
@@ -289,23 +164,17 @@ int nw_cmd_replay(const nw_consumer_opts *o, const nw_kvconf *conf)
         nw_sinks_free(sinks);
         return status;
     }
-    char err[1024];
-    nw_analyzer *a = nw_analyzer_new(p.gazetteer, p.furniture, err, sizeof err);
-    nw_matcher *m = nw_matcher_new(p.rules);
+    char err[1024] = "out of memory";
+    nw_enricher *en = nw_enricher_new(&p, err, sizeof err);
+    nw_alerter *al = nw_alerter_new(p.rules);
     nw_input *in = nw_input_new(o->paths, o->npaths, o->max_bytes);
-    alert_stage stage = {
-        p.rules, calloc(nw_rules_event_count(p.rules) + 1, sizeof(nw_alert_state *)), sinks};
-    if (a == NULL || m == NULL || in == NULL || stage.states == NULL) {
-        free(stage.states);
-        fprintf(stderr, NW_CONSUMER ": %s\n", a == NULL ? err : "out of memory");
-        nw_analyzer_free(a);
-        nw_matcher_free(m);
-        nw_input_free(in);
-        nw_pipeline_unload(&p);
-        nw_sinks_free(sinks);
-        return NW_EXIT_FAILED;
-    }
     unsigned long ok = 0, failed = 0;
+    if (en == NULL || al == NULL || in == NULL) {
+        fprintf(stderr, NW_CONSUMER ": %s\n", err);
+        status = NW_EXIT_FAILED;
+        goto done;
+    }
+    lines out = {NULL, NULL, 0, 0};
     char origin[1024];
     for (;;) {
         nw_doc *doc = NULL;
@@ -313,7 +182,8 @@ int nw_cmd_replay(const nw_consumer_opts *o, const nw_kvconf *conf)
         if (e == NW_EOF)
             break;
         if (e == NW_OK)
-            e = replay_one(o, a, m, &stage, doc, err, sizeof err);
+            e = replay_one(o, en, al, sinks, doc, &out, err, sizeof err);
+        flush_lines(&out, e == NW_OK);
         if (e != NW_OK) {
             fprintf(stderr, NW_CONSUMER ": %s: %s\n", origin, err);
             failed++;
@@ -322,19 +192,20 @@ int nw_cmd_replay(const nw_consumer_opts *o, const nw_kvconf *conf)
         }
         nw_doc_free(doc);
     }
+    free(out.text);
+    free(out.len);
     if (fflush(stdout) != 0) {
         fprintf(stderr, NW_CONSUMER ": cannot write to standard output\n");
         failed++;
     }
     if (!o->quiet || failed > 0)
         fprintf(stderr, NW_CONSUMER ": replayed %lu documents, %lu failed\n", ok, failed);
+    status = failed > 0 ? NW_EXIT_FAILED : 0;
+done:
     nw_sinks_free(sinks); /* waits, bounded, for the HTTP sinks to deliver */
-    for (size_t i = 0; i < nw_rules_event_count(p.rules); i++)
-        nw_alert_state_free(stage.states[i]);
-    free(stage.states);
     nw_input_free(in);
-    nw_matcher_free(m);
-    nw_analyzer_free(a);
+    nw_alerter_free(al);
+    nw_enricher_free(en);
     nw_pipeline_unload(&p);
-    return failed > 0 ? NW_EXIT_FAILED : 0;
+    return status;
 }

@@ -966,8 +966,9 @@ static json_t *doc_field(const nw_doc *doc, nw_doc_field f)
     return v != NULL ? json_stringn(v, len) : json_null();
 }
 
-nw_err nw_match_to_json(const nw_match *match, const nw_analysis *an, const nw_doc *doc, char **out,
-                        size_t *outlen, char *errbuf, size_t errlen)
+nw_err nw_match_to_json(const nw_match *match, const nw_analysis *an, const nw_doc *doc,
+                        const char *extra_json, char **out, size_t *outlen, char *errbuf,
+                        size_t errlen)
 {
     const nw_text *t = an->text;
     const nw_sentence *ev = &an->seg->sentences[match->evidence];
@@ -1014,6 +1015,17 @@ nw_err nw_match_to_json(const nw_match *match, const nw_analysis *an, const nw_d
                                         c->killed >= 0 ? json_integer(c->killed) : json_null(),
                                         "wounded",
                                         c->wounded >= 0 ? json_integer(c->wounded) : json_null()));
+    if (extra_json != NULL) {
+        json_error_t jerr;
+        json_t *extra = json_loads(extra_json, 0, &jerr);
+        if (!json_is_object(extra)) {
+            json_decref(extra);
+            json_decref(o);
+            return nw_set_error(errbuf, errlen, NW_EINVAL, "extra match members are not an object");
+        }
+        json_object_update(o, extra);
+        json_decref(extra);
+    }
     char *str = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (str == NULL)

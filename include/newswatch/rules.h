@@ -108,11 +108,13 @@ nw_err nw_matcher_run(nw_matcher *m, const nw_analysis *an, const nw_match **mat
 int nw_matcher_has_class(const nw_matcher *m, const char *class_name);
 
 /*
- * Encodes a match as one line of `newswatch.match/1` JSON. The caller frees
- * *out with free().
+ * Encodes a match as one line of `newswatch.match/1` JSON. extra_json, when
+ * not NULL, is a JSON object whose members are appended (the enrich stage
+ * adds what the alert stage needs). The caller frees *out with free().
  */
-nw_err nw_match_to_json(const nw_match *match, const nw_analysis *an, const nw_doc *doc, char **out,
-                        size_t *outlen, char *errbuf, size_t errlen);
+nw_err nw_match_to_json(const nw_match *match, const nw_analysis *an, const nw_doc *doc,
+                        const char *extra_json, char **out, size_t *outlen, char *errbuf,
+                        size_t errlen);
 
 /* Parses a duration: "90s", "45m", "72h", "7d" (a bare number is seconds). */
 nw_err nw_parse_duration(const char *s, long *seconds, char *errbuf, size_t errlen);
