@@ -52,7 +52,8 @@ KAFKA_OBJ := $(BUILD)/kafka/nw_kafka.o
 SINKS_OBJ := $(BUILD)/sinks/nw_sinks.o
 PRODUCER_OBJ := $(BUILD)/producer/options.o $(BUILD)/producer/main.o
 CONSUMER_OBJ := $(BUILD)/consumer/main.o $(BUILD)/consumer/options.o $(BUILD)/consumer/admin.o \
-                $(BUILD)/consumer/replay.o $(BUILD)/consumer/pipeline.o $(BUILD)/consumer/stages.o
+                $(BUILD)/consumer/replay.o $(BUILD)/consumer/pipeline.o $(BUILD)/consumer/stages.o \
+                $(BUILD)/consumer/daemon.o
 PROGRAMS  := $(BIN)/newswatch-producer $(BIN)/newswatch-consumer
 VARIANT_STAMP := $(BIN)/.variant-$(VARIANT)
 
@@ -166,3 +167,24 @@ format-check:
 	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_FILES)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# The benchmark (bench/, docs/PERFORMANCE.md); not part of `make test`.
+# `make bench`: every figure on BENCH_CORPUS (default samples/seeds, replicated
+# to 5 MB); `make bench-quick`: the same in under 3 minutes, JSON to BENCH_JSON.
+BENCH_BIN  := $(BUILD)/bench/nw-bench
+BENCH_OBJ  := $(BUILD)/bench/bench.o $(BUILD)/bench/synth.o
+BENCH_JSON ?= bench/out/results.json
+FORMAT_FILES += $(wildcard bench/*.h)
+
+.PHONY: bench bench-quick bench-build
+
+bench-build: $(BENCH_BIN)
+
+$(BENCH_BIN): $(BENCH_OBJ) $(LIB_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(BENCH_OBJ) $(LIB_A) $(PKG_LIBS)
+
+bench: $(BENCH_BIN)
+	@BENCH_BIN=$(BENCH_BIN) bench/bench.sh full
+
+bench-quick: $(BENCH_BIN)
+	@BENCH_BIN=$(BENCH_BIN) BENCH_JSON=$(BENCH_JSON) bench/bench.sh quick

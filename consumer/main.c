@@ -5,7 +5,10 @@
  */
 #include <stdio.h>
 
+#include <unistd.h>
+
 #include "commands.h"
+#include "daemon.h"
 #include "newswatch/version.h"
 
 int main(int argc, char **argv)
@@ -22,15 +25,15 @@ int main(int argc, char **argv)
         fputs(nw_consumer_usage, stdout);
     } else if (o.version) {
         printf(NW_CONSUMER " %s (librdkafka %s)\n", NW_VERSION, rd_kafka_version_str());
-    } else if (o.command == NW_CMD_NONE) {
-        fprintf(stderr, NW_CONSUMER ": the Kafka stages are not in this release yet; use "
-                                    "--replay, --create-topics or --check-config\nTry '" NW_CONSUMER
-                                    " --help'.\n");
-        status = NW_EXIT_USAGE;
-    } else if (o.config_file != NULL &&
-               nw_kvconf_new_from_file(o.config_file, &conf, err, sizeof err) != NW_OK) {
+    } else if ((o.config_file != NULL ||
+                (o.command == NW_CMD_NONE && access("config/newswatch.conf", R_OK) == 0)) &&
+               nw_kvconf_new_from_file(o.config_file != NULL ? o.config_file
+                                                             : "config/newswatch.conf",
+                                       &conf, err, sizeof err) != NW_OK) {
         fprintf(stderr, NW_CONSUMER ": %s\n", err);
         status = NW_EXIT_USAGE;
+    } else if (o.command == NW_CMD_NONE) {
+        status = nw_cmd_daemon(&o, conf);
     } else if (o.command == NW_CMD_CREATE_TOPICS) {
         status = nw_cmd_create_topics(&o, conf);
     } else if (o.command == NW_CMD_REPLAY) {

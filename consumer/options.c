@@ -6,13 +6,21 @@
 #include <string.h>
 
 const char nw_consumer_usage[] =
-    "Usage: newswatch-consumer [OPTIONS] --replay [--emit LIST] [PATH...]\n"
+    "Usage: newswatch-consumer [OPTIONS] [--stage enrich|alert|all]\n"
+    "       newswatch-consumer [OPTIONS] --replay [--emit LIST] [PATH...]\n"
     "       newswatch-consumer [OPTIONS] --create-topics\n"
     "       newswatch-consumer [OPTIONS] --check-config\n"
     "\n"
     "The newswatch stream processor: it normalises Arabic and English news,\n"
     "removes page furniture, and tags people, organisations, places, dates and\n"
     "casualty figures (see README.md).\n"
+    "\n"
+    "With no command it runs the daemon: the enrich stage (news.raw ->\n"
+    "news.enriched, news.matches) and the alert stage (news.matches ->\n"
+    "news.alerts, news.alert-state, ops sinks), in Kafka transactions, until\n"
+    "SIGTERM or SIGINT (a second one exits at once); SIGHUP reloads the\n"
+    "gazetteer, furniture rules and tracked events. Without -c it reads\n"
+    "config/newswatch.conf when that file exists.\n"
     "\n"
     "Commands:\n"
     "      --replay            run the pipeline on local files with no broker and write\n"
@@ -31,6 +39,7 @@ const char nw_consumer_usage[] =
     "\n"
     "Options:\n"
     "  -b BROKERS              bootstrap brokers, host:port[,...] (default 127.0.0.1:9092)\n"
+    "      --stage STAGE       the daemon runs enrich, alert or all (default all)\n"
     "  -X KEY=VALUE            librdkafka property, repeatable; later ones win\n"
     "  -c FILE                 configuration file (see config/newswatch.conf)\n"
     "      --gazetteer FILE    entities (default: [pipeline] gazetteer, else\n"
@@ -47,8 +56,9 @@ const char nw_consumer_usage[] =
     "  -h, --help              this help\n"
     "  -V, --version           print versions and exit\n"
     "\n"
-    "Exit status: 0 success; 1 some document or the command failed; 2 usage or\n"
-    "configuration error; 3 Kafka unreachable.\n";
+    "Exit status: 0 success (the daemon: stopped by a signal, work committed);\n"
+    "1 some document or the command failed, or a fatal Kafka error; 2 usage or\n"
+    "configuration error; 3 Kafka unreachable at start.\n";
 
 enum {
     OPT_CREATE_TOPICS = 256,
@@ -61,6 +71,7 @@ enum {
     OPT_FURNITURE,
     OPT_MAX_BYTES,
     OPT_EVENTS,
+    OPT_STAGE,
 };
 
 void nw_consumer_opts_free(nw_consumer_opts *o)
@@ -127,6 +138,7 @@ nw_err nw_consumer_opts_parse(int argc, char **argv, nw_consumer_opts *o, char *
         {"furniture", required_argument, NULL, OPT_FURNITURE},
         {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
         {"events", required_argument, NULL, OPT_EVENTS},
+        {"stage", required_argument, NULL, OPT_STAGE},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -197,6 +209,17 @@ nw_err nw_consumer_opts_parse(int argc, char **argv, nw_consumer_opts *o, char *
             break;
         case OPT_EVENTS:
             o->events = optarg;
+            break;
+        case OPT_STAGE:
+            if (strcmp(optarg, "enrich") == 0)
+                o->stages = 1;
+            else if (strcmp(optarg, "alert") == 0)
+                o->stages = 2;
+            else if (strcmp(optarg, "all") == 0)
+                o->stages = 3;
+            else
+                err = nw_set_error(errbuf, errlen, NW_EINVAL,
+                                   "--stage '%s': expected enrich, alert or all", optarg);
             break;
         case OPT_MAX_BYTES:
             if ((err = parse_long("--max-bytes", optarg, 1, 1L << 30, &v, errbuf, errlen)) == NW_OK)

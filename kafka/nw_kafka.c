@@ -123,6 +123,7 @@ void nw_kafka_topic_specs(const nw_topics *t, int partitions, int replication_fa
         specs[r].partitions = r == NW_TOPIC_DLQ ? 1 : partitions;
         specs[r].replication_factor = replication_factor;
         specs[r].compacted = r == NW_TOPIC_ALERT_STATE;
+        specs[r].max_message_bytes = (r == NW_TOPIC_RAW || r == NW_TOPIC_DLQ) ? 10485760 : 0;
     }
 }
 
@@ -171,9 +172,14 @@ nw_err nw_kafka_create_topics(rd_kafka_t *rk, const nw_topic_spec *specs, size_t
             result = nw_set_error(errbuf, errlen, NW_EINVAL, "topic '%s': %s", specs[i].name, why);
             goto done;
         }
-        if (specs[i].compacted &&
-            rd_kafka_NewTopic_set_config(nts[i], "cleanup.policy", "compact") !=
-                RD_KAFKA_RESP_ERR_NO_ERROR) {
+        char mmb[32];
+        snprintf(mmb, sizeof mmb, "%ld", specs[i].max_message_bytes);
+        if ((specs[i].compacted &&
+             rd_kafka_NewTopic_set_config(nts[i], "cleanup.policy", "compact") !=
+                 RD_KAFKA_RESP_ERR_NO_ERROR) ||
+            (specs[i].max_message_bytes > 0 &&
+             rd_kafka_NewTopic_set_config(nts[i], "max.message.bytes", mmb) !=
+                 RD_KAFKA_RESP_ERR_NO_ERROR)) {
             result = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
             goto done;
         }

@@ -58,12 +58,16 @@ typedef struct nw_topic_spec {
     int partitions;
     int replication_factor; /* -1: the broker's default */
     int compacted;          /* cleanup.policy=compact */
+    long max_message_bytes; /* max.message.bytes, 0: the broker's default */
 } nw_topic_spec;
 
 /*
  * The topics newswatch needs: raw, enriched, matches and alerts with
  * `partitions` partitions, alert-state compacted with as many as matches,
- * dlq with 1. specs must hold NW_TOPIC_ROLE_COUNT entries; names point into t.
+ * dlq with 1. raw and dlq take messages of up to 10 MiB, so that an
+ * oversized document reaches the daemon (which sends it to the dead-letter
+ * topic) instead of being refused by the broker. specs must hold
+ * NW_TOPIC_ROLE_COUNT entries; names point into t.
  */
 void nw_kafka_topic_specs(const nw_topics *t, int partitions, int replication_factor,
                           nw_topic_spec *specs);

@@ -65,7 +65,7 @@ static rd_kafka_t *admin_client(void)
 void it_create_topic(const char *name, int partitions)
 {
     rd_kafka_t *rk = admin_client();
-    nw_topic_spec spec = {name, partitions, 1, 0};
+    nw_topic_spec spec = {name, partitions, 1, 0, 0};
     char err[512];
     if (nw_kafka_create_topics(rk, &spec, 1, 30000, 1, err, sizeof err) != NW_OK)
         fail_msg("creating topic %s: %s", name, err);
