@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "../../kafka/nw_kafka.h"
+#include "newswatch/utf8.h"
 
 const char *it_brokers(void)
 {
@@ -121,6 +122,13 @@ json_t *it_kcat_consume(const char *topic)
         char *nl = memchr(line, '\n', (size_t)(r.out + r.outlen - line));
         size_t n = nl != NULL ? (size_t)(nl - line) : (size_t)(r.out + r.outlen - line);
         if (n > 0) {
+            /* kcat copies payload bytes into its JSON as they are: a payload that is not
+             * UTF-8 (a dead letter's) makes the line invalid JSON. Mark such bytes '?'. */
+            size_t bad, from = 0;
+            while (!nw_utf8_valid(line + from, n - from, &bad)) {
+                line[from + bad] = '?';
+                from += bad + 1;
+            }
             json_error_t jerr;
             json_t *env = json_loadb(line, n, JSON_ALLOW_NUL, &jerr);
             if (env == NULL)

@@ -1,0 +1,545 @@
+/*
+ * The newswatch-consumer daemon against a real Kafka broker: alerts equal
+ * --replay, dead letters, SIGTERM, SIGHUP, SIGKILL and restarts (exactly
+ * once), two instances in one group, and a broker restart.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support.h"
+
+/* One test's world: its own topics, groups and files. */
+typedef struct world {
+    char prefix[128], dir[512], conf[600], log[600];
+} world;
+
+static void world_init(world *w, const char *name, int partitions, const char *extra)
+{
+    it_topic_name(name, w->prefix, sizeof w->prefix);
+    char *dir = it_mkdtemp();
+    snprintf(w->dir, sizeof w->dir, "%s", dir);
+    free(dir);
+    snprintf(w->conf, sizeof w->conf, "%s/n.conf", w->dir);
+    snprintf(w->log, sizeof w->log, "%s/daemon.log", w->dir);
+    char text[4096];
+    int n = snprintf(text, sizeof text,
+                     "bootstrap.servers = %s\n"
+                     "[topics]\nraw = %s.raw\nenriched = %s.enriched\nmatches = %s.matches\n"
+                     "alerts = %s.alerts\nalert-state = %s.alert-state\ndlq = %s.dlq\n"
+                     "[consumer]\ngroup.enrich = %s-enrich\ngroup.alert = %s-alert\n"
+                     "transactional.id.prefix = %s\nbatch.ms = 50\nbatch.messages = 50\n"
+                     "[sinks]\nstdout = false\n%s",
+                     it_brokers(), w->prefix, w->prefix, w->prefix, w->prefix, w->prefix, w->prefix,
+                     w->prefix, w->prefix, w->prefix, extra != NULL ? extra : "");
+    it_write_file(w->dir, "n.conf", text, (size_t)n);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' -q -c '%s' --create-topics --partitions %d",
+             it_bin("newswatch-consumer"), w->conf, partitions);
+    it_result r;
+    it_run(cmd, NULL, &r);
+    if (r.status != 0)
+        fail_msg("create topics: %s", r.err);
+    it_result_free(&r);
+}
+
+static void world_free(world *w)
+{
+    it_rmtree(w->dir);
+}
+
+static const char *topic(const world *w, const char *role)
+{
+    static char name[256];
+    snprintf(name, sizeof name, "%s.%s", w->prefix, role);
+    return name;
+}
+
+static long start_daemon(const world *w, const char *extra_arg)
+{
+    char *argv[] = {(char *)it_bin("newswatch-consumer"), "-c", (char *)w->conf, (char *)extra_arg,
+                    NULL};
+    static char bin[4096];
+    snprintf(bin, sizeof bin, "%s", it_bin("newswatch-consumer"));
+    argv[0] = bin;
+    return it_spawn(argv, w->log);
+}
+
+static void publish(const world *w, const char *path)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' -q -c '%s' -X message.max.bytes=8000000 '%s'",
+             it_bin("newswatch-producer"), w->conf, path);
+    it_result r;
+    it_run(cmd, NULL, &r);
+    /* Bad inputs are the test's business: the producer skips what it cannot send. */
+    it_result_free(&r);
+}
+
+/* Waits until the topic holds at least n committed records; returns them. */
+static json_t *wait_for(const world *w, const char *role, size_t n, int timeout_ms)
+{
+    double end = it_now_ms() + timeout_ms;
+    for (;;) {
+        json_t *msgs = it_kcat_consume(topic(w, role));
+        if (json_array_size(msgs) >= n || it_now_ms() > end)
+            return msgs;
+        json_decref(msgs);
+        it_sleep_ms(300);
+    }
+}
+
+static void show_log(const world *w)
+{
+    char *log = it_read_file(w->log, NULL);
+    fprintf(stderr, "--- daemon log\n%s---\n", log != NULL ? log : "");
+    free(log);
+}
+
+/* The replay of a path: its records of one schema, as an array. */
+static json_t *replay(const char *path, const char *emit)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' -q --replay --emit %s '%s'", it_bin("newswatch-consumer"), emit,
+             path);
+    it_result r;
+    it_run(cmd, NULL, &r);
+    if (r.status != 0)
+        fail_msg("replay failed: %s", r.err);
+    json_t *all = json_array();
+    const char *p = r.out;
+    while (p < r.out + r.outlen) {
+        const char *nl = memchr(p, '\n', (size_t)(r.out + r.outlen - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(r.out + r.outlen - p);
+        json_error_t jerr;
+        json_t *v = json_loadb(p, n, 0, &jerr);
+        if (v != NULL)
+            json_array_append_new(all, v);
+        p += n + 1;
+    }
+    it_result_free(&r);
+    return all;
+}
+
+static json_t *payload(const json_t *env)
+{
+    json_error_t jerr;
+    return json_loads(json_string_value(json_object_get(env, "payload")), JSON_ALLOW_NUL, &jerr);
+}
+
+/* (a) The seeds through the daemon: news.alerts holds what --replay prints. */
+static void seeds_alerts_equal_replay(void **state)
+{
+    (void)state;
+    world w;
+    world_init(&w, "seeds", 1, NULL); /* one partition: the replay's order */
+    long pid = start_daemon(&w, NULL);
+    publish(&w, it_seeds_dir());
+    json_t *expect = replay(it_seeds_dir(), "alerts");
+    json_t *got = wait_for(&w, "alerts", json_array_size(expect), 60000);
+    if (json_array_size(got) != json_array_size(expect)) {
+        show_log(&w);
+        fail_msg("%zu alerts in Kafka, --replay prints %zu", json_array_size(got),
+                 json_array_size(expect));
+    }
+    for (size_t i = 0; i < json_array_size(expect); i++) {
+        json_t *a = payload(json_array_get(got, i));
+        json_t *b = json_array_get(expect, i);
+        static const char *const keys[] = {"alert_id", "event",   "status",
+                                           "doc_id",   "reasons", "evidence"};
+        for (size_t k = 0; k < 6; k++) {
+            const char *x = json_string_value(json_object_get(a, keys[k]));
+            const char *y = json_string_value(json_object_get(b, keys[k]));
+            if (x == NULL || y == NULL || strcmp(x, y) != 0)
+                fail_msg("alert %zu: %s is '%s' in Kafka, '%s' in --replay", i, keys[k],
+                         x ? x : "null", y ? y : "null");
+        }
+        json_decref(a);
+    }
+    /* Keys: the event id. */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(got, 0), "key")),
+                        "baghdad-bombing");
+    json_decref(got);
+    json_decref(expect);
+    json_t *enriched = wait_for(&w, "enriched", 5, 30000);
+    assert_int_equal(json_array_size(enriched), 5);
+    json_decref(enriched);
+    /* (g) SIGTERM: exit 0 in bounded time. */
+    double t0 = it_now_ms();
+    int ws = it_stop(pid, 30000);
+    if (!(WIFEXITED(ws) && WEXITSTATUS(ws) == 0)) {
+        show_log(&w);
+        fail_msg("the daemon did not exit 0 on SIGTERM (wait status %d)", ws);
+    }
+    assert_true(it_now_ms() - t0 < 20000);
+    /* Offsets were committed: a restart processes nothing again. */
+    pid = start_daemon(&w, NULL);
+    it_sleep_ms(4000);
+    assert_int_equal(it_stop(pid, 30000), 0);
+    enriched = it_kcat_consume(topic(&w, "enriched"));
+    assert_int_equal(json_array_size(enriched), 5);
+    json_decref(enriched);
+    world_free(&w);
+}
+
+/* (d) Invalid UTF-8, broken JSON, a 2 MB document and a wrong schema go to the DLQ. */
+static void bad_messages_go_to_the_dead_letter_topic(void **state)
+{
+    (void)state;
+    world w;
+    world_init(&w, "dlq", 3, NULL);
+    long pid = start_daemon(&w, NULL);
+    char cmd[8192];
+    it_result r;
+    snprintf(
+        cmd, sizeof cmd,
+        "printf 'caf\\351 bomb' | kcat -b '%s' -P -t '%s' -k bad-utf8 && "
+        "printf '{\"id\":\"x\",\"body\":' | kcat -b '%s' -P -t '%s' -k bad-json && "
+        "printf '{\"schema\":\"other/1\",\"id\":\"y\",\"body\":\"text\"}' | kcat -b '%s' -P -t "
+        "'%s' -k bad-schema",
+        it_brokers(), topic(&w, "raw"), it_brokers(), topic(&w, "raw"), it_brokers(),
+        topic(&w, "raw"));
+    it_run(cmd, NULL, &r);
+    assert_int_equal(r.status, 0);
+    it_result_free(&r);
+    /* A 2 MB document, sent with a raised message.max.bytes. */
+    size_t big = 2 * 1024 * 1024;
+    char *line = malloc(big + 100);
+    size_t n = (size_t)sprintf(line, "{\"id\":\"big\",\"body\":\"");
+    for (size_t i = 0; i < big / 2; i++, n += 2)
+        memcpy(line + n, "ب", 2);
+    n += (size_t)sprintf(line + n, "\"}\n");
+    it_write_file(w.dir, "big.jsonl", line, n);
+    free(line);
+    char path[700];
+    snprintf(path, sizeof path, "%s/big.jsonl", w.dir);
+    snprintf(cmd, sizeof cmd,
+             "'%s' -q -c '%s' --max-bytes 8000000 -X message.max.bytes=8000000 '%s'",
+             it_bin("newswatch-producer"), w.conf, path);
+    it_run(cmd, NULL, &r);
+    if (r.status != 0)
+        fail_msg("could not publish the 2 MB document: %s", r.err);
+    it_result_free(&r);
+    /* And a good one after them: processing goes on. */
+    char seed[700];
+    snprintf(seed, sizeof seed, "%s/003_36327a287adc8b89.txt", it_seeds_dir());
+    publish(&w, seed);
+
+    json_t *dlq = wait_for(&w, "dlq", 4, 60000);
+    json_t *enriched = wait_for(&w, "enriched", 1, 30000);
+    if (json_array_size(dlq) != 4 || json_array_size(enriched) != 1)
+        show_log(&w);
+    assert_int_equal(json_array_size(dlq), 4);
+    assert_int_equal(json_array_size(enriched), 1);
+    static const struct {
+        const char *key, *error;
+    } want[] = {
+        {"bad-utf8", "invalid UTF-8 at byte offset 3"},
+        {"bad-json", "not valid JSON"},
+        {"bad-schema", "not a newswatch.doc/1 document"},
+        {"big", "over the limit of 1000000 bytes"},
+    };
+    for (size_t k = 0; k < 4; k++) {
+        json_t *found = NULL;
+        size_t i;
+        json_t *env;
+        json_array_foreach(dlq, i, env)
+        {
+            const char *key = json_string_value(json_object_get(env, "key"));
+            if (key != NULL && strcmp(key, want[k].key) == 0)
+                found = env;
+        }
+        if (found == NULL)
+            fail_msg("no dead letter for %s", want[k].key);
+        const char *err = it_kcat_header(found, "error");
+        if (err == NULL || strstr(err, want[k].error) == NULL)
+            fail_msg("%s: error header '%s'", want[k].key, err ? err : "none");
+        assert_string_equal(it_kcat_header(found, "stage"), "enrich");
+        assert_string_equal(it_kcat_header(found, "source.topic"), topic(&w, "raw"));
+        assert_non_null(it_kcat_header(found, "source.partition"));
+        assert_non_null(it_kcat_header(found, "source.offset"));
+    }
+    json_decref(dlq);
+    json_decref(enriched);
+    assert_int_equal(it_stop(pid, 30000), 0);
+    world_free(&w);
+}
+
+/* (f) SIGHUP: a new tracked event applies to later documents; a broken file changes nothing. */
+static void sighup_reloads_tracked_events(void **state)
+{
+    (void)state;
+    world w;
+    char extra[1024];
+    char dir_events[700];
+    it_topic_name("hup", w.prefix, sizeof w.prefix); /* for the events path below */
+    char *tmp = it_mkdtemp();
+    snprintf(dir_events, sizeof dir_events, "%s/events.conf", tmp);
+    size_t len;
+    char *events = it_read_file("config/events.conf", &len);
+    assert_non_null(events);
+    it_write_file(tmp, "events.conf", events, len);
+    snprintf(extra, sizeof extra, "[pipeline]\nevents = %s\n", dir_events);
+    world_init(&w, "hup", 1, extra);
+    long pid = start_daemon(&w, NULL);
+
+    it_write_file(w.dir, "a.txt", "انفجار سيارة مفخخة في البصرة يوقع ضحايا",
+                  strlen("انفجار سيارة مفخخة في البصرة يوقع ضحايا"));
+    char path[700];
+    snprintf(path, sizeof path, "%s/a.txt", w.dir);
+    publish(&w, path);
+    json_t *e = wait_for(&w, "enriched", 1, 30000);
+    assert_int_equal(json_array_size(e), 1);
+    json_decref(e);
+    json_t *m = it_kcat_consume(topic(&w, "matches"));
+    assert_int_equal(json_array_size(m), 0); /* no event about Basra yet */
+    json_decref(m);
+
+    /* A new event, then SIGHUP. */
+    char *more = malloc(len + 256);
+    memcpy(more, events, len);
+    int n = snprintf(more + len, 256,
+                     "\n[event.basra-blast]\ntitle = Blast in Basra\n"
+                     "severity = warning\nmatch = loc.basra AND bombing\n");
+    it_write_file(tmp, "events.conf", more, len + (size_t)n);
+    free(more);
+    kill((pid_t)pid, SIGHUP);
+    it_sleep_ms(1500);
+    it_write_file(w.dir, "b.txt", "تفجير عبوة ناسفة في سوق بمدينة البصرة جنوبي العراق",
+                  strlen("تفجير عبوة ناسفة في سوق بمدينة البصرة جنوبي العراق"));
+    snprintf(path, sizeof path, "%s/b.txt", w.dir);
+    publish(&w, path);
+    json_t *alerts = wait_for(&w, "alerts", 1, 30000);
+    if (json_array_size(alerts) != 1)
+        show_log(&w);
+    assert_int_equal(json_array_size(alerts), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(alerts, 0), "key")),
+                        "basra-blast");
+    json_decref(alerts);
+
+    /* A broken file: the old configuration stays, and says why. */
+    it_write_file(tmp, "events.conf", "[event.x]\nmatch = (broken\n", 26);
+    kill((pid_t)pid, SIGHUP);
+    it_sleep_ms(1500);
+    it_write_file(w.dir, "c.txt", "انفجار جديد في البصرة أدى إلى أضرار في المباني القريبة",
+                  strlen("انفجار جديد في البصرة أدى إلى أضرار في المباني القريبة"));
+    snprintf(path, sizeof path, "%s/c.txt", w.dir);
+    publish(&w, path);
+    json_t *matches = wait_for(&w, "matches", 2, 30000);
+    assert_int_equal(json_array_size(matches), 2); /* basra-blast still tracked */
+    json_decref(matches);
+    char *log = it_read_file(w.log, NULL);
+    assert_non_null(strstr(log, "reloaded:"));
+    assert_non_null(strstr(log, "reload failed, keeping the old configuration"));
+    free(log);
+    assert_int_equal(it_stop(pid, 30000), 0);
+    free(events);
+    it_rmtree(tmp);
+    free(tmp);
+    world_free(&w);
+}
+
+/* Writes n documents as JSON Lines: the seeds, reports written here, and filler. */
+static void write_corpus(const world *w, size_t n, char *path, size_t pathlen)
+{
+    static const char *const places[] = {"الكرادة",  "مدينة الصدر", "الدورة",  "الشعب",
+                                         "الكاظمية", "الأعظمية",    "المنصور", "بغداد الجديدة"};
+    static const char *const filler[] = {
+        "مهرجان",    "ثقافي",  "في",  "تونس",  "يستقطب", "الزوار", "من",      "كل",      "الجهات",
+        "والفنانين", "الشباب", "هذا", "العام", "مع",     "عروض",   "موسيقية", "ومسرحية", "جديدة"};
+    size_t cap = 4 << 20, len = 0;
+    char *out = malloc(cap);
+    static const char *const seeds[] = {"000_c7189a82eabcfedc", "001_36b4ca6c38791fab",
+                                        "002_cf9858d6c968c6dd", "003_36327a287adc8b89",
+                                        "004_6be975f03497fb3e"};
+    size_t i = 0;
+    for (; i < 5; i++) {
+        char p[700];
+        snprintf(p, sizeof p, "%s/%s.txt", it_seeds_dir(), seeds[i]);
+        char *text = it_read_file(p, NULL);
+        json_t *doc = json_pack("{s:s, s:s}", "id", seeds[i], "body", text);
+        char *s = json_dumps(doc, JSON_COMPACT);
+        len += (size_t)snprintf(out + len, cap - len, "%s\n", s);
+        free(s);
+        json_decref(doc);
+        free(text);
+    }
+    for (; i < 45; i++) { /* reports of events, worded differently each time */
+        const char *place = places[i % 8];
+        if (i % 3 == 0)
+            len += (size_t)snprintf(out + len, cap - len,
+                                    "{\"id\":\"report-%03zu\",\"body\":\"سقوط %zu صواريخ كاتيوشا "
+                                    "قرب مطار بغداد الدولي مساء اليوم رقم %zu دون إصابات\"}\n",
+                                    i, i % 5 + 2, i);
+        else
+            len += (size_t)snprintf(out + len, cap - len,
+                                    "{\"id\":\"report-%03zu\",\"body\":\"انفجار عبوة ناسفة في "
+                                    "منطقة %s في بغداد أسفر عن مقتل %zu أشخاص في الحادث رقم "
+                                    "%zu\"}\n",
+                                    i, place, i % 7 + 1, i);
+    }
+    for (; i < n; i++) {
+        len += (size_t)snprintf(out + len, cap - len, "{\"id\":\"filler-%03zu\",\"body\":\"", i);
+        for (size_t k = 0; k < 30; k++)
+            len += (size_t)snprintf(out + len, cap - len, "%s ", filler[(i * 7 + k * 3) % 18]);
+        len += (size_t)snprintf(out + len, cap - len, "%zu\"}\n", i);
+    }
+    it_write_file(w->dir, "corpus.jsonl", out, len);
+    free(out);
+    snprintf(path, pathlen, "%s/corpus.jsonl", w->dir);
+}
+
+/* Every document enriched once, matches as --replay, no alert twice. */
+static void check_exactly_once(const world *w, const char *corpus, size_t n)
+{
+    json_t *enriched = wait_for(w, "enriched", n, 120000);
+    size_t got = json_array_size(enriched);
+    /* Give a duplicate time to show up too. */
+    it_sleep_ms(2000);
+    json_decref(enriched);
+    enriched = it_kcat_consume(topic(w, "enriched"));
+    got = json_array_size(enriched);
+    if (got != n)
+        show_log(w);
+    assert_int_equal(got, n);
+    char **ids = calloc(n, sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+        const char *key = json_string_value(json_object_get(json_array_get(enriched, i), "key"));
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(ids[k], key) == 0)
+                fail_msg("document %s enriched twice", key);
+        ids[i] = strdup(key);
+    }
+    json_t *expect = replay(corpus, "matches");
+    json_t *matches = wait_for(w, "matches", json_array_size(expect), 30000);
+    assert_int_equal(json_array_size(matches), json_array_size(expect));
+    for (size_t i = 0; i < json_array_size(expect); i++) {
+        const char *doc = json_string_value(json_object_get(json_array_get(expect, i), "doc_id"));
+        const char *ev = json_string_value(json_object_get(json_array_get(expect, i), "event"));
+        bool found = false;
+        for (size_t k = 0; k < json_array_size(matches) && !found; k++) {
+            json_t *p = payload(json_array_get(matches, k));
+            found = strcmp(json_string_value(json_object_get(p, "doc_id")), doc) == 0 &&
+                    strcmp(json_string_value(json_object_get(p, "event")), ev) == 0;
+            json_decref(p);
+        }
+        if (!found)
+            fail_msg("match (%s, %s) of --replay is not in Kafka", doc, ev);
+    }
+    json_t *alerts = wait_for(w, "alerts", 2, 60000);
+    if (json_array_size(alerts) < 2)
+        show_log(w);
+    assert_true(json_array_size(alerts) >= 2);
+    for (size_t i = 0; i < json_array_size(alerts); i++) {
+        json_t *a = payload(json_array_get(alerts, i));
+        for (size_t k = 0; k < i; k++) {
+            json_t *b = payload(json_array_get(alerts, k));
+            if (strcmp(json_string_value(json_object_get(a, "alert_id")),
+                       json_string_value(json_object_get(b, "alert_id"))) == 0)
+                fail_msg("alert %s published twice",
+                         json_string_value(json_object_get(a, "alert_id")));
+            json_decref(b);
+        }
+        json_decref(a);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    json_decref(alerts);
+    json_decref(matches);
+    json_decref(expect);
+    json_decref(enriched);
+}
+
+/* (b) SIGKILL several times mid-run: every document once, no alert twice. */
+static void sigkill_and_restart_lose_and_repeat_nothing(void **state)
+{
+    (void)state;
+    world w;
+    world_init(&w, "kill", 3, NULL);
+    char corpus[700];
+    write_corpus(&w, 300, corpus, sizeof corpus);
+    publish(&w, corpus);
+    for (int round = 0; round < 3; round++) {
+        long pid = start_daemon(&w, NULL);
+        it_sleep_ms(2500 + round * 700);
+        kill((pid_t)pid, SIGKILL);
+        int ws;
+        waitpid((pid_t)pid, &ws, 0);
+    }
+    long pid = start_daemon(&w, NULL);
+    check_exactly_once(&w, corpus, 300);
+    assert_int_equal(it_stop(pid, 30000), 0);
+    world_free(&w);
+}
+
+/* (c) Two instances in one group on six partitions, one stopped mid-run. */
+static void two_instances_share_the_work(void **state)
+{
+    (void)state;
+    world w;
+    world_init(&w, "two", 6, NULL);
+    char corpus[700];
+    write_corpus(&w, 300, corpus, sizeof corpus);
+    long a = start_daemon(&w, NULL);
+    long b = start_daemon(&w, NULL);
+    it_sleep_ms(3000);
+    publish(&w, corpus);
+    it_sleep_ms(1500);
+    int ws = it_stop(b, 30000);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    check_exactly_once(&w, corpus, 300);
+    assert_int_equal(it_stop(a, 30000), 0);
+    world_free(&w);
+}
+
+/* (e) The broker stopped and restarted mid-run: nothing lost, nothing twice. */
+static void a_broker_restart_loses_nothing(void **state)
+{
+    (void)state;
+    const char *script = getenv("NW_KAFKA_SCRIPT");
+    if (script == NULL || getenv("KAFKA_STATE_DIR") == NULL) {
+        fprintf(stderr, "skipped: run through `make test` (needs scripts/kafka and its state)\n");
+        skip();
+    }
+    world w;
+    world_init(&w, "restart", 3, NULL);
+    char corpus[700];
+    write_corpus(&w, 200, corpus, sizeof corpus);
+    long pid = start_daemon(&w, NULL);
+    publish(&w, corpus);
+    it_sleep_ms(800);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' restart", script);
+    it_result r;
+    it_run(cmd, NULL, &r);
+    if (r.status != 0)
+        fail_msg("broker restart failed: %s", r.err);
+    it_result_free(&r);
+    check_exactly_once(&w, corpus, 200);
+    assert_int_equal(it_stop(pid, 30000), 0);
+    world_free(&w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(seeds_alerts_equal_replay),
+        cmocka_unit_test(bad_messages_go_to_the_dead_letter_topic),
+        cmocka_unit_test(sighup_reloads_tracked_events),
+        cmocka_unit_test(sigkill_and_restart_lose_and_repeat_nothing),
+        cmocka_unit_test(two_instances_share_the_work),
+        cmocka_unit_test(a_broker_restart_loses_nothing),
+    };
+    return cmocka_run_group_tests_name("daemon", tests, NULL, NULL);
+}
