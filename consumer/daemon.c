@@ -114,6 +114,12 @@ static nw_err read_settings(const nw_kvconf *conf, settings *s, char *errbuf, si
     return NW_OK;
 }
 
+nw_err nw_daemon_check_config(const nw_kvconf *conf, char *errbuf, size_t errlen)
+{
+    settings s;
+    return read_settings(conf, &s, errbuf, errlen);
+}
+
 /* ---- the stages ---------------------------------------------------------- */
 
 typedef struct owner {

@@ -11,6 +11,9 @@
 #include "newswatch/kvconf.h"
 #include "options.h"
 
+/* Checks the [consumer] section (file:line: problem on a mistake). */
+nw_err nw_daemon_check_config(const nw_kvconf *conf, char *errbuf, size_t errlen);
+
 /* Runs until SIGTERM or SIGINT; returns the exit status. */
 int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf);
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "daemon.h"
 #include "newswatch/input.h"
 #include "newswatch/topics.h"
 #include "pipeline.h"
@@ -36,7 +37,8 @@ int nw_cmd_check_config(const nw_consumer_opts *o, const nw_kvconf *conf)
     }
     nw_sinks_config sinks;
     nw_sinks_config_init(&sinks);
-    if (nw_sinks_config_apply(&sinks, conf, err, sizeof err) != NW_OK) {
+    if (nw_daemon_check_config(conf, err, sizeof err) != NW_OK ||
+        nw_sinks_config_apply(&sinks, conf, err, sizeof err) != NW_OK) {
         fprintf(stderr, NW_CONSUMER ": %s\n", err);
         return NW_EXIT_USAGE;
     }
