@@ -1,5 +1,6 @@
 #include "newswatch/segment.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,16 +38,28 @@ static bool grow(void **buf, size_t *cap, size_t need, size_t size)
     return true;
 }
 
+/*
+ * ICU's Word_Break and Sentence_Break properties of U+0000..U+07FF (Latin,
+ * Arabic and their neighbours: nearly every code point of a news text),
+ * looked up once: a table read instead of a trie walk per code point.
+ */
+#define TABLE_END 0x800
+static uint8_t wb_table[TABLE_END], sb_table[TABLE_END];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+static void fill_tables(void)
+{
+    for (int32_t c = 0; c < TABLE_END; c++) {
+        wb_table[c] = (uint8_t)u_getIntPropertyValue(c, UCHAR_WORD_BREAK);
+        sb_table[c] = (uint8_t)u_getIntPropertyValue(c, UCHAR_SENTENCE_BREAK);
+    }
+    wb_table['@'] = U_WB_ALETTER; /* ICU's word rules count '@' as a letter (e-mail, mentions) */
+}
+
 static int wb(int32_t c)
 {
-    if (c < 0x80) {
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-            return U_WB_ALETTER;
-        if (c >= '0' && c <= '9')
-            return U_WB_NUMERIC;
-        if (c == '@') /* ICU's word rules count '@' as a letter (e-mail, mentions) */
-            return U_WB_ALETTER;
-    }
+    if (c >= 0 && c < TABLE_END)
+        return wb_table[c];
     return u_getIntPropertyValue(c, UCHAR_WORD_BREAK);
 }
 
@@ -102,12 +115,8 @@ static uint8_t script_of(int32_t c)
 
 static int sb(int32_t c)
 {
-    if (c == '\n')
-        return U_SB_LF;
-    if (c == ' ')
-        return U_SB_SP;
-    if (c < 0x80 && ((c >= 'a' && c <= 'z')))
-        return U_SB_LOWER;
+    if (c >= 0 && c < TABLE_END)
+        return sb_table[c];
     return u_getIntPropertyValue(c, UCHAR_SENTENCE_BREAK);
 }
 
@@ -271,6 +280,7 @@ static bool find_urls(nw_segments *s, const int32_t *cps, size_t n)
 
 nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
 {
+    pthread_once(&tables_once, fill_tables);
     s->ntokens = s->nsentences = s->nurls = 0;
     size_t n = t->ncp;
     if (!grow((void **)&s->cps, &s->cap_cps, n + 1, sizeof(int32_t)))
