@@ -531,6 +531,28 @@ static void a_broker_restart_loses_nothing(void **state)
     world_free(&w);
 }
 
+/* processing.guarantee = at_least_once: no transactions, nothing lost. */
+static void at_least_once_without_transactions(void **state)
+{
+    (void)state;
+    world w;
+    world_init(&w, "alo", 1, "[consumer]\nprocessing.guarantee = at_least_once\n");
+    long pid = start_daemon(&w, NULL);
+    publish(&w, it_seeds_dir());
+    json_t *expect = replay(it_seeds_dir(), "alerts");
+    json_t *got = wait_for(&w, "alerts", json_array_size(expect), 60000);
+    if (json_array_size(got) != json_array_size(expect))
+        show_log(&w);
+    assert_int_equal(json_array_size(got), json_array_size(expect));
+    json_decref(got);
+    json_decref(expect);
+    char *log = it_read_file(w.log, NULL);
+    assert_non_null(strstr(log, "at-least-once"));
+    free(log);
+    assert_int_equal(it_stop(pid, 30000), 0);
+    world_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -539,6 +561,7 @@ int main(void)
         cmocka_unit_test(sighup_reloads_tracked_events),
         cmocka_unit_test(sigkill_and_restart_lose_and_repeat_nothing),
         cmocka_unit_test(two_instances_share_the_work),
+        cmocka_unit_test(at_least_once_without_transactions),
         cmocka_unit_test(a_broker_restart_loses_nothing),
     };
     return cmocka_run_group_tests_name("daemon", tests, NULL, NULL);
