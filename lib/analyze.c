@@ -7,6 +7,7 @@
 #include <unicode/uchar.h>
 
 #include "newswatch/phrases.h"
+#include "grow.h"
 
 struct nw_analyzer {
     const nw_gazetteer *g;
@@ -82,26 +83,11 @@ nw_analyzer *nw_analyzer_new(const nw_gazetteer *g, const nw_furniture *f, char 
     return a;
 }
 
-static bool grow(void **buf, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return true;
-    size_t ncap = *cap > 0 ? *cap : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *nb = realloc(*buf, ncap * size);
-    if (nb == NULL)
-        return false;
-    *buf = nb;
-    *cap = ncap;
-    return true;
-}
-
 static bool add_mention(nw_analyzer *a, const nw_entity *e, nw_entity_type type, uint32_t start,
                         uint32_t end, uint32_t sentence, uint32_t first, uint32_t n,
                         uint8_t in_hashtag)
 {
-    if (!grow((void **)&a->mentions, &a->cap_mentions, a->nmentions + 1, sizeof(nw_mention)))
+    if (!nw_grow((void **)&a->mentions, &a->cap_mentions, a->nmentions + 1, sizeof(nw_mention)))
         return false;
     a->mentions[a->nmentions++] = (nw_mention){e, type, start, end, sentence, first, n, in_hashtag};
     return true;
@@ -134,7 +120,7 @@ static const nw_entity *hit_entity(const nw_analyzer *a, const nw_text *t, const
 static size_t hashtag_parts(nw_analyzer *a, const nw_text *t, const nw_token *tok)
 {
     size_t max = tok->end - tok->start + 1;
-    if (!grow((void **)&a->words, &a->cap_words, max, sizeof(nw_word)))
+    if (!nw_grow((void **)&a->words, &a->cap_words, max, sizeof(nw_word)))
         return 0;
     return nw_phrases_hashtag_words(t, tok, a->words, max);
 }
@@ -163,7 +149,7 @@ static nw_err tag_entities(nw_analyzer *a, const nw_text *t, const nw_segments *
 {
     const nw_phrases *p = nw_gazetteer_phrases(a->g);
     a->nmentions = 0;
-    if (!grow((void **)&a->covered, &a->cap_covered, s->ntokens + 1, 1))
+    if (!nw_grow((void **)&a->covered, &a->cap_covered, s->ntokens + 1, 1))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     memset(a->covered, 0, s->ntokens + 1);
     for (size_t i = 0; i < s->ntokens;) {
@@ -292,7 +278,7 @@ nw_err nw_analyzer_run(nw_analyzer *a, const nw_doc *doc, const nw_analysis **ou
     if (err != NW_OK)
         return err;
 
-    if (!grow((void **)&a->sent_lang, &a->cap_sent_lang, seg->nsentences + 1, 1))
+    if (!nw_grow((void **)&a->sent_lang, &a->cap_sent_lang, seg->nsentences + 1, 1))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     for (size_t i = 0; i < seg->nsentences; i++)
         a->sent_lang[i] =

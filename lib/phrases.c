@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "newswatch/hash.h"
+#include "grow.h"
 
 /* A phrase: its key (words joined by one space) in the pool, and its values. */
 typedef struct entry {
@@ -57,21 +58,6 @@ size_t nw_phrases_count(const nw_phrases *p)
     return p->nentries;
 }
 
-static bool grow(void **buf, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return true;
-    size_t ncap = *cap > 0 ? *cap : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *nb = realloc(*buf, ncap * size);
-    if (nb == NULL)
-        return false;
-    *buf = nb;
-    *cap = ncap;
-    return true;
-}
-
 /* Looks key up in a table of (key, keylen) records; returns the slot. */
 static size_t probe(const uint32_t *slots, size_t nslots, const char *pool, const void *records,
                     size_t stride, const char *key, size_t len, uint64_t h)
@@ -114,7 +100,7 @@ static bool rehash(uint32_t **slots, size_t *nslots, size_t count, const char *p
 
 static bool pool_add(nw_phrases *p, const char *s, size_t len, uint32_t *off)
 {
-    if (!grow((void **)&p->pool, &p->pool_cap, p->pool_len + len + 1, 1))
+    if (!nw_grow((void **)&p->pool, &p->pool_cap, p->pool_len + len + 1, 1))
         return false;
     memcpy(p->pool + p->pool_len, s, len);
     p->pool[p->pool_len + len] = '\0';
@@ -133,7 +119,7 @@ static nw_err add_key(nw_phrases *p, const char *key, size_t keylen, size_t firs
     size_t i = probe(p->slots, p->nslots, p->pool, p->entries, sizeof(entry), key, keylen, h);
     entry *e;
     if (p->slots[i] == 0) {
-        if (!grow((void **)&p->entries, &p->capentries, p->nentries + 1, sizeof(entry)))
+        if (!nw_grow((void **)&p->entries, &p->capentries, p->nentries + 1, sizeof(entry)))
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         e = &p->entries[p->nentries];
         memset(e, 0, sizeof *e);
@@ -151,7 +137,7 @@ static nw_err add_key(nw_phrases *p, const char *key, size_t keylen, size_t firs
     if (e->nvalues == e->capvalues) {
         /* Move the values to the end of the pool with room to grow. */
         uint32_t ncap = e->capvalues > 0 ? e->capvalues * 2 : 1;
-        if (!grow((void **)&p->vals, &p->capvals, p->nvals + ncap, sizeof(uint32_t)))
+        if (!nw_grow((void **)&p->vals, &p->capvals, p->nvals + ncap, sizeof(uint32_t)))
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         memcpy(p->vals + p->nvals, p->vals + e->values, e->nvalues * sizeof(uint32_t));
         e->values = (uint32_t)p->nvals;
@@ -166,7 +152,7 @@ static nw_err add_key(nw_phrases *p, const char *key, size_t keylen, size_t firs
     h = nw_hash_fnv1a64(key, firstlen);
     i = probe(p->fslots, p->nfslots, p->pool, p->firsts, sizeof(first), key, firstlen, h);
     if (p->fslots[i] == 0) {
-        if (!grow((void **)&p->firsts, &p->capfirsts, p->nfirsts + 1, sizeof(first)))
+        if (!nw_grow((void **)&p->firsts, &p->capfirsts, p->nfirsts + 1, sizeof(first)))
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         first *f = &p->firsts[p->nfirsts];
         if (!pool_add(p, key, firstlen, &f->key))

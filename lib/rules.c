@@ -12,6 +12,7 @@
 #include "newswatch/file.h"
 #include "newswatch/kvconf.h"
 #include "newswatch/phrases.h"
+#include "grow.h"
 
 enum atom_kind { ATOM_ENTITY, ATOM_TYPE, ATOM_CLASS };
 
@@ -707,27 +708,12 @@ void nw_matcher_free(nw_matcher *m)
     free(m);
 }
 
-static bool grow_buf(void **buf, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return true;
-    size_t n = *cap ? *cap : 64;
-    while (n < need)
-        n *= 2;
-    void *nb = realloc(*buf, n * size);
-    if (nb == NULL)
-        return false;
-    *buf = nb;
-    *cap = n;
-    return true;
-}
-
 static bool add_occ(nw_matcher *m, int atom, uint32_t token, uint32_t paragraph,
                     const nw_term *term)
 {
     if (atom < 0)
         return true;
-    if (!grow_buf((void **)&m->occ, &m->capocc, m->nocc + 1, sizeof(occurrence)))
+    if (!nw_grow((void **)&m->occ, &m->capocc, m->nocc + 1, sizeof(occurrence)))
         return false;
     m->occ[m->nocc++] = (occurrence){atom, token, paragraph, *term};
     return true;
@@ -780,14 +766,14 @@ static int try_window(nw_matcher *m, const nw_analysis *an, size_t ev, size_t a,
     match->event = &ce->ev;
     m->term_start[m->nmatches] = m->nterms;
     size_t nsent = an->seg->nsentences;
-    if (!grow_buf((void **)&m->sentence_score, &m->cap_score, nsent + 1, sizeof(uint32_t)))
+    if (!nw_grow((void **)&m->sentence_score, &m->cap_score, nsent + 1, sizeof(uint32_t)))
         return -1;
     uint32_t best = m->occ[a].term.sentence, best_score = 0;
     for (size_t k = a; k < b; k++) {
         const occurrence *o = &m->occ[k];
         if (!is_positive(ce, o->atom))
             continue;
-        if (!grow_buf((void **)&m->terms, &m->capterms, m->nterms + 1, sizeof(nw_term)))
+        if (!nw_grow((void **)&m->terms, &m->capterms, m->nterms + 1, sizeof(nw_term)))
             return -1;
         m->terms[m->nterms++] = o->term;
     }
@@ -880,7 +866,7 @@ static nw_err collect(nw_matcher *m, const nw_analysis *an, char *errbuf, size_t
         uint32_t par = tok->paragraph;
         if (tok->flags & NW_TOKEN_HASHTAG) {
             size_t max = tok->end - tok->start + 1;
-            if (!grow_buf((void **)&m->words, &m->capwords, max, sizeof(nw_word)))
+            if (!nw_grow((void **)&m->words, &m->capwords, max, sizeof(nw_word)))
                 return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
             size_t nw = nw_phrases_hashtag_words(t, tok, m->words, max);
             for (size_t k = 0; k < nw;) {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
+#include "grow.h"
 
 nw_segments *nw_segments_new(void)
 {
@@ -21,21 +22,6 @@ void nw_segments_free(nw_segments *s)
     free(s->urls);
     free(s->cps);
     free(s);
-}
-
-static bool grow(void **buf, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return true;
-    size_t ncap = *cap > 0 ? *cap : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *nb = realloc(*buf, ncap * size);
-    if (nb == NULL)
-        return false;
-    *buf = nb;
-    *cap = ncap;
-    return true;
 }
 
 /*
@@ -181,7 +167,7 @@ static bool add_sentence(nw_segments *s, size_t start, size_t end, const int32_t
         start++;
     if (end == start)
         return true;
-    if (!grow((void **)&s->sentences, &s->cap_sentences, s->nsentences + 1, sizeof(nw_sentence)))
+    if (!nw_grow((void **)&s->sentences, &s->cap_sentences, s->nsentences + 1, sizeof(nw_sentence)))
         return false;
     nw_sentence *st = &s->sentences[s->nsentences++];
     st->start = (uint32_t)start;
@@ -265,7 +251,7 @@ static bool find_urls(nw_segments *s, const int32_t *cps, size_t n)
                              cps[j - 1] == ';' || cps[j - 1] == ':' || cps[j - 1] == '!' ||
                              cps[j - 1] == '?' || cps[j - 1] == '\''))
                 j--;
-            if (!grow((void **)&s->urls, &s->cap_urls, s->nurls + 1, sizeof(nw_span)))
+            if (!nw_grow((void **)&s->urls, &s->cap_urls, s->nurls + 1, sizeof(nw_span)))
                 return false;
             s->urls[s->nurls].start = (uint32_t)i;
             s->urls[s->nurls].end = (uint32_t)j;
@@ -283,7 +269,7 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
     pthread_once(&tables_once, fill_tables);
     s->ntokens = s->nsentences = s->nurls = 0;
     size_t n = t->ncp;
-    if (!grow((void **)&s->cps, &s->cap_cps, n + 1, sizeof(int32_t)))
+    if (!nw_grow((void **)&s->cps, &s->cap_cps, n + 1, sizeof(int32_t)))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     int32_t *cps = s->cps;
     /* The display form: sentence rules need letter case, which match folds away. */
@@ -339,7 +325,7 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
         i = j;
         if (!letters && !digits)
             continue; /* underscores alone */
-        if (!grow((void **)&s->tokens, &s->cap_tokens, s->ntokens + 1, sizeof(nw_token)))
+        if (!nw_grow((void **)&s->tokens, &s->cap_tokens, s->ntokens + 1, sizeof(nw_token)))
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         while (sent + 1 < s->nsentences && s->sentences[sent].end <= start)
             sent++;
