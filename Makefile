@@ -107,7 +107,7 @@ $(BIN)/newswatch-consumer: $(CONSUMER_OBJ) $(KAFKA_OBJ) $(LIB_A) $(VARIANT_STAMP
 # Unit tests: one cmocka program per module. test_producer_options also links
 # the producer's option parser.
 $(BUILD)/tests/unit/test_producer_options: $(BUILD)/tests/unit/test_producer_options.o \
-        $(BUILD)/producer/options.o $(LIB_A)
+        $(BUILD)/producer/options.o $(KAFKA_OBJ) $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB_A)
@@ -155,7 +155,7 @@ install: all
 clean:
 	rm -rf build $(BIN)
 
-FORMAT_FILES = $(wildcard include/newswatch/*.h lib/*.c kafka/*.c kafka/*.h producer/*.c \
+FORMAT_FILES = $(wildcard include/newswatch/*.h lib/*.c lib/*.h kafka/*.c kafka/*.h producer/*.c \
                producer/*.h consumer/*.c consumer/*.h tests/unit/*.c tests/integration/*.c \
                tests/integration/*.h bench/*.c)
 FORMAT_FILES += $(wildcard sinks/*.c sinks/*.h)

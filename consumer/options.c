@@ -76,13 +76,7 @@ enum {
 
 void nw_consumer_opts_free(nw_consumer_opts *o)
 {
-    for (size_t i = 0; i < o->nprops; i++) {
-        free((char *)o->props[i].key);
-        free((char *)o->props[i].value);
-    }
-    free(o->props);
-    o->props = NULL;
-    o->nprops = 0;
+    nw_kafka_props_free(&o->props, &o->nprops);
 }
 
 static nw_err parse_long(const char *opt, const char *s, long lo, long hi, long *out, char *errbuf,
@@ -162,24 +156,9 @@ nw_err nw_consumer_opts_parse(int argc, char **argv, nw_consumer_opts *o, char *
         case 'c':
             o->config_file = optarg;
             break;
-        case 'X': {
-            char *k, *val;
-            if (nw_kvconf_split(optarg, &k, &val, errbuf, errlen) != NW_OK) {
-                err =
-                    nw_set_error(errbuf, errlen, NW_EINVAL, "-X '%s': expected KEY=VALUE", optarg);
-                break;
-            }
-            nw_kafka_prop *np = realloc(o->props, (o->nprops + 1) * sizeof(*np));
-            if (np == NULL) {
-                free(k);
-                free(val);
-                err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-                break;
-            }
-            o->props = np;
-            o->props[o->nprops++] = (nw_kafka_prop){k, val};
+        case 'X':
+            err = nw_kafka_props_add(&o->props, &o->nprops, optarg, errbuf, errlen);
             break;
-        }
         case OPT_CREATE_TOPICS:
             cmd = NW_CMD_CREATE_TOPICS;
             break;

@@ -20,6 +20,39 @@ void nw_kafka_conf_get(const rd_kafka_conf_t *conf, const char *key, char *buf, 
         buf[0] = '\0';
 }
 
+nw_err nw_kafka_props_add(nw_kafka_prop **props, size_t *nprops, const char *arg, char *errbuf,
+                          size_t errlen)
+{
+    char *k, *v;
+    nw_err err = nw_kvconf_split(arg, &k, &v, errbuf, errlen);
+    if (err != NW_OK)
+        return err == NW_EINVAL
+                   ? nw_set_error(errbuf, errlen, NW_EINVAL, "-X '%s': expected KEY=VALUE", arg)
+                   : err;
+    nw_kafka_prop *np = realloc(*props, (*nprops + 1) * sizeof(*np));
+    if (np == NULL) {
+        free(k);
+        free(v);
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    }
+    *props = np;
+    np[*nprops].key = k;
+    np[*nprops].value = v;
+    (*nprops)++;
+    return NW_OK;
+}
+
+void nw_kafka_props_free(nw_kafka_prop **props, size_t *nprops)
+{
+    for (size_t i = 0; i < *nprops; i++) {
+        free((char *)(*props)[i].key);
+        free((char *)(*props)[i].value);
+    }
+    free(*props);
+    *props = NULL;
+    *nprops = 0;
+}
+
 nw_err nw_kafka_conf_apply(rd_kafka_conf_t *conf, const nw_kvconf *file_conf,
                            const nw_kafka_prop *props, size_t nprops, const char *brokers,
                            char *errbuf, size_t errlen)

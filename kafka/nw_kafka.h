@@ -21,6 +21,16 @@ typedef struct nw_kafka_prop {
 } nw_kafka_prop;
 
 /*
+ * Appends a command line's "-X key=value" to *props (*nprops entries; the
+ * strings are copies the list owns). NW_EINVAL with a message when arg is not
+ * key=value.
+ */
+nw_err nw_kafka_props_add(nw_kafka_prop **props, size_t *nprops, const char *arg, char *errbuf,
+                          size_t errlen);
+/* Frees the list and its strings; sets it to empty. */
+void nw_kafka_props_free(nw_kafka_prop **props, size_t *nprops);
+
+/*
  * Sets, in this order (later wins): the [kafka] entries of file_conf (may be
  * NULL), the command line's -X properties, then bootstrap.servers = brokers
  * when brokers is not NULL. A property librdkafka rejects is NW_ECONFIG with

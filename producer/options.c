@@ -42,34 +42,7 @@ enum { OPT_SOURCE = 256, OPT_MAX_BYTES, OPT_DRY_RUN };
 
 void nw_producer_opts_free(nw_producer_opts *o)
 {
-    for (size_t i = 0; i < o->nprops; i++) {
-        free((char *)o->props[i].key);
-        free((char *)o->props[i].value);
-    }
-    free(o->props);
-    o->props = NULL;
-    o->nprops = 0;
-}
-
-static nw_err add_prop(nw_producer_opts *o, const char *arg, char *errbuf, size_t errlen)
-{
-    char *k, *v;
-    nw_err err = nw_kvconf_split(arg, &k, &v, errbuf, errlen);
-    if (err != NW_OK)
-        return err == NW_EINVAL
-                   ? nw_set_error(errbuf, errlen, NW_EINVAL, "-X '%s': expected KEY=VALUE", arg)
-                   : err;
-    nw_kafka_prop *np = realloc(o->props, (o->nprops + 1) * sizeof(*np));
-    if (np == NULL) {
-        free(k);
-        free(v);
-        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    }
-    o->props = np;
-    o->props[o->nprops].key = k;
-    o->props[o->nprops].value = v;
-    o->nprops++;
-    return NW_OK;
+    nw_kafka_props_free(&o->props, &o->nprops);
 }
 
 static nw_err parse_size(const char *s, size_t *out, char *errbuf, size_t errlen)
@@ -116,7 +89,7 @@ nw_err nw_producer_opts_parse(int argc, char **argv, nw_producer_opts *o, char *
             o->config_file = optarg;
             break;
         case 'X':
-            err = add_prop(o, optarg, errbuf, errlen);
+            err = nw_kafka_props_add(&o->props, &o->nprops, optarg, errbuf, errlen);
             break;
         case OPT_SOURCE:
             o->source = optarg;
