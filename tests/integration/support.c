@@ -226,8 +226,42 @@ int it_free_port(void)
     return -1;
 }
 
+/* Every process it_spawn started and nobody has waited for yet. */
+static long spawned[64];
+static int nspawned;
+
+static void forget_spawned(long pid)
+{
+    for (int i = 0; i < nspawned; i++)
+        if (spawned[i] == pid)
+            spawned[i] = spawned[--nspawned];
+}
+
+int it_kill(long pid)
+{
+    int status = 0;
+    kill((pid_t)pid, SIGKILL);
+    waitpid((pid_t)pid, &status, 0);
+    forget_spawned(pid);
+    return status;
+}
+
+void it_kill_spawned(void)
+{
+    while (nspawned > 0) {
+        long pid = spawned[--nspawned];
+        kill((pid_t)pid, SIGKILL);
+        waitpid((pid_t)pid, NULL, 0);
+    }
+}
+
 long it_spawn(char *const argv[], const char *log_path)
 {
+    static int registered;
+    if (!registered) {
+        atexit(it_kill_spawned); /* a failed test leaves nothing running */
+        registered = 1;
+    }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0)
@@ -246,6 +280,8 @@ long it_spawn(char *const argv[], const char *log_path)
         fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
+    if (nspawned < (int)(sizeof spawned / sizeof spawned[0]))
+        spawned[nspawned++] = (long)pid;
     return (long)pid;
 }
 
@@ -257,8 +293,10 @@ int it_stop(long pid, int timeout_ms)
     double end = it_now_ms() + timeout_ms;
     for (;;) {
         pid_t r = waitpid((pid_t)pid, &status, WNOHANG);
-        if (r == (pid_t)pid)
+        if (r == (pid_t)pid) {
+            forget_spawned(pid);
             return status;
+        }
         if (r < 0)
             return -1;
         if (it_now_ms() >= end)
@@ -269,6 +307,7 @@ int it_stop(long pid, int timeout_ms)
             timeout_ms);
     kill((pid_t)pid, SIGKILL);
     waitpid((pid_t)pid, &status, 0);
+    forget_spawned(pid);
     return status;
 }
 

@@ -68,6 +68,14 @@ long it_spawn(char *const argv[], const char *log_path);
  * to exit, then SIGKILL. Returns its wait status (-1 when it was not ours).
  */
 int it_stop(long pid, int timeout_ms);
+/* SIGKILL: kills and reaps a process from it_spawn; returns its wait status. */
+int it_kill(long pid);
+/*
+ * Kills (SIGKILL) and reaps every process it_spawn started that is still
+ * running: a test's teardown, so that a failed test leaves nothing behind.
+ * Also runs at exit.
+ */
+void it_kill_spawned(void);
 
 /* Milliseconds on a monotonic clock. */
 double it_now_ms(void);

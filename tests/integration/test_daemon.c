@@ -473,9 +473,7 @@ static void sigkill_and_restart_lose_and_repeat_nothing(void **state)
     for (int round = 0; round < 3; round++) {
         long pid = start_daemon(&w, NULL);
         it_sleep_ms(2500 + round * 700);
-        kill((pid_t)pid, SIGKILL);
-        int ws;
-        waitpid((pid_t)pid, &ws, 0);
+        it_kill(pid);
     }
     long pid = start_daemon(&w, NULL);
     check_exactly_once(&w, corpus, 300);
@@ -553,16 +551,24 @@ static void at_least_once_without_transactions(void **state)
     world_free(&w);
 }
 
+/* Teardown: whatever a failed test left running. */
+static int kill_leftovers(void **state)
+{
+    (void)state;
+    it_kill_spawned();
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(seeds_alerts_equal_replay),
-        cmocka_unit_test(bad_messages_go_to_the_dead_letter_topic),
-        cmocka_unit_test(sighup_reloads_tracked_events),
-        cmocka_unit_test(sigkill_and_restart_lose_and_repeat_nothing),
-        cmocka_unit_test(two_instances_share_the_work),
-        cmocka_unit_test(at_least_once_without_transactions),
-        cmocka_unit_test(a_broker_restart_loses_nothing),
+        cmocka_unit_test_teardown(seeds_alerts_equal_replay, kill_leftovers),
+        cmocka_unit_test_teardown(bad_messages_go_to_the_dead_letter_topic, kill_leftovers),
+        cmocka_unit_test_teardown(sighup_reloads_tracked_events, kill_leftovers),
+        cmocka_unit_test_teardown(sigkill_and_restart_lose_and_repeat_nothing, kill_leftovers),
+        cmocka_unit_test_teardown(two_instances_share_the_work, kill_leftovers),
+        cmocka_unit_test_teardown(at_least_once_without_transactions, kill_leftovers),
+        cmocka_unit_test_teardown(a_broker_restart_loses_nothing, kill_leftovers),
     };
     return cmocka_run_group_tests_name("daemon", tests, NULL, NULL);
 }

@@ -84,6 +84,7 @@ static int mock_start(void **state)
 static int mock_stop(void **state)
 {
     mock *m = *state;
+    it_kill_spawned(); /* a daemon a failed test left running */
     rd_kafka_mock_cluster_destroy(m->cluster);
     rd_kafka_destroy(m->rk);
     it_rmtree(m->dir);
