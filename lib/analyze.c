@@ -192,7 +192,8 @@ static nw_err tag_entities(nw_analyzer *a, const nw_text *t, const nw_segments *
     name_ctx ctx = {a, s};
     if (nw_recognize_titled_names(a->rec, t, s, a->covered, on_titled_name, &ctx))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    qsort(a->mentions, a->nmentions, sizeof(nw_mention), compare_mentions);
+    if (a->nmentions > 1) /* qsort(NULL, 0, ...) is undefined */
+        qsort(a->mentions, a->nmentions, sizeof(nw_mention), compare_mentions);
     return NW_OK;
 }
 

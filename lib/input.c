@@ -366,7 +366,8 @@ static nw_err start_path(nw_input *in, const char *path, bool from_dir, nw_doc *
         size_t cap = 0;
         if (!walk_dir(in, &cap, path, 0))
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-        qsort(in->found, in->nfound, sizeof(found), compare_found);
+        if (in->nfound > 1) /* an empty directory leaves found NULL */
+            qsort(in->found, in->nfound, sizeof(found), compare_found);
         return NW_OK;
     }
     if (!S_ISREG(st.st_mode))

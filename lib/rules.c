@@ -898,7 +898,8 @@ static nw_err collect(nw_matcher *m, const nw_analysis *an, char *errbuf, size_t
         }
         i += h.ntokens;
     }
-    qsort(m->occ, m->nocc, sizeof(occurrence), compare_occ);
+    if (m->nocc > 1) /* qsort(NULL, 0, ...) is undefined */
+        qsort(m->occ, m->nocc, sizeof(occurrence), compare_occ);
     return NW_OK;
 }
 
@@ -922,7 +923,8 @@ nw_err nw_matcher_run(nw_matcher *m, const nw_analysis *an, const nw_match **mat
             }
         }
     }
-    qsort(m->cands, ncands, sizeof(int), compare_int);
+    if (ncands > 1)
+        qsort(m->cands, ncands, sizeof(int), compare_int);
     for (size_t c = 0; c < ncands; c++)
         if (match_event(m, an, (size_t)m->cands[c]) < 0)
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");

@@ -453,6 +453,22 @@ static void bad_input_is_an_error(void **state)
     nw_doc_free(doc);
 }
 
+/* A fresh analyzer whose first document names nothing (no arrays allocated yet). */
+static void first_document_without_entities(void **state)
+{
+    fixture *f = *state;
+    char err[256];
+    nw_analyzer *a = nw_analyzer_new(f->g, f->f, err, sizeof err);
+    assert_non_null(a);
+    nw_doc *doc = nw_doc_new();
+    assert_int_equal(nw_doc_set(doc, NW_DOC_BODY, "12345", 5, err, sizeof err), NW_OK);
+    const nw_analysis *an;
+    assert_int_equal(nw_analyzer_run(a, doc, &an, err, sizeof err), NW_OK);
+    assert_int_equal(an->nmentions, 0);
+    nw_doc_free(doc);
+    nw_analyzer_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,6 +483,7 @@ int main(void)
         cmocka_unit_test(dates_in_both_languages),
         cmocka_unit_test(language_per_document_and_sentence),
         cmocka_unit_test(bad_input_is_an_error),
+        cmocka_unit_test(first_document_without_entities),
     };
     return cmocka_run_group_tests_name("analyze", tests, setup, teardown);
 }
