@@ -296,34 +296,53 @@ static uint32_t longest_from(const nw_phrases *p, const nw_text *t, const words_
     return 0;
 }
 
-/*
- * Proclitic prefixes in the matching form, shortest first: when two readings
- * find phrases of the same length, the one that strips less wins (وبغداد is
- * و + بغداد, not وب + غداد).
- */
-#define P(s, restore)                                                                              \
-    {                                                                                              \
-        s, sizeof(s) - 1, restore                                                                  \
-    }
-static const struct {
-    const char *prefix;
-    size_t len;           /* bytes */
-    bool restore_article; /* لل: ل + ال whose alef is dropped */
-} proclitics[] = {
-    P("و", false),    P("ف", false),    P("ب", false),    P("ل", false),   P("ك", false),
-    P("ال", false),   P("لل", true),    P("وب", false),   P("ول", false),  P("وك", false),
-    P("فب", false),   P("فل", false),   P("فك", false),   P("وال", false), P("فال", false),
-    P("بال", false),  P("كال", false),  P("ولل", true),   P("فلل", true),  P("وبال", false),
-    P("فبال", false), P("وكال", false), P("فكال", false),
-};
-#undef P
+/* Two-byte UTF-8 Arabic letters of the proclitics. */
+#define IS(w, b2)  ((unsigned char)(w)[0] == 0xD9 && (unsigned char)(w)[1] == (b2))
+#define IS8(w, b2) ((unsigned char)(w)[0] == 0xD8 && (unsigned char)(w)[1] == (b2))
+#define WAW(w)     IS(w, 0x88)
+#define FA(w)      IS(w, 0x81)
+#define KAF(w)     IS(w, 0x83)
+#define LAM(w)     IS(w, 0x84)
+#define BA(w)      IS8(w, 0xA8)
+#define ALEF(w)    IS8(w, 0xA7)
 
-/* Can an Arabic word starting with these two bytes carry a proclitic (و ف ب ل ك ا)? */
-static bool clitic_letter(const char *w)
+/* A way to read a word as proclitics + the rest. */
+typedef struct split {
+    uint8_t len;          /* bytes of proclitics */
+    bool restore_article; /* لل: ل + ال whose alef is dropped */
+} split;
+
+/*
+ * The proclitic readings of w, shortest first: when two readings find phrases
+ * of the same length, the one that strips less wins (وبغداد is و + بغداد, not
+ * وب + غداد). A conjunction (و ف), then a preposition (ب ك ل), then the
+ * article (ال), each optional; ل before the article is written لل. At least
+ * two letters must remain.
+ */
+static size_t proclitic_splits(const char *w, size_t wl, split out[8])
 {
-    unsigned char a = (unsigned char)w[0], b = (unsigned char)w[1];
-    return (a == 0xD9 && (b == 0x88 || b == 0x81 || b == 0x84 || b == 0x83)) || /* و ف ل ك */
-           (a == 0xD8 && (b == 0xA8 || b == 0xA7));                             /* ب ا */
+    size_t n = 0;
+    for (size_t conj = 0; conj <= ((WAW(w) || FA(w)) ? 2u : 0u); conj += 2) {
+        const char *p = w + conj;
+        bool lam = LAM(p), prep = BA(p) || KAF(p) || lam;
+        for (size_t pr = 0; pr <= (prep ? 2u : 0u); pr += 2) {
+            size_t q = conj + pr;
+            if (q > 0 && q + 4 <= wl)
+                out[n++] = (split){(uint8_t)q, false};
+            if (pr == 2 && lam && q + 6 <= wl && LAM(w + q)) /* لل */
+                out[n++] = (split){(uint8_t)(q + 2), true};
+            else if (!(pr == 2 && lam) && q + 8 <= wl && ALEF(w + q) && LAM(w + q + 2)) /* ال */
+                out[n++] = (split){(uint8_t)(q + 4), false};
+        }
+    }
+    /* Shortest first (insertion sort: at most 8). */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && out[j - 1].len > out[j].len; j--) {
+            split t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
+    return n;
 }
 
 static size_t count_cps(const char *s, size_t len)
@@ -352,21 +371,22 @@ static int match_view(const nw_phrases *p, const nw_text *t, const words_view *v
         best = e;
         best_words = nw;
     }
-    if (wl >= 6 && clitic_letter(w)) {
-        for (size_t k = 0; k < sizeof proclitics / sizeof proclitics[0]; k++) {
-            size_t pl = proclitics[k].len;
-            if (wl < pl + 4 || memcmp(w, proclitics[k].prefix, pl) != 0)
-                continue; /* at least two letters must remain */
-            char head[NW_PHRASE_MAX_BYTES + 1];
-            size_t hl = 0;
-            if (proclitics[k].restore_article) {
-                memcpy(head, "ال", 4);
-                hl = 4;
+    split splits[8];
+    size_t nsplits = wl >= 6 ? proclitic_splits(w, wl, splits) : 0;
+    if (nsplits > 0) {
+        for (size_t k = 0; k < nsplits; k++) {
+            size_t pl = splits[k].len;
+            const char *head = w + pl;
+            size_t hl = wl - pl;
+            char buf[NW_PHRASE_MAX_BYTES + 1];
+            if (splits[k].restore_article) {
+                if (hl + 4 > NW_PHRASE_MAX_BYTES)
+                    continue;
+                memcpy(buf, "ال", 4);
+                memcpy(buf + 4, head, hl);
+                head = buf;
+                hl += 4;
             }
-            if (hl + wl - pl > NW_PHRASE_MAX_BYTES)
-                continue;
-            memcpy(head + hl, w + pl, wl - pl);
-            hl += wl - pl;
             nw = longest_from(p, t, v, i, head, hl, &e);
             if (nw > best_words) {
                 best = e;
