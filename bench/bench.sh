@@ -46,27 +46,152 @@ if [ -n "${BENCH_CORPUS:-}" ]; then
 fi
 
 # ---------------------------------------------------------------------------
-# HOOK: end to end on the local broker (the performance issue, part 1).
-#
-# Not measured yet: the exactly-once Kafka daemon is issue 5. When it lands,
-# this function should, on a broker from scripts/kafka (KAFKA_PORT, a fresh
-# state directory):
-#   1. publish the corpus to news.raw with bin/newswatch-producer;
-#   2. time a plain librdkafka consumer reading news.raw from the beginning
-#      to the end (documents/s)          -> BENCH_E2E_RAW_DOCS_PER_S
-#   3. time the daemon (exactly-once) from news.raw to news.enriched and
-#      news.alerts over the same messages -> BENCH_E2E_DOCS_PER_S
-#   4. produce at 1000 docs/s for ~30 s and measure, per document, the time
-#      from its news.raw timestamp to its news.enriched record
-#                                          -> BENCH_E2E_P50_MS, BENCH_E2E_P99_MS
-# and export those variables (plain numbers). nw-bench prints the rows,
-# marks the targets met / NOT MET and writes the JSON keys e2e_docs_per_s,
-# e2e_vs_raw_consume, e2e_p50_ms and e2e_p99_ms; unset variables give
-# "not measured" rows and JSON nulls, with BENCH_E2E_NOTE as the reason.
+# End to end on a local broker (scripts/kafka on BENCH_KAFKA_PORT, default
+# 39092, its own state directory, stopped afterwards):
+#   1. a corpus of BENCH_E2E_DOCS documents (2000 quick, 10000 full) from
+#      BENCH_CORPUS (JSON Lines or the producer's other input forms) or the
+#      seeds, each with its own id, published to a fresh raw topic;
+#   2. kcat (a plain librdkafka consumer) reads it from the beginning to the
+#      end: documents/s                          -> BENCH_E2E_RAW_DOCS_PER_S
+#   3. the daemon (exactly-once, both stages) starts on it; from its partition
+#      assignment until the enriched topic holds every document (read_committed):
+#      documents/s                               -> BENCH_E2E_DOCS_PER_S
+#   4. with the daemon running, 1000 documents/s are offered for
+#      BENCH_E2E_SECONDS (10 quick, 30 full); per document, the time from its
+#      raw record's timestamp to its enriched record's timestamp
+#                                                -> BENCH_E2E_P50_MS, BENCH_E2E_P99_MS
+# BENCH_E2E=0 skips all of it.
 # ---------------------------------------------------------------------------
 bench_e2e() {
-  export BENCH_E2E_NOTE="not measured: the Kafka daemon (issue 5) is not in this release"
   unset BENCH_E2E_DOCS_PER_S BENCH_E2E_RAW_DOCS_PER_S BENCH_E2E_P50_MS BENCH_E2E_P99_MS
+  if [ "${BENCH_E2E:-1}" = 0 ]; then
+    export BENCH_E2E_NOTE="not measured: BENCH_E2E=0"
+    return
+  fi
+  local port=${BENCH_KAFKA_PORT:-39092} dir prefix docs seconds brokers conf t0 t1 n pid
+  docs=${BENCH_E2E_DOCS:-$([ "$mode" = quick ] && echo 2000 || echo 10000)}
+  seconds=${BENCH_E2E_SECONDS:-$([ "$mode" = quick ] && echo 10 || echo 30)}
+  brokers=127.0.0.1:$port
+  dir=$(mktemp -d -t nw-bench-e2e.XXXXXX)
+  prefix=bench-$$
+  export KAFKA_PORT=$port KAFKA_STATE_DIR=$PWD/build/kafka-bench
+  e2e_cleanup() {
+    [ -n "${pid:-}" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    scripts/kafka down >/dev/null 2>&1 || true
+    rm -rf "$dir"
+  }
+  trap e2e_cleanup RETURN
+  if ! { make --no-print-directory all >/dev/null && scripts/kafka up >/dev/null 2>&1; }; then
+    export BENCH_E2E_NOTE="not measured: the local broker did not start (scripts/kafka up)"
+    return
+  fi
+  conf=$dir/n.conf
+  cat >"$conf" <<CONF
+bootstrap.servers = $brokers
+[topics]
+raw = $prefix.raw
+enriched = $prefix.enriched
+matches = $prefix.matches
+alerts = $prefix.alerts
+alert-state = $prefix.alert-state
+dlq = $prefix.dlq
+[consumer]
+group.enrich = $prefix-enrich
+group.alert = $prefix-alert
+[sinks]
+stdout = false
+CONF
+  bin/newswatch-consumer -q -c "$conf" --create-topics --partitions 3
+  # 1. the corpus, one id per document
+  /usr/bin/python3 - "$docs" "$dir/corpus.jsonl" ${corpus[@]+"${corpus[@]}"} <<'PY'
+import json, os, sys
+n, out, paths = int(sys.argv[1]), sys.argv[2], sys.argv[3:] or ["samples/seeds"]
+bodies = []
+for p in paths:
+    files = [os.path.join(r, f) for r, _, fs in os.walk(p) for f in sorted(fs)] if os.path.isdir(p) else [p]
+    for f in sorted(files):
+        if f.endswith(".jsonl"):
+            for line in open(f, encoding="utf-8"):
+                if line.strip():
+                    bodies.append(json.loads(line)["body"])
+        else:
+            bodies.append(open(f, encoding="utf-8").read())
+with open(out, "w", encoding="utf-8") as o:
+    for i in range(n):
+        o.write(json.dumps({"id": "e2e-%06d" % i, "body": bodies[i % len(bodies)]}, ensure_ascii=False) + "\n")
+PY
+  bin/newswatch-producer -q -c "$conf" "$dir/corpus.jsonl"
+  # 2. the raw consume rate
+  t0=$(date +%s%N)
+  n=$(kcat -b "$brokers" -C -t "$prefix.raw" -o beginning -e -q -f 'x\n' | wc -l)
+  t1=$(date +%s%N)
+  export BENCH_E2E_RAW_DOCS_PER_S=$(/usr/bin/python3 -c "print(round($n / (($t1 - $t0) / 1e9), 1))")
+  # 3. the daemon's rate, from its assignment to the last enriched record
+  bin/newswatch-consumer -c "$conf" 2>"$dir/daemon.log" &
+  pid=$!
+  for _ in $(seq 1 200); do grep -q "enrich: assigned" "$dir/daemon.log" && break; sleep 0.05; done
+  t0=$(date +%s%N)
+  for _ in $(seq 1 1200); do
+    n=$(kcat -b "$brokers" -C -t "$prefix.enriched" -o beginning -e -q \
+          -X isolation.level=read_committed -f 'x\n' | wc -l)
+    [ "$n" -ge "$docs" ] && break
+    sleep 0.2
+  done
+  t1=$(date +%s%N)
+  if [ "$n" -lt "$docs" ]; then
+    export BENCH_E2E_NOTE="not measured: the daemon enriched $n of $docs documents in 240 s"
+    return
+  fi
+  export BENCH_E2E_DOCS_PER_S=$(/usr/bin/python3 -c "print(round($docs / (($t1 - $t0) / 1e9), 1))")
+  # 4. latency at 1000 documents/s offered
+  /usr/bin/python3 - "$seconds" "$dir/corpus.jsonl" <<'PY' | bin/newswatch-producer -q -c "$conf" -X linger.ms=0 -
+import json, sys, time
+seconds, path = int(sys.argv[1]), sys.argv[2]
+lines = [json.loads(l) for l in open(path, encoding="utf-8")]
+start = time.monotonic()
+for i in range(seconds * 1000):
+    d = lines[i % len(lines)]
+    d["id"] = "lat-%06d" % i
+    sys.stdout.write(json.dumps(d, ensure_ascii=False) + "\n")
+    if i % 10 == 9:
+        sys.stdout.flush()
+        delay = start + (i + 1) / 1000.0 - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+sys.stdout.flush()
+PY
+  # Wait (60 s at most) until every offered document is enriched: a daemon that
+  # cannot keep up shows it as latency, not as missing documents.
+  local want=$((seconds * 1000)) got=0
+  for _ in $(seq 1 300); do
+    got=$(kcat -b "$brokers" -C -t "$prefix.enriched" -o beginning -e -q \
+            -X isolation.level=read_committed -f '%k\n' | grep -c '^lat-' || true)
+    [ "$got" -ge "$want" ] && break
+    sleep 0.2
+  done
+  local lat
+  lat=$(/usr/bin/python3 - "$brokers" "$prefix" <<'PY'
+import json, subprocess, sys
+brokers, prefix = sys.argv[1], sys.argv[2]
+def read(topic):
+    out = subprocess.run(["kcat", "-b", brokers, "-C", "-t", topic, "-o", "beginning", "-e", "-q",
+                          "-X", "isolation.level=read_committed", "-f", "%k %T\n"],
+                         capture_output=True, text=True).stdout
+    return {k: int(t) for k, t in (l.split() for l in out.splitlines() if l.startswith("lat-"))}
+raw, enriched = read(prefix + ".raw"), read(prefix + ".enriched")
+lat = sorted(enriched[k] - raw[k] for k in raw if k in enriched)
+if len(lat) < len(raw) * 0.99:
+    print("missing %d %d" % (len(lat), len(raw)))
+else:
+    print("%d %d" % (lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))]))
+PY
+)
+  if [[ $lat == missing* ]]; then
+    export BENCH_E2E_NOTE="latency not measured: only ${lat#missing } records enriched 60 s after 1000 docs/s were offered for $seconds s"
+  else
+    export BENCH_E2E_P50_MS=${lat% *} BENCH_E2E_P99_MS=${lat#* }
+    export BENCH_E2E_NOTE="corpus of $docs documents; latency at 1000 docs/s offered for $seconds s"
+  fi
 }
 
 bench_e2e
