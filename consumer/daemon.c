@@ -151,6 +151,7 @@ typedef struct stage {
     pending_alert *pending;
     size_t npending, cappending;
     unsigned long processed, dead_letters, alerts;
+    size_t last_batch; /* messages in the last batch */
 } stage;
 
 struct daemon {
@@ -693,8 +694,13 @@ static bool revoked(const stage *st, const rd_kafka_message_t *m)
     return false;
 }
 
-/* Polls up to batch.messages messages or batch.ms. */
-static void collect(stage *st)
+/*
+ * Polls up to batch.messages messages or batch.ms. The batch closes early
+ * when the messages already fetched run out (low latency under a light
+ * load, full batches under a backlog). idle_ms bounds the wait for a first
+ * message: short when the other stage of this thread has work.
+ */
+static void collect(stage *st, long idle_ms)
 {
     const settings *s = &st->d->s;
     if (st->cap < (size_t)s->batch_messages) {
@@ -710,7 +716,10 @@ static void collect(stage *st)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     long left = s->batch_ms;
     while (st->n < (size_t)s->batch_messages && left > 0 && stop_signals == 0) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(st->consumer, (int)(left < 50 ? left : 50));
+        long wait = st->n > 0 ? 5 : (idle_ms < left ? idle_ms : left);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(st->consumer, (int)(wait < 50 ? wait : 50));
+        if (m == NULL && (st->n > 0 || idle_ms < s->batch_ms))
+            break; /* nothing more fetched yet: close the batch */
         if (m != NULL) {
             if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 st->batch[st->n++] = m;
@@ -857,9 +866,10 @@ static void deliver_pending(stage *st)
 }
 
 /* One batch: collect, process in a transaction, commit. 0, or -2 on a fatal error. */
-static int run_batch(stage *st)
+static int run_batch(stage *st, long idle_ms)
 {
-    collect(st);
+    collect(st, idle_ms);
+    st->last_batch = st->n;
     if (st->n == 0)
         return 0;
     bool eos = st->d->s.eos;
@@ -1051,11 +1061,15 @@ int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf)
             reload_requested = 0;
             reload(&d);
         }
-        if ((stages & STAGE_ENRICH) && run_batch(&d.enrich) == -2) {
+        /* One thread runs both stages: a stage waits for input only while the other is idle. */
+        bool both = stages == (STAGE_ENRICH | STAGE_ALERT);
+        long enrich_wait = both && d.alert.last_batch > 0 ? 0 : d.s.batch_ms;
+        if ((stages & STAGE_ENRICH) && run_batch(&d.enrich, enrich_wait) == -2) {
             status = NW_EXIT_FAILED;
             break;
         }
-        if ((stages & STAGE_ALERT) && run_batch(&d.alert) == -2) {
+        long alert_wait = both && d.enrich.last_batch > 0 ? 0 : d.s.batch_ms;
+        if ((stages & STAGE_ALERT) && run_batch(&d.alert, alert_wait) == -2) {
             status = NW_EXIT_FAILED;
             break;
         }
