@@ -34,6 +34,8 @@ typedef struct compiled_event {
     int root;      /* node index */
     int *positive; /* atoms used without NOT, sorted */
     size_t npositive;
+    int *trigger; /* atoms one of which must occur for the rule to hold, sorted */
+    size_t ntrigger;
 } compiled_event;
 
 struct nw_rules {
@@ -89,8 +91,10 @@ void nw_rules_free(nw_rules *r)
     free(r->entity_atom);
     free(r->class_atom);
     free(r->nodes);
-    for (size_t i = 0; i < r->nevents; i++)
+    for (size_t i = 0; i < r->nevents; i++) {
         free(r->events[i].positive);
+        free(r->events[i].trigger);
+    }
     free(r->events);
     for (size_t i = 0; r->atom_events != NULL && i < r->natoms; i++)
         free(r->atom_events[i]);
@@ -416,6 +420,84 @@ static nw_err finish_event(nw_rules *r, compiled_event *ce, const char *file, ch
     return NW_OK;
 }
 
+/* A set of atoms while trigger sets are computed. */
+typedef struct atomset {
+    int *a;
+    size_t n;
+} atomset;
+
+static bool atomset_add(atomset *s, int atom)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->a[i] == atom)
+            return true;
+    int *na = realloc(s->a, (s->n + 1) * sizeof(int));
+    if (na == NULL)
+        return false;
+    s->a = na;
+    s->a[s->n++] = atom;
+    return true;
+}
+
+/* How common an atom's kind is: entities are rarer than keywords, keywords than types. */
+static int atom_cost(const nw_rules *r, int atom)
+{
+    int kind = r->atoms[atom].kind;
+    return kind == ATOM_ENTITY ? 0 : kind == ATOM_CLASS ? 1 : 2;
+}
+
+static int set_cost(const nw_rules *r, const atomset *s)
+{
+    int c = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (atom_cost(r, s->a[i]) > c)
+            c = atom_cost(r, s->a[i]);
+    return c;
+}
+
+/*
+ * The trigger set of a subtree: atoms one of which must occur wherever the
+ * subtree holds. For AND, the rarer child's (entities before keyword classes
+ * before types), so that (places) AND bombing is a candidate only where a
+ * place occurs; for OR, the union. Returns 0 when the subtree can hold with
+ * none of its atoms (under NOT), -1 when out of memory.
+ */
+static int triggers(const nw_rules *r, int n, atomset *out)
+{
+    const node *nd = &r->nodes[n];
+    if (nd->op == OP_ATOM)
+        return atomset_add(out, nd->atom) ? 1 : -1;
+    if (nd->op == OP_NOT)
+        return 0;
+    atomset a = {NULL, 0}, b = {NULL, 0};
+    int ra = triggers(r, nd->a, &a), rb = triggers(r, nd->b, &b);
+    int rc;
+    const atomset *pick = NULL;
+    if (ra < 0 || rb < 0) {
+        rc = -1;
+    } else if (nd->op == OP_OR) {
+        rc = ra && rb ? 1 : 0;
+        for (size_t i = 0; rc == 1 && i < b.n; i++)
+            if (!atomset_add(&a, b.a[i]))
+                rc = -1;
+        pick = rc == 1 ? &a : NULL;
+    } else { /* AND */
+        rc = ra || rb ? 1 : 0;
+        if (ra && rb) {
+            int ca = set_cost(r, &a), cb = set_cost(r, &b);
+            pick = (ca < cb || (ca == cb && a.n <= b.n)) ? &a : &b;
+        } else {
+            pick = ra ? &a : rb ? &b : NULL;
+        }
+    }
+    for (size_t i = 0; pick != NULL && rc == 1 && i < pick->n; i++)
+        if (!atomset_add(out, pick->a[i]))
+            rc = -1;
+    free(a.a);
+    free(b.a);
+    return rc;
+}
+
 nw_err nw_rules_new(nw_normalizer *n, const nw_gazetteer *g, const char *file, const char *text,
                     size_t len, nw_rules **out, char *errbuf, size_t errlen)
 {
@@ -597,25 +679,52 @@ nw_err nw_rules_new(nw_normalizer *n, const nw_gazetteer *g, const char *file, c
             r->type_atom[r->atoms[a].index] = (int)a;
         else
             r->class_atom[r->atoms[a].index] = (int)a;
-        size_t cnt = 0;
-        int ai = (int)a;
-        for (size_t ev = 0; ev < r->nevents; ev++)
-            if (bsearch(&ai, r->events[ev].positive, r->events[ev].npositive, sizeof(int),
-                        compare_int) != NULL)
-                cnt++;
-        int *list = malloc((cnt + 1) * sizeof(int));
-        if (list == NULL) {
+    }
+    /* Each event's trigger set (its positive atoms when no sound one exists). */
+    size_t *counts = calloc(r->natoms + 1, sizeof(size_t));
+    if (counts == NULL) {
+        err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t ev = 0; ev < r->nevents; ev++) {
+        compiled_event *cev = &r->events[ev];
+        atomset ts = {NULL, 0};
+        int rc = triggers(r, cev->root, &ts);
+        if (rc != 1 || ts.n == 0) {
+            free(ts.a);
+            ts.a = malloc(cev->npositive * sizeof(int));
+            ts.n = ts.a != NULL ? cev->npositive : 0;
+            if (ts.a != NULL)
+                memcpy(ts.a, cev->positive, cev->npositive * sizeof(int));
+        }
+        if (ts.a == NULL) {
+            free(counts);
             err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
             goto done;
         }
-        cnt = 0;
-        for (size_t ev = 0; ev < r->nevents; ev++)
-            if (bsearch(&ai, r->events[ev].positive, r->events[ev].npositive, sizeof(int),
-                        compare_int) != NULL)
-                list[cnt++] = (int)ev;
-        list[cnt] = -1;
-        r->atom_events[a] = list;
+        qsort(ts.a, ts.n, sizeof(int), compare_int);
+        cev->trigger = ts.a;
+        cev->ntrigger = ts.n;
+        for (size_t k = 0; k < ts.n; k++)
+            counts[ts.a[k]]++;
     }
+    /* The index: trigger atom -> events, in event order, in one pass. */
+    for (size_t a = 0; a < r->natoms; a++) {
+        if ((r->atom_events[a] = malloc((counts[a] + 1) * sizeof(int))) == NULL) {
+            free(counts);
+            err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+            goto done;
+        }
+        counts[a] = 0;
+    }
+    for (size_t ev = 0; ev < r->nevents; ev++)
+        for (size_t k = 0; k < r->events[ev].ntrigger; k++) {
+            int a = r->events[ev].trigger[k];
+            r->atom_events[a][counts[a]++] = (int)ev;
+        }
+    for (size_t a = 0; a < r->natoms; a++)
+        r->atom_events[a][counts[a]] = -1;
+    free(counts);
 done:
     nw_kvconf_free(conf);
     nw_text_free(t);
