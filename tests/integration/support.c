@@ -106,21 +106,13 @@ void it_result_free(it_result *r)
     r->out = r->err = NULL;
 }
 
-json_t *it_kcat_consume(const char *topic)
+json_t *it_json_lines(char *buf, size_t len)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "kcat -b '%s' -C -t '%s' -o beginning -e -J -q -X isolation.level=read_committed",
-             it_brokers(), topic);
-    it_result r;
-    it_run(cmd, NULL, &r);
-    if (r.status != 0)
-        fail_msg("kcat failed (%d): %s", r.status, r.err);
     json_t *all = json_array();
-    char *line = r.out;
-    while (line < r.out + r.outlen) {
-        char *nl = memchr(line, '\n', (size_t)(r.out + r.outlen - line));
-        size_t n = nl != NULL ? (size_t)(nl - line) : (size_t)(r.out + r.outlen - line);
+    char *line = buf;
+    while (line < buf + len) {
+        char *nl = memchr(line, '\n', (size_t)(buf + len - line));
+        size_t n = nl != NULL ? (size_t)(nl - line) : (size_t)(buf + len - line);
         if (n > 0) {
             /* kcat copies payload bytes into its JSON as they are: a payload that is not
              * UTF-8 (a dead letter's) makes the line invalid JSON. Mark such bytes '?'. */
@@ -130,15 +122,41 @@ json_t *it_kcat_consume(const char *topic)
                 from += bad + 1;
             }
             json_error_t jerr;
-            json_t *env = json_loadb(line, n, JSON_ALLOW_NUL, &jerr);
-            if (env == NULL)
-                fail_msg("kcat printed a line that is not JSON: %s", jerr.text);
-            json_array_append_new(all, env);
+            json_t *v = json_loadb(line, n, JSON_ALLOW_NUL, &jerr);
+            if (v == NULL)
+                fail_msg("a line that is not JSON: %s: %.200s", jerr.text, line);
+            json_array_append_new(all, v);
         }
         line += n + 1;
     }
+    return all;
+}
+
+json_t *it_kcat_consume_from(const char *brokers, const char *topic)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "kcat -b '%s' -C -t '%s' -o beginning -e -J -q -X isolation.level=read_committed",
+             brokers, topic);
+    it_result r;
+    it_run(cmd, NULL, &r);
+    if (r.status != 0)
+        fail_msg("kcat failed (%d): %s", r.status, r.err);
+    json_t *all = it_json_lines(r.out, r.outlen);
     it_result_free(&r);
     return all;
+}
+
+json_t *it_kcat_consume(const char *topic)
+{
+    return it_kcat_consume_from(it_brokers(), topic);
+}
+
+void it_show_log(const char *path)
+{
+    char *log = it_read_file(path, NULL);
+    fprintf(stderr, "--- %s\n%s---\n", path, log != NULL ? log : "(none)\n");
+    free(log);
 }
 
 const char *it_kcat_header(const json_t *env, const char *name)

@@ -41,6 +41,18 @@ void it_result_free(it_result *r);
  * envelopes (key, payload, partition, offset, headers), payloads as strings.
  */
 json_t *it_kcat_consume(const char *topic);
+/* The same from another cluster (a mock cluster's bootstrap servers). */
+json_t *it_kcat_consume_from(const char *brokers, const char *topic);
+
+/*
+ * Parses JSON Lines buf[0..len) into an array (blank lines skipped); a line
+ * that is not JSON fails the test. Bytes that are not UTF-8 are replaced by
+ * '?' in buf first (kcat copies payloads into its JSON as they are).
+ */
+json_t *it_json_lines(char *buf, size_t len);
+
+/* Prints a log file (a daemon's) to stderr, to explain a failure. */
+void it_show_log(const char *path);
 
 /* The header value of a kcat envelope, or NULL. */
 const char *it_kcat_header(const json_t *envelope, const char *name);

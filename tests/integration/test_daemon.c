@@ -101,9 +101,7 @@ static json_t *wait_for(const world *w, const char *role, size_t n, int timeout_
 
 static void show_log(const world *w)
 {
-    char *log = it_read_file(w->log, NULL);
-    fprintf(stderr, "--- daemon log\n%s---\n", log != NULL ? log : "");
-    free(log);
+    it_show_log(w->log);
 }
 
 /* The replay of a path: its records of one schema, as an array. */
@@ -116,17 +114,7 @@ static json_t *replay(const char *path, const char *emit)
     it_run(cmd, NULL, &r);
     if (r.status != 0)
         fail_msg("replay failed: %s", r.err);
-    json_t *all = json_array();
-    const char *p = r.out;
-    while (p < r.out + r.outlen) {
-        const char *nl = memchr(p, '\n', (size_t)(r.out + r.outlen - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(r.out + r.outlen - p);
-        json_error_t jerr;
-        json_t *v = json_loadb(p, n, 0, &jerr);
-        if (v != NULL)
-            json_array_append_new(all, v);
-        p += n + 1;
-    }
+    json_t *all = it_json_lines(r.out, r.outlen);
     it_result_free(&r);
     return all;
 }

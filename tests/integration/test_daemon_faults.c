@@ -94,9 +94,7 @@ static int mock_stop(void **state)
 
 static void show_log(const mock *m)
 {
-    char *log = it_read_file(m->log, NULL);
-    fprintf(stderr, "--- daemon log\n%s---\n", log != NULL ? log : "");
-    free(log);
+    it_show_log(m->log);
 }
 
 static long start_daemon(const mock *m)
@@ -136,25 +134,7 @@ static void publish(const mock *m, const char *prefix, int n)
 /* The committed records of a topic of the mock cluster, read with kcat. */
 static json_t *consume(const mock *m, const char *topic)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "kcat -b '%s' -C -t '%s' -o beginning -e -J -q -X isolation.level=read_committed",
-             m->bootstraps, topic);
-    it_result r;
-    it_run(cmd, NULL, &r);
-    json_t *all = json_array();
-    const char *p = r.out;
-    while (p < r.out + r.outlen) {
-        const char *nl = memchr(p, '\n', (size_t)(r.out + r.outlen - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(r.out + r.outlen - p);
-        json_error_t jerr;
-        json_t *v = json_loadb(p, n, 0, &jerr);
-        if (v != NULL)
-            json_array_append_new(all, v);
-        p += n + 1;
-    }
-    it_result_free(&r);
-    return all;
+    return it_kcat_consume_from(m->bootstraps, topic);
 }
 
 /* Waits until news.enriched holds n records, then checks that every key is there once. */

@@ -14,24 +14,6 @@
 
 #include "support.h"
 
-/* Parses each line of out as JSON into an array. */
-static json_t *lines(const char *out, size_t len)
-{
-    json_t *all = json_array();
-    const char *p = out;
-    while (p < out + len) {
-        const char *nl = memchr(p, '\n', (size_t)(out + len - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(out + len - p);
-        json_error_t jerr;
-        json_t *v = json_loadb(p, n, 0, &jerr);
-        if (v == NULL)
-            fail_msg("output line is not JSON: %s", jerr.text);
-        json_array_append_new(all, v);
-        p += n + 1;
-    }
-    return all;
-}
-
 static void replay_the_seeds(void **state)
 {
     (void)state;
@@ -43,7 +25,7 @@ static void replay_the_seeds(void **state)
     if (r.status != 0)
         fail_msg("exit %d: %s", r.status, r.err);
     assert_non_null(strstr(r.err, "replayed 5 documents, 0 failed"));
-    json_t *docs = lines(r.out, r.outlen);
+    json_t *docs = it_json_lines(r.out, r.outlen);
     assert_int_equal(json_array_size(docs), 5);
     static const char *const ids[] = {"000_c7189a82eabcfedc", "001_36b4ca6c38791fab",
                                       "002_cf9858d6c968c6dd", "003_36327a287adc8b89",
@@ -80,7 +62,7 @@ static void a_bad_document_does_not_stop_the_others(void **state)
     assert_non_null(strstr(r.err, "b.txt: invalid UTF-8 at byte offset 4"));
     assert_non_null(strstr(r.err, "c.jsonl:2: not valid JSON"));
     assert_non_null(strstr(r.err, "replayed 2 documents, 2 failed"));
-    json_t *docs = lines(r.out, r.outlen);
+    json_t *docs = it_json_lines(r.out, r.outlen);
     assert_int_equal(json_array_size(docs), 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 1), "lang")), "en");
     json_decref(docs);
@@ -93,7 +75,7 @@ static void a_bad_document_does_not_stop_the_others(void **state)
     it_run(cmd, in, &r);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "stdin:2: not valid JSON"));
-    docs = lines(r.out, r.outlen);
+    docs = it_json_lines(r.out, r.outlen);
     assert_int_equal(json_array_size(docs), 1);
     json_decref(docs);
     it_result_free(&r);
@@ -152,7 +134,7 @@ static void the_whole_chain_on_the_seeds(void **state)
     it_run(cmd, NULL, &r);
     if (r.status != 0)
         fail_msg("exit %d: %s", r.status, r.err);
-    json_t *out = lines(r.out, r.outlen);
+    json_t *out = it_json_lines(r.out, r.outlen);
     /* Per document: enriched, then its matches, then its alerts. */
     const char *expect[] = {
         "enriched:000",     "match:000",    "alert:000:new", "enriched:001",  "match:001",
