@@ -1,7 +1,6 @@
 #include "daemon.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -15,7 +14,6 @@
 #include "commands.h"
 #include "newswatch/input.h"
 #include "newswatch/topics.h"
-#include "newswatch/utf8.h"
 #include "pipeline.h"
 #include "stages.h"
 #include "../kafka/nw_kafka.h"
@@ -570,21 +568,10 @@ static int dead_letter(stage *st, const rd_kafka_message_t *m, const char *why)
                    m->payload, m->len, h);
 }
 
-static bool is_doc_schema(const void *payload, size_t len)
-{
-    json_error_t jerr;
-    json_t *o = json_loadb(payload, len, JSON_ALLOW_NUL, &jerr);
-    const char *schema = json_string_value(json_object_get(o, "schema"));
-    bool ok = schema != NULL && strcmp(schema, NW_DOC_SCHEMA) == 0;
-    json_decref(o);
-    return ok;
-}
-
 static int process_enrich(stage *st, const rd_kafka_message_t *m)
 {
     daemon *d = st->d;
     char why[1024];
-    size_t bad;
     if (m->payload == NULL)
         return dead_letter(st, m, "empty message (no value)");
     if (m->len > d->s.max_bytes) {
@@ -592,18 +579,10 @@ static int process_enrich(stage *st, const rd_kafka_message_t *m)
                  d->s.max_bytes);
         return dead_letter(st, m, why);
     }
-    if (!nw_utf8_valid(m->payload, m->len, &bad)) {
-        snprintf(why, sizeof why, "invalid UTF-8 at byte offset %zu", bad);
-        return dead_letter(st, m, why);
-    }
+    /* One parse: UTF-8, JSON, the newswatch.doc/1 schema and the fields. */
     nw_doc *doc = NULL;
-    if (nw_doc_from_json(m->payload, m->len, &doc, why, sizeof why) != NW_OK)
+    if (nw_doc_from_record(m->payload, m->len, &doc, why, sizeof why) != NW_OK)
         return dead_letter(st, m, why);
-    /* Only newswatch.doc/1: a record of another schema is not a document. */
-    if (!is_doc_schema(m->payload, m->len)) {
-        nw_doc_free(doc);
-        return dead_letter(st, m, "not a " NW_DOC_SCHEMA " document (wrong or missing schema)");
-    }
     rd_kafka_timestamp_type_t tstype;
     int64_t ts = rd_kafka_message_timestamp(m, &tstype);
     int64_t fallback = ts > 0 ? ts / 1000 : (int64_t)time(NULL);

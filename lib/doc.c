@@ -250,7 +250,9 @@ static const char *json_type_name(const json_t *v)
     return "something else";
 }
 
-nw_err nw_doc_from_json(const char *line, size_t len, nw_doc **out, char *errbuf, size_t errlen)
+/* A document from JSON; when schema is not NULL the object must name it. */
+static nw_err from_json(const char *line, size_t len, const char *schema, nw_doc **out,
+                        char *errbuf, size_t errlen)
 {
     *out = NULL;
     size_t bad;
@@ -267,6 +269,13 @@ nw_err nw_doc_from_json(const char *line, size_t len, nw_doc **out, char *errbuf
     if (!json_is_object(root)) {
         err = nw_set_error(errbuf, errlen, NW_EJSON, "expected a JSON object, found %s",
                            json_type_name(root));
+        goto done;
+    }
+    const char *named = json_string_value(json_object_get(root, "schema"));
+    if (schema != NULL && (named == NULL || strcmp(named, schema) != 0)) {
+        err = nw_set_error(errbuf, errlen, NW_EJSON, "not a %s document (its schema is %s%s%s)",
+                           schema, named != NULL ? "'" : "", named != NULL ? named : "missing",
+                           named != NULL ? "'" : "");
         goto done;
     }
     json_t *body = json_object_get(root, "body");
@@ -302,6 +311,16 @@ done:
     }
     *out = doc;
     return NW_OK;
+}
+
+nw_err nw_doc_from_json(const char *line, size_t len, nw_doc **out, char *errbuf, size_t errlen)
+{
+    return from_json(line, len, NULL, out, errbuf, errlen);
+}
+
+nw_err nw_doc_from_record(const char *value, size_t len, nw_doc **out, char *errbuf, size_t errlen)
+{
+    return from_json(value, len, NW_DOC_SCHEMA, out, errbuf, errlen);
 }
 
 nw_err nw_doc_to_json(const nw_doc *doc, const char *ingested_at, char **out, size_t *outlen,

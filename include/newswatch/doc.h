@@ -69,6 +69,13 @@ nw_err nw_doc_from_text(const char *path, const char *bytes, size_t len, nw_doc 
 nw_err nw_doc_from_json(const char *line, size_t len, nw_doc **out, char *errbuf, size_t errlen);
 
 /*
+ * A document from a news.raw record: like nw_doc_from_json, and the object's
+ * "schema" must be NW_DOC_SCHEMA (NW_EJSON "not a newswatch.doc/1 document"
+ * otherwise). One parse of the record.
+ */
+nw_err nw_doc_from_record(const char *value, size_t len, nw_doc **out, char *errbuf, size_t errlen);
+
+/*
  * Fills in what a document lacks: source (when default_source is not NULL),
  * id (hash of the body) and title (first non-empty line of the body).
  */

@@ -298,6 +298,37 @@ static void complete_fills_only_what_is_missing(void **state)
     nw_doc_free(NULL);
 }
 
+static void records_must_name_the_schema(void **state)
+{
+    (void)state;
+    nw_doc *doc = (nw_doc *)1;
+    char err[256];
+    const char *good = "{\"schema\":\"newswatch.doc/1\",\"id\":\"a\",\"body\":\"x\"}";
+    assert_int_equal(nw_doc_from_record(good, strlen(good), &doc, err, sizeof err), NW_OK);
+    assert_string_equal(nw_doc_get(doc, NW_DOC_ID, NULL), "a");
+    nw_doc_free(doc);
+    const char *other = "{\"schema\":\"other/1\",\"id\":\"a\",\"body\":\"x\"}";
+    assert_int_equal(nw_doc_from_record(other, strlen(other), &doc, err, sizeof err), NW_EJSON);
+    assert_string_equal(err, "not a newswatch.doc/1 document (its schema is 'other/1')");
+    assert_null(doc);
+    const char *none = "{\"id\":\"a\",\"body\":\"x\"}";
+    assert_int_equal(nw_doc_from_record(none, strlen(none), &doc, err, sizeof err), NW_EJSON);
+    assert_string_equal(err, "not a newswatch.doc/1 document (its schema is missing)");
+    assert_int_equal(nw_doc_from_record("caf\xe9", 4, &doc, err, sizeof err), NW_EUTF8);
+    assert_string_equal(err, "invalid UTF-8 at byte offset 3");
+    /* A producer's own output is a record. */
+    nw_doc *d = nw_doc_new();
+    assert_int_equal(nw_doc_set(d, NW_DOC_BODY, "body", 4, err, sizeof err), NW_OK);
+    assert_int_equal(nw_doc_complete(d, NULL, err, sizeof err), NW_OK);
+    char *json;
+    size_t len;
+    assert_int_equal(nw_doc_to_json(d, NULL, &json, &len, err, sizeof err), NW_OK);
+    assert_int_equal(nw_doc_from_record(json, len, &doc, err, sizeof err), NW_OK);
+    nw_doc_free(doc);
+    nw_doc_free(d);
+    free(json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +342,7 @@ int main(void)
         cmocka_unit_test(json_body_with_nul_is_kept),
         cmocka_unit_test(encoding_round_trips_every_seed),
         cmocka_unit_test(complete_fills_only_what_is_missing),
+        cmocka_unit_test(records_must_name_the_schema),
     };
     return cmocka_run_group_tests_name("doc", tests, NULL, NULL);
 }
