@@ -774,6 +774,7 @@ struct nw_matcher {
     nw_term *terms;
     size_t nterms, capterms;
     size_t *term_start; /* per match: its first term in terms */
+    size_t ncands;      /* events evaluated in the last run */
     uint32_t *sentence_score;
     size_t cap_score;
     nw_word *words;
@@ -1034,6 +1035,7 @@ nw_err nw_matcher_run(nw_matcher *m, const nw_analysis *an, const nw_match **mat
     }
     if (ncands > 1)
         qsort(m->cands, ncands, sizeof(int), compare_int);
+    m->ncands = ncands;
     for (size_t c = 0; c < ncands; c++)
         if (match_event(m, an, (size_t)m->cands[c]) < 0)
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
@@ -1042,6 +1044,11 @@ nw_err nw_matcher_run(nw_matcher *m, const nw_analysis *an, const nw_match **mat
     *matches = m->matches;
     *nmatches = m->nmatches;
     return NW_OK;
+}
+
+size_t nw_matcher_candidates(const nw_matcher *m)
+{
+    return m->ncands;
 }
 
 int nw_matcher_has_class(const nw_matcher *m, const char *class_name)

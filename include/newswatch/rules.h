@@ -104,6 +104,12 @@ void nw_matcher_free(nw_matcher *m);
 nw_err nw_matcher_run(nw_matcher *m, const nw_analysis *an, const nw_match **matches,
                       size_t *nmatches, char *errbuf, size_t errlen);
 
+/*
+ * How many events the last run evaluated: those whose trigger terms occur in
+ * the document (the rest were never looked at).
+ */
+size_t nw_matcher_candidates(const nw_matcher *m);
+
 /* Does the last analysed document contain a term of the keyword class (anywhere)? */
 int nw_matcher_has_class(const nw_matcher *m, const char *class_name);
 

@@ -293,6 +293,19 @@ static void the_index_skips_unrelated_documents(void **state)
     nw_rules *r = compile(f, text);
     assert_int_equal(nw_rules_event_count(r), 301);
     EXPECT(r, "انفجار في بغداد", "baghdad");
+    /* Only the Baghdad rule was looked at: the others' trigger is loc.mosul, not the keyword. */
+    const nw_analysis *an = analyse(f, "انفجار في بغداد");
+    nw_matcher *m = nw_matcher_new(r);
+    const nw_match *mt;
+    size_t n;
+    char err[256];
+    assert_int_equal(nw_matcher_run(m, an, &mt, &n, err, sizeof err), NW_OK);
+    assert_int_equal(nw_matcher_candidates(m), 1);
+    an = analyse(f, "انفجار في الموصل");
+    assert_int_equal(nw_matcher_run(m, an, &mt, &n, err, sizeof err), NW_OK);
+    assert_int_equal(nw_matcher_candidates(m), 300);
+    assert_int_equal(n, 300);
+    nw_matcher_free(m);
     nw_rules_free(r);
     free(text);
 }
