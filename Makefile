@@ -156,7 +156,7 @@ clean:
 	rm -rf build $(BIN)
 
 FORMAT_FILES = $(wildcard include/newswatch/*.h lib/*.c lib/*.h kafka/*.c kafka/*.h producer/*.c \
-               producer/*.h consumer/*.c consumer/*.h tests/unit/*.c tests/integration/*.c \
+               producer/*.h consumer/*.c consumer/*.h tests/unit/*.c tests/unit/*.h tests/integration/*.c \
                tests/integration/*.h bench/*.c)
 FORMAT_FILES += $(wildcard sinks/*.c sinks/*.h)
 

@@ -13,49 +13,9 @@
 
 #include "newswatch/alerts.h"
 #include "testutil.h"
+#include "world.h"
 
-typedef struct fixture {
-    nw_normalizer *n;
-    nw_gazetteer *g;
-    nw_furniture *f;
-    nw_analyzer *a;
-    nw_rules *rules;
-    nw_matcher *m;
-    nw_doc *doc;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    char err[512];
-    f->n = nw_normalizer_new(err, sizeof err);
-    if (nw_gazetteer_new_from_file(f->n, "config/gazetteer.txt", &f->g, err, sizeof err) != NW_OK ||
-        nw_furniture_new_from_file(f->n, "config/furniture.conf", &f->f, err, sizeof err) !=
-            NW_OK ||
-        nw_rules_new_from_file(f->n, f->g, "config/events.conf", &f->rules, err, sizeof err) !=
-            NW_OK) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    f->a = nw_analyzer_new(f->g, f->f, err, sizeof err);
-    f->m = nw_matcher_new(f->rules);
-    *state = f;
-    return f->a != NULL && f->m != NULL ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    nw_doc_free(f->doc);
-    nw_matcher_free(f->m);
-    nw_analyzer_free(f->a);
-    nw_rules_free(f->rules);
-    nw_gazetteer_free(f->g);
-    nw_furniture_free(f->f);
-    nw_normalizer_free(f->n);
-    free(f);
-    return 0;
-}
+typedef tu_world fixture;
 
 /*
  * Analyses body, matches it against the default events, and observes the
@@ -65,12 +25,7 @@ static nw_alert_decision observe(fixture *f, nw_alert_state *st, const char *eve
                                  const char *body, int64_t t, nw_alert_outcome *o)
 {
     char err[256];
-    nw_doc_free(f->doc);
-    f->doc = nw_doc_new();
-    assert_int_equal(nw_doc_set(f->doc, NW_DOC_BODY, body, strlen(body), err, sizeof err), NW_OK);
-    assert_int_equal(nw_doc_complete(f->doc, NULL, err, sizeof err), NW_OK);
-    const nw_analysis *an;
-    assert_int_equal(nw_analyzer_run(f->a, f->doc, &an, err, sizeof err), NW_OK);
+    const nw_analysis *an = tu_analyse(f, body);
     const nw_match *mt;
     size_t n;
     assert_int_equal(nw_matcher_run(f->m, an, &mt, &n, err, sizeof err), NW_OK);
@@ -357,5 +312,5 @@ int main(void)
         cmocka_unit_test(the_seeds_raise_two_new_alerts),
         cmocka_unit_test(alert_json),
     };
-    return cmocka_run_group_tests_name("alerts", tests, setup, teardown);
+    return cmocka_run_group_tests_name("alerts", tests, tu_world_setup, tu_world_teardown);
 }

@@ -13,54 +13,13 @@
 
 #include "newswatch/analyze.h"
 #include "testutil.h"
+#include "world.h"
 
-typedef struct fixture {
-    nw_normalizer *n;
-    nw_gazetteer *g;
-    nw_furniture *f;
-    nw_analyzer *a;
-    nw_doc *doc;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    char err[512];
-    f->n = nw_normalizer_new(err, sizeof err);
-    if (nw_gazetteer_new_from_file(f->n, "config/gazetteer.txt", &f->g, err, sizeof err) != NW_OK ||
-        nw_furniture_new_from_file(f->n, "config/furniture.conf", &f->f, err, sizeof err) !=
-            NW_OK) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    f->a = nw_analyzer_new(f->g, f->f, err, sizeof err);
-    *state = f;
-    return f->a != NULL ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    nw_doc_free(f->doc);
-    nw_analyzer_free(f->a);
-    nw_gazetteer_free(f->g);
-    nw_furniture_free(f->f);
-    nw_normalizer_free(f->n);
-    free(f);
-    return 0;
-}
+typedef tu_world fixture;
 
 static const nw_analysis *run_text(fixture *f, const char *body)
 {
-    char err[256];
-    nw_doc_free(f->doc);
-    f->doc = nw_doc_new();
-    assert_int_equal(nw_doc_set(f->doc, NW_DOC_BODY, body, strlen(body), err, sizeof err), NW_OK);
-    assert_int_equal(nw_doc_complete(f->doc, NULL, err, sizeof err), NW_OK);
-    const nw_analysis *an;
-    if (nw_analyzer_run(f->a, f->doc, &an, err, sizeof err) != NW_OK)
-        fail_msg("%s", err);
-    return an;
+    return tu_analyse(f, body);
 }
 
 static const nw_analysis *run_seed(fixture *f, const char *name, char **text)
@@ -485,5 +444,5 @@ int main(void)
         cmocka_unit_test(bad_input_is_an_error),
         cmocka_unit_test(first_document_without_entities),
     };
-    return cmocka_run_group_tests_name("analyze", tests, setup, teardown);
+    return cmocka_run_group_tests_name("analyze", tests, tu_world_setup, tu_world_teardown);
 }

@@ -12,57 +12,13 @@
 
 #include "newswatch/rules.h"
 #include "testutil.h"
+#include "world.h"
 
-typedef struct fixture {
-    nw_normalizer *n;
-    nw_gazetteer *g;
-    nw_furniture *f;
-    nw_analyzer *a;
-    nw_rules *defaults;
-    nw_doc *doc;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    char err[512];
-    f->n = nw_normalizer_new(err, sizeof err);
-    if (nw_gazetteer_new_from_file(f->n, "config/gazetteer.txt", &f->g, err, sizeof err) != NW_OK ||
-        nw_furniture_new_from_file(f->n, "config/furniture.conf", &f->f, err, sizeof err) !=
-            NW_OK ||
-        nw_rules_new_from_file(f->n, f->g, "config/events.conf", &f->defaults, err, sizeof err) !=
-            NW_OK) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    f->a = nw_analyzer_new(f->g, f->f, err, sizeof err);
-    *state = f;
-    return f->a != NULL ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    nw_doc_free(f->doc);
-    nw_analyzer_free(f->a);
-    nw_rules_free(f->defaults);
-    nw_gazetteer_free(f->g);
-    nw_furniture_free(f->f);
-    nw_normalizer_free(f->n);
-    free(f);
-    return 0;
-}
+typedef tu_world fixture;
 
 static const nw_analysis *analyse(fixture *f, const char *body)
 {
-    char err[256];
-    nw_doc_free(f->doc);
-    f->doc = nw_doc_new();
-    assert_int_equal(nw_doc_set(f->doc, NW_DOC_BODY, body, strlen(body), err, sizeof err), NW_OK);
-    assert_int_equal(nw_doc_complete(f->doc, NULL, err, sizeof err), NW_OK);
-    const nw_analysis *an;
-    assert_int_equal(nw_analyzer_run(f->a, f->doc, &an, err, sizeof err), NW_OK);
-    return an;
+    return tu_analyse(f, body);
 }
 
 /* The ids of the events the text matches under rules r, comma-separated. */
@@ -226,7 +182,7 @@ static void default_events_catch_other_wordings(void **state)
         "عبوة ناسفة تنفجر في منطقة الدورة جنوبي بغداد",
     };
     for (size_t i = 0; i < sizeof bombing / sizeof bombing[0]; i++)
-        EXPECT(f->defaults, bombing[i], "baghdad-bombing");
+        EXPECT(f->rules, bombing[i], "baghdad-bombing");
     static const char *const rockets[] = {
         "سقوط ثلاثة صواريخ كاتيوشا قرب مطار بغداد الدولي",
         "Three Katyusha rockets landed near Baghdad International Airport late on Monday.",
@@ -236,7 +192,7 @@ static void default_events_catch_other_wordings(void **state)
         "استهدفت قذائف هاون قاعدة فيكتوري في مطار بغداد",
     };
     for (size_t i = 0; i < sizeof rockets / sizeof rockets[0]; i++)
-        EXPECT(f->defaults, rockets[i], "baghdad-airport-rockets");
+        EXPECT(f->rules, rockets[i], "baghdad-airport-rockets");
 }
 
 static void default_events_stay_quiet_elsewhere(void **state)
@@ -253,7 +209,7 @@ static void default_events_stay_quiet_elsewhere(void **state)
         "بغداد تستضيف مؤتمرا دوليا للاستثمار",                  /* Baghdad, no bombing */
     };
     for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++)
-        EXPECT(f->defaults, quiet[i], "");
+        EXPECT(f->rules, quiet[i], "");
 }
 
 static void default_events_on_the_seeds(void **state)
@@ -273,7 +229,7 @@ static void default_events_on_the_seeds(void **state)
         snprintf(path, sizeof path, TU_SEEDS_DIR "/%s.txt", seeds[i].name);
         char *text = tu_read(path, NULL);
         assert_non_null(text);
-        EXPECT(f->defaults, text, seeds[i].events);
+        EXPECT(f->rules, text, seeds[i].events);
         free(text);
     }
 }
@@ -323,5 +279,5 @@ int main(void)
         cmocka_unit_test(default_events_on_the_seeds),
         cmocka_unit_test(the_index_skips_unrelated_documents),
     };
-    return cmocka_run_group_tests_name("rules", tests, setup, teardown);
+    return cmocka_run_group_tests_name("rules", tests, tu_world_setup, tu_world_teardown);
 }
