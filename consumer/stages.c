@@ -14,7 +14,8 @@ struct nw_enricher {
     const nw_pipeline *p;
     nw_analyzer *analyzer;
     nw_matcher *matcher;
-    char *enriched;
+    nw_jsonw *writer;       /* the enriched record; out->enriched points into it */
+    nw_jsonw *match_writer; /* each match record, copied into matches[] */
     char **matches;
     size_t *match_lens;
     const char **event_ids;
@@ -31,7 +32,9 @@ nw_enricher *nw_enricher_new(const nw_pipeline *p, char *errbuf, size_t errlen)
     e->p = p;
     e->analyzer = nw_analyzer_new(p->gazetteer, p->furniture, errbuf, errlen);
     e->matcher = e->analyzer != NULL ? nw_matcher_new(p->rules) : NULL;
-    if (e->matcher == NULL) {
+    e->writer = nw_jsonw_new();
+    e->match_writer = nw_jsonw_new();
+    if (e->matcher == NULL || e->writer == NULL || e->match_writer == NULL) {
         if (e->analyzer != NULL)
             nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         nw_enricher_free(e);
@@ -42,8 +45,6 @@ nw_enricher *nw_enricher_new(const nw_pipeline *p, char *errbuf, size_t errlen)
 
 static void clear_outputs(nw_enricher *e)
 {
-    free(e->enriched);
-    e->enriched = NULL;
     for (size_t i = 0; i < e->nmatches; i++)
         free(e->matches[i]);
     e->nmatches = 0;
@@ -59,14 +60,18 @@ void nw_enricher_free(nw_enricher *e)
     free(e->event_ids);
     nw_matcher_free(e->matcher);
     nw_analyzer_free(e->analyzer);
+    nw_jsonw_free(e->writer);
+    nw_jsonw_free(e->match_writer);
     free(e);
 }
 
-/* ORG, LOC and FACILITY ids named in the sentences of the match's terms. */
-static json_t *event_entities(const nw_match *match, const nw_analysis *an)
+/* ORG, LOC and FACILITY ids named in the sentences of the match's terms (64 at most). */
+static void write_event_entities(nw_jsonw *w, const nw_match *match, const nw_analysis *an)
 {
-    json_t *ids = json_array();
-    for (size_t i = 0; i < an->nmentions; i++) {
+    const char *ids[64];
+    size_t nids = 0;
+    nw_jsonw_array_begin(w);
+    for (size_t i = 0; i < an->nmentions && nids < 64; i++) {
         const nw_mention *mn = &an->mentions[i];
         if (mn->entity == NULL || mn->type == NW_ENTITY_PERSON)
             continue;
@@ -74,20 +79,34 @@ static json_t *event_entities(const nw_match *match, const nw_analysis *an)
         for (size_t k = 0; k < match->nterms && !near; k++)
             near = match->terms[k].sentence == mn->sentence;
         bool seen = false;
-        size_t j;
-        json_t *v;
-        json_array_foreach(ids, j, v) seen |= strcmp(json_string_value(v), mn->entity->id) == 0;
-        if (near && !seen && json_array_size(ids) < 64)
-            json_array_append_new(ids, json_string(mn->entity->id));
+        for (size_t j = 0; j < nids && !seen; j++)
+            seen = strcmp(ids[j], mn->entity->id) == 0;
+        if (near && !seen) {
+            ids[nids++] = mn->entity->id;
+            nw_jsonw_cstring(w, mn->entity->id);
+        }
     }
-    return ids;
+    nw_jsonw_array_end(w);
 }
 
-static json_t *doc_string(const nw_doc *doc, nw_doc_field f)
+static void doc_string(nw_jsonw *w, const nw_doc *doc, nw_doc_field f)
 {
     size_t len;
     const char *v = nw_doc_get(doc, f, &len);
-    return v != NULL ? json_stringn(v, len) : json_null();
+    nw_jsonw_string(w, v, len);
+}
+
+/* A copy of what w holds, for a caller that keeps several records at once. */
+static nw_err take_copy(nw_jsonw *w, char **out, size_t *outlen, char *errbuf, size_t errlen)
+{
+    const char *json;
+    nw_err err = nw_jsonw_finish(w, &json, outlen, errbuf, errlen);
+    if (err != NW_OK)
+        return err;
+    if ((*out = malloc(*outlen + 1)) == NULL)
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    memcpy(*out, json, *outlen + 1);
+    return NW_OK;
 }
 
 nw_err nw_enricher_run(nw_enricher *e, const nw_doc *doc, int64_t fallback_time, nw_enriched *out,
@@ -118,24 +137,30 @@ nw_err nw_enricher_run(nw_enricher *e, const nw_doc *doc, int64_t fallback_time,
         e->cap = n;
     }
     /* The enriched record lists its matches. */
-    json_t *list = json_object(), *arr = json_array();
+    nw_jsonw *w = e->writer;
+    nw_jsonw_reset(w);
+    nw_jsonw_object_begin(w);
+    nw_analysis_write_members(an, doc, w);
+    nw_jsonw_key(w, "matches");
+    nw_jsonw_array_begin(w);
     for (size_t i = 0; i < n; i++) {
         const nw_sentence *s = &an->seg->sentences[matches[i].evidence];
-        json_array_append_new(arr, json_pack("{s:s, s:{s:I, s:I}}", "event", matches[i].event->id,
-                                             "evidence", "start", (json_int_t)s->start, "end",
-                                             (json_int_t)s->end));
+        nw_jsonw_object_begin(w);
+        nw_jsonw_key(w, "event");
+        nw_jsonw_cstring(w, matches[i].event->id);
+        nw_jsonw_key(w, "evidence");
+        nw_jsonw_object_begin(w);
+        nw_jsonw_key(w, "start");
+        nw_jsonw_int(w, s->start);
+        nw_jsonw_key(w, "end");
+        nw_jsonw_int(w, s->end);
+        nw_jsonw_object_end(w);
+        nw_jsonw_object_end(w);
     }
-    json_object_set_new(list, "matches", arr);
-    char *extra = json_dumps(list, JSON_COMPACT);
-    json_decref(list);
-    size_t len = 0;
-    err = extra != NULL ? nw_analysis_to_json(an, doc, extra, &e->enriched, &len, errbuf, errlen)
-                        : nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    free(extra);
-    if (err != NW_OK)
+    nw_jsonw_array_end(w);
+    nw_jsonw_object_end(w);
+    if ((err = nw_jsonw_finish(w, &out->enriched, &out->enriched_len, errbuf, errlen)) != NW_OK)
         return err;
-    out->enriched = e->enriched;
-    out->enriched_len = len;
     if (n == 0)
         return NW_OK;
 
@@ -150,20 +175,25 @@ nw_err nw_enricher_run(nw_enricher *e, const nw_doc *doc, int64_t fallback_time,
     nw_fingerprint fp;
     nw_fingerprint_compute(an->text, an->seg, &fp);
     nw_fingerprint_encode(&fp, fptext, sizeof fptext);
+    bool claim = nw_matcher_has_class(e->matcher, "claim");
+    w = e->match_writer;
     for (size_t i = 0; i < n && err == NW_OK; i++) {
-        json_t *x = json_object();
-        json_object_set_new(x, "doc_title", doc_string(doc, NW_DOC_TITLE));
-        json_object_set_new(x, "event_time", json_string(when));
-        json_object_set_new(x, "fingerprint", json_string(fptext));
-        json_object_set_new(x, "claim", json_boolean(nw_matcher_has_class(e->matcher, "claim")));
-        json_object_set_new(x, "event_entities", event_entities(&matches[i], an));
-        char *xs = json_dumps(x, JSON_COMPACT);
-        json_decref(x);
+        nw_jsonw_reset(w);
+        nw_jsonw_object_begin(w);
+        nw_match_write_members(&matches[i], an, doc, w);
+        nw_jsonw_key(w, "doc_title");
+        doc_string(w, doc, NW_DOC_TITLE);
+        nw_jsonw_key(w, "event_time");
+        nw_jsonw_cstring(w, when);
+        nw_jsonw_key(w, "fingerprint");
+        nw_jsonw_cstring(w, fptext);
+        nw_jsonw_key(w, "claim");
+        nw_jsonw_bool(w, claim);
+        nw_jsonw_key(w, "event_entities");
+        write_event_entities(w, &matches[i], an);
+        nw_jsonw_object_end(w);
         e->matches[i] = NULL;
-        err = xs != NULL ? nw_match_to_json(&matches[i], an, doc, xs, &e->matches[i],
-                                            &e->match_lens[i], errbuf, errlen)
-                         : nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-        free(xs);
+        err = take_copy(w, &e->matches[i], &e->match_lens[i], errbuf, errlen);
         e->event_ids[i] = matches[i].event->id;
         if (err == NW_OK)
             e->nmatches = i + 1;

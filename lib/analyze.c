@@ -1,11 +1,11 @@
 #include "newswatch/analyze.h"
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unicode/uchar.h>
 
+#include "newswatch/jsonw.h"
 #include "newswatch/phrases.h"
 #include "grow.h"
 
@@ -313,23 +313,202 @@ nw_err nw_analyzer_run(nw_analyzer *a, const nw_doc *doc, const nw_analysis **ou
 }
 
 /* A JSON string of display code points [start, end) of t. */
-static json_t *slice(const nw_text *t, uint32_t start, uint32_t end)
+static void slice(nw_jsonw *w, const nw_text *t, uint32_t start, uint32_t end)
 {
-    return json_stringn(t->display + t->display_cp[start],
-                        t->display_cp[end] - t->display_cp[start]);
+    nw_jsonw_string(w, t->display + t->display_cp[start],
+                    t->display_cp[end] - t->display_cp[start]);
 }
 
-static json_t *span_object(const nw_text *t, const char *key, uint32_t start, uint32_t end)
+/* {"<key>": text, "start": start, "end": end}, left open for more members. */
+static void span_object_begin(nw_jsonw *w, const nw_text *t, const char *key, uint32_t start,
+                              uint32_t end)
 {
-    return json_pack("{s:o, s:I, s:I}", key, slice(t, start, end), "start", (json_int_t)start,
-                     "end", (json_int_t)end);
+    nw_jsonw_object_begin(w);
+    nw_jsonw_key(w, key);
+    slice(w, t, start, end);
+    nw_jsonw_key(w, "start");
+    nw_jsonw_int(w, start);
+    nw_jsonw_key(w, "end");
+    nw_jsonw_int(w, end);
 }
 
-static json_t *doc_string(const nw_doc *doc, nw_doc_field f)
+static void span_object(nw_jsonw *w, const nw_text *t, const char *key, uint32_t start,
+                        uint32_t end)
+{
+    span_object_begin(w, t, key, start, end);
+    nw_jsonw_object_end(w);
+}
+
+static void doc_string(nw_jsonw *w, const nw_doc *doc, nw_doc_field f)
 {
     size_t len;
     const char *v = nw_doc_get(doc, f, &len);
-    return v != NULL ? json_stringn(v, len) : json_null();
+    nw_jsonw_string(w, v, len);
+}
+
+/* The members nw_analysis_write_members writes, for nw_analysis_to_json's check. */
+static const char *const enriched_members[] = {
+    "schema",    "id",       "source",    "url",      "published_at", "title",
+    "lang",      "text",     "sentences", "entities", "casualties",   "dates",
+    "page_date", "hashtags", "mentions",  "urls",     "tweets",       "furniture_lines_removed",
+    NULL};
+
+void nw_analysis_write_members(const nw_analysis *an, const nw_doc *doc, nw_jsonw *w)
+{
+    const nw_text *t = an->text;
+    const nw_segments *s = an->seg;
+    nw_jsonw_key(w, "schema");
+    nw_jsonw_cstring(w, NW_ENRICHED_SCHEMA);
+    nw_jsonw_key(w, "id");
+    doc_string(w, doc, NW_DOC_ID);
+    nw_jsonw_key(w, "source");
+    doc_string(w, doc, NW_DOC_SOURCE);
+    nw_jsonw_key(w, "url");
+    doc_string(w, doc, NW_DOC_URL);
+    nw_jsonw_key(w, "published_at");
+    doc_string(w, doc, NW_DOC_PUBLISHED_AT);
+    nw_jsonw_key(w, "title");
+    nw_jsonw_string(w, an->title->display, an->title->display_len);
+    nw_jsonw_key(w, "lang");
+    nw_jsonw_cstring(w, nw_lang_name(an->lang));
+    nw_jsonw_key(w, "text");
+    nw_jsonw_string(w, t->display, t->display_len);
+
+    nw_jsonw_key(w, "sentences");
+    nw_jsonw_array_begin(w);
+    for (size_t i = 0; i < s->nsentences; i++) {
+        nw_jsonw_object_begin(w);
+        nw_jsonw_key(w, "start");
+        nw_jsonw_int(w, s->sentences[i].start);
+        nw_jsonw_key(w, "end");
+        nw_jsonw_int(w, s->sentences[i].end);
+        nw_jsonw_key(w, "paragraph");
+        nw_jsonw_int(w, s->sentences[i].paragraph);
+        nw_jsonw_key(w, "lang");
+        nw_jsonw_cstring(w, nw_lang_name((nw_lang)an->sentence_lang[i]));
+        nw_jsonw_object_end(w);
+    }
+    nw_jsonw_array_end(w);
+
+    nw_jsonw_key(w, "entities");
+    nw_jsonw_array_begin(w);
+    for (size_t i = 0; i < an->nmentions; i++) {
+        const nw_mention *m = &an->mentions[i];
+        nw_jsonw_object_begin(w);
+        nw_jsonw_key(w, "id");
+        nw_jsonw_cstring(w, m->entity ? m->entity->id : NULL);
+        nw_jsonw_key(w, "type");
+        nw_jsonw_cstring(w, nw_entity_type_name(m->type));
+        nw_jsonw_key(w, "name");
+        if (m->entity && m->entity->name[0])
+            nw_jsonw_cstring(w, m->entity->name);
+        else
+            slice(w, t, m->start, m->end);
+        nw_jsonw_key(w, "name_ar");
+        if (m->entity && m->entity->name_ar[0])
+            nw_jsonw_cstring(w, m->entity->name_ar);
+        else if (m->entity)
+            nw_jsonw_null(w);
+        else
+            slice(w, t, m->start, m->end);
+        nw_jsonw_key(w, "surface");
+        slice(w, t, m->start, m->end);
+        nw_jsonw_key(w, "start");
+        nw_jsonw_int(w, m->start);
+        nw_jsonw_key(w, "end");
+        nw_jsonw_int(w, m->end);
+        nw_jsonw_key(w, "sentence");
+        nw_jsonw_int(w, m->sentence);
+        nw_jsonw_key(w, "linked");
+        nw_jsonw_bool(w, m->entity != NULL);
+        if (m->in_hashtag) {
+            nw_jsonw_key(w, "in_hashtag");
+            nw_jsonw_bool(w, true);
+        }
+        nw_jsonw_object_end(w);
+    }
+    nw_jsonw_array_end(w);
+
+    nw_jsonw_key(w, "casualties");
+    nw_casualties_write(w, &an->casualties);
+
+    nw_jsonw_key(w, "dates");
+    nw_jsonw_array_begin(w);
+    for (size_t i = 0; i < an->dates->ndates; i++) {
+        const nw_date *d = &an->dates->dates[i];
+        char iso[32];
+        nw_date_iso(d, iso);
+        span_object_begin(w, t, "text", d->start, d->end);
+        nw_jsonw_key(w, "date");
+        nw_jsonw_cstring(w, iso);
+        nw_jsonw_object_end(w);
+    }
+    nw_jsonw_array_end(w);
+    const nw_furniture_result *fr = an->furniture;
+    nw_jsonw_key(w, "page_date");
+    if (fr->page_date.end > fr->page_date.start)
+        slice(w, an->page, fr->page_date.start, fr->page_date.end);
+    else
+        nw_jsonw_null(w);
+
+    nw_jsonw_key(w, "hashtags");
+    nw_jsonw_array_begin(w);
+    for (size_t i = 0; i < s->ntokens; i++) {
+        const nw_token *tok = &s->tokens[i];
+        if ((tok->flags & NW_TOKEN_HASHTAG) && !(tok->flags & NW_TOKEN_IN_URL))
+            span_object(w, t, "tag", tok->start - 1, tok->end);
+    }
+    nw_jsonw_array_end(w);
+    nw_jsonw_key(w, "mentions");
+    nw_jsonw_array_begin(w);
+    for (size_t i = 0; i < s->ntokens; i++) {
+        const nw_token *tok = &s->tokens[i];
+        if (tok->flags & NW_TOKEN_MENTION)
+            span_object(w, t, "handle", tok->start, tok->end);
+    }
+    nw_jsonw_array_end(w);
+    nw_jsonw_key(w, "urls");
+    nw_jsonw_array_begin(w);
+    for (size_t i = 0; i < s->nurls; i++)
+        span_object(w, t, "url", s->urls[i].start, s->urls[i].end);
+    nw_jsonw_array_end(w);
+
+    nw_jsonw_key(w, "tweets");
+    nw_jsonw_array_begin(w);
+    for (size_t i = 0; i < fr->ntweets; i++) {
+        const nw_tweet *tw = &fr->tweets[i];
+        nw_jsonw_object_begin(w);
+        nw_jsonw_key(w, "author");
+        slice(w, an->page, tw->author.start, tw->author.end);
+        nw_jsonw_key(w, "handle");
+        slice(w, an->page, tw->handle.start, tw->handle.end);
+        nw_jsonw_key(w, "date");
+        slice(w, an->page, tw->date.start, tw->date.end);
+        nw_jsonw_object_end(w);
+    }
+    nw_jsonw_array_end(w);
+    nw_jsonw_key(w, "furniture_lines_removed");
+    nw_jsonw_int(w, (int64_t)an->furniture_lines);
+}
+
+void nw_casualties_write(nw_jsonw *w, const nw_casualties *c)
+{
+    if (c->killed < 0 && c->wounded < 0) {
+        nw_jsonw_null(w);
+        return;
+    }
+    nw_jsonw_object_begin(w);
+    nw_jsonw_key(w, "killed");
+    if (c->killed >= 0)
+        nw_jsonw_int(w, c->killed);
+    else
+        nw_jsonw_null(w);
+    nw_jsonw_key(w, "wounded");
+    if (c->wounded >= 0)
+        nw_jsonw_int(w, c->wounded);
+    else
+        nw_jsonw_null(w);
+    nw_jsonw_object_end(w);
 }
 
 nw_err nw_analysis_to_json(const nw_analysis *an, const nw_doc *doc, const char *extra_json,
@@ -337,122 +516,25 @@ nw_err nw_analysis_to_json(const nw_analysis *an, const nw_doc *doc, const char 
 {
     *out = NULL;
     *outlen = 0;
-    const nw_text *t = an->text;
-    const nw_segments *s = an->seg;
-    json_t *o = json_object();
-    json_object_set_new(o, "schema", json_string(NW_ENRICHED_SCHEMA));
-    json_object_set_new(o, "id", doc_string(doc, NW_DOC_ID));
-    json_object_set_new(o, "source", doc_string(doc, NW_DOC_SOURCE));
-    json_object_set_new(o, "url", doc_string(doc, NW_DOC_URL));
-    json_object_set_new(o, "published_at", doc_string(doc, NW_DOC_PUBLISHED_AT));
-    json_object_set_new(o, "title", json_stringn(an->title->display, an->title->display_len));
-    json_object_set_new(o, "lang", json_string(nw_lang_name(an->lang)));
-    json_object_set_new(o, "text", json_stringn(t->display, t->display_len));
-
-    json_t *sentences = json_array();
-    for (size_t i = 0; i < s->nsentences; i++)
-        json_array_append_new(sentences, json_pack("{s:I, s:I, s:I, s:s}", "start",
-                                                   (json_int_t)s->sentences[i].start, "end",
-                                                   (json_int_t)s->sentences[i].end, "paragraph",
-                                                   (json_int_t)s->sentences[i].paragraph, "lang",
-                                                   nw_lang_name((nw_lang)an->sentence_lang[i])));
-    json_object_set_new(o, "sentences", sentences);
-
-    json_t *entities = json_array();
-    for (size_t i = 0; i < an->nmentions; i++) {
-        const nw_mention *m = &an->mentions[i];
-        json_t *surface = slice(t, m->start, m->end);
-        json_t *e = json_object();
-        json_object_set_new(e, "id", m->entity ? json_string(m->entity->id) : json_null());
-        json_object_set_new(e, "type", json_string(nw_entity_type_name(m->type)));
-        json_object_set_new(e, "name",
-                            m->entity && m->entity->name[0] ? json_string(m->entity->name)
-                                                            : json_copy(surface));
-        json_object_set_new(e, "name_ar",
-                            m->entity && m->entity->name_ar[0] ? json_string(m->entity->name_ar)
-                            : m->entity                        ? json_null()
-                                                               : json_copy(surface));
-        json_object_set_new(e, "surface", surface);
-        json_object_set_new(e, "start", json_integer(m->start));
-        json_object_set_new(e, "end", json_integer(m->end));
-        json_object_set_new(e, "sentence", json_integer(m->sentence));
-        json_object_set_new(e, "linked", json_boolean(m->entity != NULL));
-        if (m->in_hashtag)
-            json_object_set_new(e, "in_hashtag", json_true());
-        json_array_append_new(entities, e);
+    nw_jsonw *w = nw_jsonw_new();
+    if (w == NULL)
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    nw_jsonw_object_begin(w);
+    nw_analysis_write_members(an, doc, w);
+    nw_err err = extra_json != NULL ? nw_jsonw_members(w, extra_json, strlen(extra_json),
+                                                       enriched_members, errbuf, errlen)
+                                    : NW_OK;
+    nw_jsonw_object_end(w);
+    const char *json;
+    size_t len;
+    if (err == NW_OK)
+        err = nw_jsonw_finish(w, &json, &len, errbuf, errlen);
+    if (err == NW_OK && (*out = malloc(len + 1)) == NULL)
+        err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    if (err == NW_OK) {
+        memcpy(*out, json, len + 1);
+        *outlen = len;
     }
-    json_object_set_new(o, "entities", entities);
-
-    const nw_casualties *c = &an->casualties;
-    if (c->killed < 0 && c->wounded < 0)
-        json_object_set_new(o, "casualties", json_null());
-    else
-        json_object_set_new(o, "casualties",
-                            json_pack("{s:o, s:o}", "killed",
-                                      c->killed >= 0 ? json_integer(c->killed) : json_null(),
-                                      "wounded",
-                                      c->wounded >= 0 ? json_integer(c->wounded) : json_null()));
-
-    json_t *dates = json_array();
-    for (size_t i = 0; i < an->dates->ndates; i++) {
-        const nw_date *d = &an->dates->dates[i];
-        char iso[32];
-        nw_date_iso(d, iso);
-        json_t *jd = span_object(t, "text", d->start, d->end);
-        json_object_set_new(jd, "date", json_string(iso));
-        json_array_append_new(dates, jd);
-    }
-    json_object_set_new(o, "dates", dates);
-    const nw_furniture_result *fr = an->furniture;
-    json_object_set_new(o, "page_date",
-                        fr->page_date.end > fr->page_date.start
-                            ? slice(an->page, fr->page_date.start, fr->page_date.end)
-                            : json_null());
-
-    json_t *hashtags = json_array(), *mentions = json_array(), *urls = json_array();
-    for (size_t i = 0; i < s->ntokens; i++) {
-        const nw_token *tok = &s->tokens[i];
-        if ((tok->flags & NW_TOKEN_HASHTAG) && !(tok->flags & NW_TOKEN_IN_URL))
-            json_array_append_new(hashtags, span_object(t, "tag", tok->start - 1, tok->end));
-        if (tok->flags & NW_TOKEN_MENTION)
-            json_array_append_new(mentions, span_object(t, "handle", tok->start, tok->end));
-    }
-    for (size_t i = 0; i < s->nurls; i++)
-        json_array_append_new(urls, span_object(t, "url", s->urls[i].start, s->urls[i].end));
-    json_object_set_new(o, "hashtags", hashtags);
-    json_object_set_new(o, "mentions", mentions);
-    json_object_set_new(o, "urls", urls);
-
-    json_t *tweets = json_array();
-    for (size_t i = 0; i < fr->ntweets; i++) {
-        const nw_tweet *tw = &fr->tweets[i];
-        json_array_append_new(tweets,
-                              json_pack("{s:o, s:o, s:o}", "author",
-                                        slice(an->page, tw->author.start, tw->author.end), "handle",
-                                        slice(an->page, tw->handle.start, tw->handle.end), "date",
-                                        slice(an->page, tw->date.start, tw->date.end)));
-    }
-    json_object_set_new(o, "tweets", tweets);
-    json_object_set_new(o, "furniture_lines_removed",
-                        json_integer((json_int_t)an->furniture_lines));
-
-    nw_err err = NW_OK;
-    if (extra_json != NULL) {
-        json_error_t jerr;
-        json_t *extra = json_loads(extra_json, 0, &jerr);
-        if (extra == NULL || !json_is_object(extra))
-            err = nw_set_error(errbuf, errlen, NW_EINVAL, "extra members are not a JSON object");
-        else
-            json_object_update(o, extra);
-        json_decref(extra);
-    }
-    char *str = err == NW_OK ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(o);
-    if (err != NW_OK)
-        return err;
-    if (str == NULL)
-        return nw_set_error(errbuf, errlen, NW_ENOMEM, "cannot encode the analysis as JSON");
-    *out = str;
-    *outlen = strlen(str);
-    return NW_OK;
+    nw_jsonw_free(w);
+    return err;
 }

@@ -3,7 +3,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1057,84 +1056,125 @@ int nw_matcher_has_class(const nw_matcher *m, const char *class_name)
     return c >= 0 && m->class_present[c];
 }
 
-static json_t *text_slice(const nw_text *t, uint32_t start, uint32_t end)
+static void text_slice(nw_jsonw *w, const nw_text *t, uint32_t start, uint32_t end)
 {
-    return json_stringn(t->display + t->display_cp[start],
-                        t->display_cp[end] - t->display_cp[start]);
+    nw_jsonw_string(w, t->display + t->display_cp[start],
+                    t->display_cp[end] - t->display_cp[start]);
 }
 
-static json_t *doc_field(const nw_doc *doc, nw_doc_field f)
+static void doc_field(nw_jsonw *w, const nw_doc *doc, nw_doc_field f)
 {
     size_t len;
     const char *v = nw_doc_get(doc, f, &len);
-    return v != NULL ? json_stringn(v, len) : json_null();
+    nw_jsonw_string(w, v, len);
+}
+
+static const char *const match_members[] = {
+    "schema",       "event",    "title", "severity", "doc_id",     "source", "url",
+    "published_at", "evidence", "terms", "entities", "casualties", NULL};
+
+void nw_match_write_members(const nw_match *match, const nw_analysis *an, const nw_doc *doc,
+                            nw_jsonw *w)
+{
+    const nw_text *t = an->text;
+    const nw_sentence *ev = &an->seg->sentences[match->evidence];
+    nw_jsonw_key(w, "schema");
+    nw_jsonw_cstring(w, NW_MATCH_SCHEMA);
+    nw_jsonw_key(w, "event");
+    nw_jsonw_cstring(w, match->event->id);
+    nw_jsonw_key(w, "title");
+    nw_jsonw_cstring(w, match->event->title);
+    nw_jsonw_key(w, "severity");
+    nw_jsonw_cstring(w, match->event->severity);
+    nw_jsonw_key(w, "doc_id");
+    doc_field(w, doc, NW_DOC_ID);
+    nw_jsonw_key(w, "source");
+    doc_field(w, doc, NW_DOC_SOURCE);
+    nw_jsonw_key(w, "url");
+    doc_field(w, doc, NW_DOC_URL);
+    nw_jsonw_key(w, "published_at");
+    doc_field(w, doc, NW_DOC_PUBLISHED_AT);
+    nw_jsonw_key(w, "evidence");
+    nw_jsonw_object_begin(w);
+    nw_jsonw_key(w, "text");
+    text_slice(w, t, ev->start, ev->end);
+    nw_jsonw_key(w, "start");
+    nw_jsonw_int(w, ev->start);
+    nw_jsonw_key(w, "end");
+    nw_jsonw_int(w, ev->end);
+    nw_jsonw_object_end(w);
+    nw_jsonw_key(w, "terms");
+    nw_jsonw_array_begin(w);
+    for (size_t i = 0; i < match->nterms; i++) {
+        const nw_term *tm = &match->terms[i];
+        if (tm->entity != NULL || tm->class_name == NULL)
+            continue;
+        nw_jsonw_object_begin(w);
+        nw_jsonw_key(w, "class");
+        nw_jsonw_cstring(w, tm->class_name);
+        nw_jsonw_key(w, "surface");
+        text_slice(w, t, tm->start, tm->end);
+        nw_jsonw_key(w, "start");
+        nw_jsonw_int(w, tm->start);
+        nw_jsonw_key(w, "end");
+        nw_jsonw_int(w, tm->end);
+        nw_jsonw_object_end(w);
+    }
+    nw_jsonw_array_end(w);
+    nw_jsonw_key(w, "entities");
+    nw_jsonw_array_begin(w);
+    for (size_t i = 0; i < match->nterms; i++) {
+        const nw_term *tm = &match->terms[i];
+        if (tm->entity == NULL && tm->class_name != NULL)
+            continue;
+        nw_jsonw_object_begin(w);
+        nw_jsonw_key(w, "id");
+        nw_jsonw_cstring(w, tm->entity ? tm->entity->id : NULL);
+        nw_jsonw_key(w, "type");
+        nw_jsonw_cstring(w, nw_entity_type_name(tm->type));
+        nw_jsonw_key(w, "name");
+        if (tm->entity)
+            nw_jsonw_cstring(w, tm->entity->name);
+        else
+            text_slice(w, t, tm->start, tm->end);
+        nw_jsonw_key(w, "surface");
+        text_slice(w, t, tm->start, tm->end);
+        nw_jsonw_key(w, "start");
+        nw_jsonw_int(w, tm->start);
+        nw_jsonw_key(w, "end");
+        nw_jsonw_int(w, tm->end);
+        nw_jsonw_object_end(w);
+    }
+    nw_jsonw_array_end(w);
+    nw_jsonw_key(w, "casualties");
+    nw_casualties_write(w, &an->casualties);
 }
 
 nw_err nw_match_to_json(const nw_match *match, const nw_analysis *an, const nw_doc *doc,
                         const char *extra_json, char **out, size_t *outlen, char *errbuf,
                         size_t errlen)
 {
-    const nw_text *t = an->text;
-    const nw_sentence *ev = &an->seg->sentences[match->evidence];
-    json_t *o = json_object();
-    json_object_set_new(o, "schema", json_string(NW_MATCH_SCHEMA));
-    json_object_set_new(o, "event", json_string(match->event->id));
-    json_object_set_new(o, "title", json_string(match->event->title));
-    json_object_set_new(o, "severity", json_string(match->event->severity));
-    json_object_set_new(o, "doc_id", doc_field(doc, NW_DOC_ID));
-    json_object_set_new(o, "source", doc_field(doc, NW_DOC_SOURCE));
-    json_object_set_new(o, "url", doc_field(doc, NW_DOC_URL));
-    json_object_set_new(o, "published_at", doc_field(doc, NW_DOC_PUBLISHED_AT));
-    json_object_set_new(o, "evidence",
-                        json_pack("{s:o, s:I, s:I}", "text", text_slice(t, ev->start, ev->end),
-                                  "start", (json_int_t)ev->start, "end", (json_int_t)ev->end));
-    json_t *terms = json_array(), *entities = json_array();
-    for (size_t i = 0; i < match->nterms; i++) {
-        const nw_term *tm = &match->terms[i];
-        if (tm->entity == NULL && tm->class_name != NULL) {
-            json_array_append_new(terms,
-                                  json_pack("{s:s, s:o, s:I, s:I}", "class", tm->class_name,
-                                            "surface", text_slice(t, tm->start, tm->end), "start",
-                                            (json_int_t)tm->start, "end", (json_int_t)tm->end));
-        } else {
-            json_t *e = json_object();
-            json_object_set_new(e, "id", tm->entity ? json_string(tm->entity->id) : json_null());
-            json_object_set_new(e, "type", json_string(nw_entity_type_name(tm->type)));
-            json_object_set_new(e, "name",
-                                tm->entity ? json_string(tm->entity->name)
-                                           : text_slice(t, tm->start, tm->end));
-            json_object_set_new(e, "surface", text_slice(t, tm->start, tm->end));
-            json_object_set_new(e, "start", json_integer(tm->start));
-            json_object_set_new(e, "end", json_integer(tm->end));
-            json_array_append_new(entities, e);
-        }
+    *out = NULL;
+    *outlen = 0;
+    nw_jsonw *w = nw_jsonw_new();
+    if (w == NULL)
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    nw_jsonw_object_begin(w);
+    nw_match_write_members(match, an, doc, w);
+    nw_err err = extra_json != NULL ? nw_jsonw_members(w, extra_json, strlen(extra_json),
+                                                       match_members, errbuf, errlen)
+                                    : NW_OK;
+    nw_jsonw_object_end(w);
+    const char *json;
+    size_t len;
+    if (err == NW_OK)
+        err = nw_jsonw_finish(w, &json, &len, errbuf, errlen);
+    if (err == NW_OK && (*out = malloc(len + 1)) == NULL)
+        err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    if (err == NW_OK) {
+        memcpy(*out, json, len + 1);
+        *outlen = len;
     }
-    json_object_set_new(o, "terms", terms);
-    json_object_set_new(o, "entities", entities);
-    const nw_casualties *c = &an->casualties;
-    json_object_set_new(o, "casualties",
-                        c->killed < 0 && c->wounded < 0
-                            ? json_null()
-                            : json_pack("{s:o, s:o}", "killed",
-                                        c->killed >= 0 ? json_integer(c->killed) : json_null(),
-                                        "wounded",
-                                        c->wounded >= 0 ? json_integer(c->wounded) : json_null()));
-    if (extra_json != NULL) {
-        json_error_t jerr;
-        json_t *extra = json_loads(extra_json, 0, &jerr);
-        if (!json_is_object(extra)) {
-            json_decref(extra);
-            json_decref(o);
-            return nw_set_error(errbuf, errlen, NW_EINVAL, "extra match members are not an object");
-        }
-        json_object_update(o, extra);
-        json_decref(extra);
-    }
-    char *str = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (str == NULL)
-        return nw_set_error(errbuf, errlen, NW_ENOMEM, "cannot encode the match as JSON");
-    *out = str;
-    *outlen = strlen(str);
-    return NW_OK;
+    nw_jsonw_free(w);
+    return err;
 }

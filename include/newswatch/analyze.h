@@ -22,6 +22,7 @@
 #include "newswatch/error.h"
 #include "newswatch/furniture.h"
 #include "newswatch/gazetteer.h"
+#include "newswatch/jsonw.h"
 #include "newswatch/recognize.h"
 #include "newswatch/segment.h"
 #include "newswatch/text.h"
@@ -76,10 +77,23 @@ nw_err nw_analyzer_run(nw_analyzer *a, const nw_doc *doc, const nw_analysis **ou
                        size_t errlen);
 
 /*
+ * Writes the members of the document's `newswatch.enriched/1` record (schema
+ * through furniture_lines_removed, docs/schemas.md) into the object that w
+ * has open: the caller opens and closes it, and may add members of its own
+ * after these (the enrich stage adds "matches"). Errors surface in
+ * nw_jsonw_finish.
+ */
+void nw_analysis_write_members(const nw_analysis *an, const nw_doc *doc, nw_jsonw *w);
+
+/* Writes casualty figures as {"killed": n|null, "wounded": n|null}, or null when neither is known.
+ */
+void nw_casualties_write(nw_jsonw *w, const nw_casualties *c);
+
+/*
  * Encodes the document and its analysis as one line of `newswatch.enriched/1`
  * JSON (no newline). extra_json, when not NULL, is a JSON object whose
- * members are appended (the alert stage adds "matches"). The caller frees
- * *out with free().
+ * members are appended (NW_EINVAL when it is not an object or repeats a
+ * member of the record). The caller frees *out with free().
  */
 nw_err nw_analysis_to_json(const nw_analysis *an, const nw_doc *doc, const char *extra_json,
                            char **out, size_t *outlen, char *errbuf, size_t errlen);

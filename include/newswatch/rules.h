@@ -114,9 +114,19 @@ size_t nw_matcher_candidates(const nw_matcher *m);
 int nw_matcher_has_class(const nw_matcher *m, const char *class_name);
 
 /*
+ * Writes the members of a match's `newswatch.match/1` record (schema through
+ * casualties, docs/schemas.md) into the object w has open; the caller opens
+ * and closes it and may append members (the enrich stage adds what the alert
+ * stage needs). Errors surface in nw_jsonw_finish.
+ */
+void nw_match_write_members(const nw_match *match, const nw_analysis *an, const nw_doc *doc,
+                            nw_jsonw *w);
+
+/*
  * Encodes a match as one line of `newswatch.match/1` JSON. extra_json, when
- * not NULL, is a JSON object whose members are appended (the enrich stage
- * adds what the alert stage needs). The caller frees *out with free().
+ * not NULL, is a JSON object whose members are appended (NW_EINVAL when it is
+ * not an object or repeats a member of the record). The caller frees *out
+ * with free().
  */
 nw_err nw_match_to_json(const nw_match *match, const nw_analysis *an, const nw_doc *doc,
                         const char *extra_json, char **out, size_t *outlen, char *errbuf,
