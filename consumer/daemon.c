@@ -375,6 +375,28 @@ static rd_kafka_t *new_client(daemon *d, rd_kafka_type_t type, const char *const
     return rk;
 }
 
+/*
+ * Asks for the metadata of the topics the stage writes, so that the first
+ * batch's records do not wait for their partitions' leaders to be looked up
+ * (about half a second for a stage's first transaction otherwise). A failure
+ * only means the first batch pays that price.
+ */
+static void warm_producer(daemon *d, stage *st)
+{
+    static const nw_topic_role enrich_out[] = {NW_TOPIC_ENRICHED, NW_TOPIC_MATCHES, NW_TOPIC_DLQ};
+    static const nw_topic_role alert_out[] = {NW_TOPIC_ALERTS, NW_TOPIC_ALERT_STATE, NW_TOPIC_DLQ};
+    const nw_topic_role *roles = st->kind == STAGE_ENRICH ? enrich_out : alert_out;
+    for (size_t i = 0; i < 3; i++) {
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(st->producer, d->topics.name[roles[i]], NULL);
+        const rd_kafka_metadata_t *md = NULL;
+        if (rkt != NULL &&
+            rd_kafka_metadata(st->producer, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            rd_kafka_metadata_destroy(md);
+        if (rkt != NULL)
+            rd_kafka_topic_destroy(rkt);
+    }
+}
+
 static int open_stage(daemon *d, stage *st, int kind, char *errbuf, size_t errlen)
 {
     memset(st, 0, sizeof *st);
@@ -462,6 +484,7 @@ static int open_stage(daemon *d, stage *st, int kind, char *errbuf, size_t errle
             return -1;
         }
     }
+    warm_producer(d, st);
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, st->in_topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t err = rd_kafka_subscribe(st->consumer, sub);
