@@ -43,9 +43,12 @@ static void on_hup(int sig)
 
 enum { STAGE_ENRICH = 1, STAGE_ALERT = 2 };
 
+#define MAX_ENRICH_THREADS 64
+
 typedef struct settings {
     char group_enrich[256], group_alert[256], txn_prefix[128];
     int batch_messages, batch_ms, shutdown_ms;
+    int enrich_threads; /* documents of a batch enriched in parallel */
     bool eos;
     size_t max_bytes;
 } settings;
@@ -69,6 +72,8 @@ static nw_err read_settings(const nw_kvconf *conf, settings *s, char *errbuf, si
     s->batch_messages = 500;
     s->batch_ms = 100;
     s->shutdown_ms = 30000;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    s->enrich_threads = cpus < 1 ? 1 : cpus > MAX_ENRICH_THREADS ? MAX_ENRICH_THREADS : (int)cpus;
     s->eos = true;
     s->max_bytes = NW_INPUT_DEFAULT_MAX_BYTES;
     for (size_t i = 0; conf != NULL && i < nw_kvconf_count(conf); i++) {
@@ -88,6 +93,9 @@ static nw_err read_settings(const nw_kvconf *conf, settings *s, char *errbuf, si
             bad = parse_positive(e->value, 1, 100000, &v) || !(s->batch_messages = (int)v);
         else if (strcmp(k, "batch.ms") == 0)
             bad = parse_positive(e->value, 1, 60000, &v) || !(s->batch_ms = (int)v);
+        else if (strcmp(k, "enrich.threads") == 0)
+            bad = parse_positive(e->value, 1, MAX_ENRICH_THREADS, &v) ||
+                  !(s->enrich_threads = (int)v);
         else if (strcmp(k, "shutdown.timeout.ms") == 0)
             bad = parse_positive(e->value, 1000, 600000, &v) || !(s->shutdown_ms = (int)v);
         else if (strcmp(k, "max.document.bytes") == 0)
@@ -100,11 +108,12 @@ static nw_err read_settings(const nw_kvconf *conf, settings *s, char *errbuf, si
             else
                 bad = 1;
         } else
-            return nw_set_error(errbuf, errlen, NW_ECONFIG,
-                                "%s:%u: unknown key '%s' in [consumer] (known: group.enrich, "
-                                "group.alert, transactional.id.prefix, batch.messages, batch.ms, "
-                                "shutdown.timeout.ms, max.document.bytes, processing.guarantee)",
-                                e->file, e->line, k);
+            return nw_set_error(
+                errbuf, errlen, NW_ECONFIG,
+                "%s:%u: unknown key '%s' in [consumer] (known: group.enrich, "
+                "group.alert, transactional.id.prefix, batch.messages, batch.ms, "
+                "enrich.threads, shutdown.timeout.ms, max.document.bytes, processing.guarantee)",
+                e->file, e->line, k);
         if (bad)
             return nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: bad value '%s' for %s", e->file,
                                 e->line, e->value, k);
@@ -130,6 +139,18 @@ typedef struct pending_alert {
     char *alert, *event, *severity, *title, *evidence, *doc_id, *source, *url, *published;
 } pending_alert;
 
+/* What enriching one message gave: a dead-letter reason, or the records to produce. */
+typedef struct enrich_result {
+    char *why; /* the dead-letter reason; NULL when enriched */
+    char *key; /* the document id */
+    size_t key_len;
+    char *enriched;
+    size_t enriched_len;
+    size_t nmatches;
+    char **matches, **event_ids;
+    size_t *match_lens;
+} enrich_result;
+
 typedef struct daemon daemon;
 
 typedef struct stage {
@@ -142,6 +163,9 @@ typedef struct stage {
     size_t n, cap;
     rd_kafka_topic_partition_list_t *revoked; /* during the batch being collected */
     unsigned long delivery_errors;
+    /* the enrich stage: one result per message of the batch */
+    enrich_result *results;
+    size_t capresults;
     /* the alert stage */
     nw_alerter *alerter;
     owner *owners;
@@ -158,7 +182,7 @@ struct daemon {
     settings s;
     nw_topics topics;
     nw_pipeline pipeline;
-    nw_enricher *enricher;
+    nw_enricher **enrichers; /* s.enrich_threads of them, one per thread of a batch */
     nw_sinks *sinks;
     stage enrich, alert;
     char brokers[512];
@@ -533,6 +557,7 @@ static void close_stage(stage *st)
     for (size_t i = 0; i < st->n; i++)
         rd_kafka_message_destroy(st->batch[i]);
     free(st->batch);
+    free(st->results); /* their contents are freed as each batch is produced */
     forget_partition(st, -1);
     free(st->owners);
     free_pending(st);
@@ -591,42 +616,165 @@ static int dead_letter(stage *st, const rd_kafka_message_t *m, const char *why)
                    m->payload, m->len, h);
 }
 
-static int process_enrich(stage *st, const rd_kafka_message_t *m)
+static void free_result(enrich_result *r)
 {
-    daemon *d = st->d;
+    free(r->why);
+    free(r->key);
+    free(r->enriched);
+    for (size_t i = 0; i < r->nmatches; i++) {
+        free(r->matches[i]);
+        free(r->event_ids[i]);
+    }
+    free(r->matches);
+    free(r->event_ids);
+    free(r->match_lens);
+    memset(r, 0, sizeof *r);
+}
+
+static char *copy_bytes(const char *s, size_t n)
+{
+    char *c = malloc(n + 1);
+    if (c != NULL) {
+        memcpy(c, s, n);
+        c[n] = '\0';
+    }
+    return c;
+}
+
+/* Copies what the enricher wrote (it is overwritten by the next document). */
+static bool keep_output(enrich_result *r, const nw_doc *doc, const nw_enriched *out)
+{
+    size_t idlen;
+    const char *id = nw_doc_get(doc, NW_DOC_ID, &idlen);
+    r->key = copy_bytes(id, idlen);
+    r->key_len = idlen;
+    r->enriched = copy_bytes(out->enriched, out->enriched_len);
+    r->enriched_len = out->enriched_len;
+    if (r->key == NULL || r->enriched == NULL)
+        return false;
+    if (out->nmatches == 0)
+        return true;
+    r->matches = calloc(out->nmatches, sizeof(char *));
+    r->event_ids = calloc(out->nmatches, sizeof(char *));
+    r->match_lens = calloc(out->nmatches, sizeof(size_t));
+    if (r->matches == NULL || r->event_ids == NULL || r->match_lens == NULL)
+        return false;
+    for (size_t i = 0; i < out->nmatches; i++, r->nmatches++) {
+        r->matches[i] = copy_bytes(out->matches[i], out->match_lens[i]);
+        r->event_ids[i] = strdup(out->event_ids[i]);
+        r->match_lens[i] = out->match_lens[i];
+        if (r->matches[i] == NULL || r->event_ids[i] == NULL) {
+            r->nmatches++;
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Enriches one message with en into r; no Kafka calls, so that the messages of
+ * a batch can be enriched on several threads (each with its own enricher).
+ */
+static void compute_enrich(const daemon *d, nw_enricher *en, const rd_kafka_message_t *m,
+                           enrich_result *r)
+{
     char why[1024];
-    if (m->payload == NULL)
-        return dead_letter(st, m, "empty message (no value)");
+    memset(r, 0, sizeof *r);
+    if (m->payload == NULL) {
+        r->why = strdup("empty message (no value)");
+        return;
+    }
     if (m->len > d->s.max_bytes) {
         snprintf(why, sizeof why, "the message is %zu bytes, over the limit of %zu bytes", m->len,
                  d->s.max_bytes);
-        return dead_letter(st, m, why);
+        r->why = strdup(why);
+        return;
     }
     /* One parse: UTF-8, JSON, the newswatch.doc/1 schema and the fields. */
     nw_doc *doc = NULL;
-    if (nw_doc_from_record(m->payload, m->len, &doc, why, sizeof why) != NW_OK)
-        return dead_letter(st, m, why);
+    if (nw_doc_from_record(m->payload, m->len, &doc, why, sizeof why) != NW_OK) {
+        r->why = strdup(why);
+        return;
+    }
     rd_kafka_timestamp_type_t tstype;
     int64_t ts = rd_kafka_message_timestamp(m, &tstype);
     int64_t fallback = ts > 0 ? ts / 1000 : (int64_t)time(NULL);
     nw_enriched out;
-    int rc = 0;
-    if (nw_enricher_run(d->enricher, doc, fallback, &out, why, sizeof why) != NW_OK) {
+    if (nw_enricher_run(en, doc, fallback, &out, why, sizeof why) != NW_OK) {
         char msg[1100];
         snprintf(msg, sizeof msg, "processing error: %s", why);
-        rc = dead_letter(st, m, msg);
-    } else {
-        size_t idlen;
-        const char *id = nw_doc_get(doc, NW_DOC_ID, &idlen);
-        rc = produce(st, d->topics.name[NW_TOPIC_ENRICHED], RD_KAFKA_PARTITION_UA, id, idlen,
-                     out.enriched, out.enriched_len, json_headers("newswatch.enriched/1"));
-        for (size_t i = 0; rc == 0 && i < out.nmatches; i++)
-            rc = produce(st, d->topics.name[NW_TOPIC_MATCHES], RD_KAFKA_PARTITION_UA,
-                         out.event_ids[i], strlen(out.event_ids[i]), out.matches[i],
-                         out.match_lens[i], json_headers(NW_MATCH_SCHEMA));
+        r->why = strdup(msg);
+    } else if (!keep_output(r, doc, &out)) {
+        free_result(r);
+        r->why = strdup("processing error: out of memory");
     }
     nw_doc_free(doc);
+}
+
+/* Produces what compute_enrich made of m (in the stage's open transaction). */
+static int emit_enrich(stage *st, const rd_kafka_message_t *m, const enrich_result *r)
+{
+    daemon *d = st->d;
+    if (r->why != NULL || r->enriched == NULL)
+        return dead_letter(st, m, r->why != NULL ? r->why : "processing error: out of memory");
+    int rc =
+        produce(st, d->topics.name[NW_TOPIC_ENRICHED], RD_KAFKA_PARTITION_UA, r->key, r->key_len,
+                r->enriched, r->enriched_len, json_headers("newswatch.enriched/1"));
+    for (size_t i = 0; rc == 0 && i < r->nmatches; i++)
+        rc = produce(st, d->topics.name[NW_TOPIC_MATCHES], RD_KAFKA_PARTITION_UA, r->event_ids[i],
+                     strlen(r->event_ids[i]), r->matches[i], r->match_lens[i],
+                     json_headers(NW_MATCH_SCHEMA));
     return rc;
+}
+
+typedef struct enrich_worker {
+    stage *st;
+    nw_enricher *en;
+    size_t first, step; /* messages first, first + step, ... of the batch */
+} enrich_worker;
+
+static void *enrich_slice(void *arg)
+{
+    const enrich_worker *w = arg;
+    for (size_t i = w->first; i < w->st->n; i += w->step)
+        compute_enrich(w->st->d, w->en, w->st->batch[i], &w->st->results[i]);
+    return NULL;
+}
+
+/*
+ * Enriches the whole batch into st->results, on up to s.enrich_threads
+ * threads (this one included); the records are produced afterwards, in the
+ * batch's order, by this thread. -1 when out of memory.
+ */
+static int enrich_batch(stage *st)
+{
+    daemon *d = st->d;
+    if (st->capresults < st->n) {
+        enrich_result *nr = realloc(st->results, st->n * sizeof(*nr));
+        if (nr == NULL)
+            return -1;
+        st->results = nr;
+        st->capresults = st->n;
+    }
+    size_t nthreads = (size_t)d->s.enrich_threads;
+    if (nthreads > st->n)
+        nthreads = st->n;
+    enrich_worker w[MAX_ENRICH_THREADS];
+    pthread_t tid[MAX_ENRICH_THREADS];
+    bool started[MAX_ENRICH_THREADS] = {false};
+    for (size_t t = 0; t < nthreads; t++)
+        w[t] = (enrich_worker){st, d->enrichers[t], t, nthreads};
+    /* Threads that cannot start leave their messages to this thread. */
+    for (size_t t = 1; t < nthreads; t++)
+        started[t] = pthread_create(&tid[t], NULL, enrich_slice, &w[t]) == 0;
+    enrich_slice(&w[0]);
+    for (size_t t = 1; t < nthreads; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            enrich_slice(&(enrich_worker){st, d->enrichers[0], t, nthreads});
+    }
+    return 0;
 }
 
 static char *dup_or_null(const char *s)
@@ -888,10 +1036,20 @@ static int run_batch(stage *st, long idle_ms)
         }
     }
     int rc = 0;
-    for (size_t i = 0; i < st->n && rc == 0; i++) {
-        rc = st->kind == STAGE_ENRICH ? process_enrich(st, st->batch[i])
-                                      : process_alert(st, st->batch[i]);
-        st->processed++;
+    if (st->kind == STAGE_ENRICH) {
+        rc = enrich_batch(st);
+        for (size_t i = 0; i < st->n; i++) {
+            if (rc == 0) {
+                rc = emit_enrich(st, st->batch[i], &st->results[i]);
+                st->processed++;
+            }
+            free_result(&st->results[i]);
+        }
+    } else {
+        for (size_t i = 0; i < st->n && rc == 0; i++) {
+            rc = process_alert(st, st->batch[i]);
+            st->processed++;
+        }
     }
     if (rc != 0) {
         if (eos) {
@@ -922,6 +1080,29 @@ done:
 
 /* ---- reload, shutdown watchdog, main --------------------------------------- */
 
+static void free_enrichers(const daemon *d, nw_enricher **en)
+{
+    for (int i = 0; en != NULL && i < d->s.enrich_threads; i++)
+        nw_enricher_free(en[i]);
+    free(en);
+}
+
+/* One enricher per enrich thread, over d->pipeline; NULL with a message on failure. */
+static nw_enricher **new_enrichers(const daemon *d, char *errbuf, size_t errlen)
+{
+    nw_enricher **en = calloc((size_t)d->s.enrich_threads, sizeof(*en));
+    if (en == NULL) {
+        nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < d->s.enrich_threads; i++)
+        if ((en[i] = nw_enricher_new(&d->pipeline, errbuf, errlen)) == NULL) {
+            free_enrichers(d, en);
+            return NULL;
+        }
+    return en;
+}
+
 /* SIGHUP: loads everything anew; a file with a mistake keeps the old configuration. */
 static void reload(daemon *d)
 {
@@ -934,16 +1115,16 @@ static void reload(daemon *d)
     }
     nw_pipeline old = d->pipeline;
     d->pipeline = next;
-    nw_enricher *en = NULL;
-    if (d->enricher != NULL && (en = nw_enricher_new(&d->pipeline, err, sizeof err)) == NULL) {
+    nw_enricher **en = NULL;
+    if (d->enrichers != NULL && (en = new_enrichers(d, err, sizeof err)) == NULL) {
         d->pipeline = old;
         nw_pipeline_unload(&next);
         log_msg("reload failed, keeping the old configuration: %s", err);
         return;
     }
-    if (d->enricher != NULL) {
-        nw_enricher_free(d->enricher);
-        d->enricher = en;
+    if (d->enrichers != NULL) {
+        free_enrichers(d, d->enrichers);
+        d->enrichers = en;
     }
     if (d->alert.alerter != NULL)
         nw_alerter_set_rules(d->alert.alerter, d->pipeline.rules);
@@ -1036,8 +1217,8 @@ int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf)
     pthread_detach(wt);
 
     int status = 0;
-    d.enricher = (stages & STAGE_ENRICH) ? nw_enricher_new(&d.pipeline, err, sizeof err) : NULL;
-    if ((stages & STAGE_ENRICH) && d.enricher == NULL) {
+    d.enrichers = (stages & STAGE_ENRICH) ? new_enrichers(&d, err, sizeof err) : NULL;
+    if ((stages & STAGE_ENRICH) && d.enrichers == NULL) {
         fprintf(stderr, NW_CONSUMER ": %s\n", err);
         status = NW_EXIT_FAILED;
         goto done;
@@ -1085,7 +1266,7 @@ done:
     close_stage(&d.alert);
     all_stages[0] = all_stages[1] = NULL;
     nw_sinks_free(d.sinks);
-    nw_enricher_free(d.enricher);
+    free_enrichers(&d, d.enrichers);
     nw_pipeline_unload(&d.pipeline);
     return status;
 }

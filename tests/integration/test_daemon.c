@@ -39,6 +39,7 @@ static void world_init(world *w, const char *name, int partitions, const char *e
                      "alerts = %s.alerts\nalert-state = %s.alert-state\ndlq = %s.dlq\n"
                      "[consumer]\ngroup.enrich = %s-enrich\ngroup.alert = %s-alert\n"
                      "transactional.id.prefix = %s\nbatch.ms = 50\nbatch.messages = 50\n"
+                     "enrich.threads = 3\n"
                      "[sinks]\nstdout = false\n%s",
                      it_brokers(), w->prefix, w->prefix, w->prefix, w->prefix, w->prefix, w->prefix,
                      w->prefix, w->prefix, w->prefix, extra != NULL ? extra : "");
