@@ -239,6 +239,12 @@ static bool find_urls(nw_segments *s, const int32_t *cps, size_t n)
 {
     size_t i = 0;
     while (i < n) {
+        /* Every prefix below starts with h, w or p: test the rest only there. */
+        int32_t first = cps[i] >= 'A' && cps[i] <= 'Z' ? cps[i] + 32 : cps[i];
+        if (first != 'h' && first != 'w' && first != 'p') {
+            i++;
+            continue;
+        }
         bool boundary = i == 0 || !url_char(cps[i - 1]) || cps[i - 1] == '(';
         if (boundary &&
             (starts_with(cps, i, n, "http://") || starts_with(cps, i, n, "https://") ||
