@@ -427,10 +427,12 @@ nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, 
         out->display_cp[ncp] = (uint32_t)di;
         out->match_cp[ncp] = (uint32_t)mi;
         ncp++;
-        memcpy(out->display + di, in->display + in->display_cp[i], dl);
-        memcpy(out->match + mi, in->match + in->match_cp[i], ml);
-        di += dl;
-        mi += ml;
+        /* One code point: at most 4 bytes each, copied in line (no memcpy call per character). */
+        const char *ds = in->display + in->display_cp[i], *ms = in->match + in->match_cp[i];
+        for (size_t k = 0; k < dl; k++)
+            out->display[di++] = ds[k];
+        for (size_t k = 0; k < ml; k++)
+            out->match[mi++] = ms[k];
     }
     out->display_cp[ncp] = (uint32_t)di;
     out->match_cp[ncp] = (uint32_t)mi;
