@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "newswatch/hash.h"
+
 /* Month names in the matching form (ة→ه, أإآ→ا, ى→ي, lower case). */
 #define W(s, v)                                                                                    \
     {                                                                                              \
@@ -48,7 +50,7 @@ static bool eq(const char *w, size_t len, const char *s)
 }
 
 /*
- * Month and weekday names in one open-addressing table keyed by FNV-1a, built
+ * Month and weekday names in one open-addressing table (nw_hash_table64), built
  * once: every word of every sentence is looked up (twice for a clitic form),
  * and a linear scan of 68 names was a tenth of the text pipeline's time.
  */
@@ -62,10 +64,7 @@ static pthread_once_t names_once = PTHREAD_ONCE_INIT;
 
 static uint32_t name_hash(const char *w, size_t len)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)w[i]) * 16777619u;
-    return h;
+    return (uint32_t)nw_hash_table64(w, len);
 }
 
 static void name_put(const char *word, size_t len, int kind, int value)

@@ -88,7 +88,7 @@ static bool rehash(uint32_t **slots, size_t *nslots, size_t count, const char *p
         return false;
     for (size_t r = 0; r < count; r++) {
         const uint32_t *rec = (const uint32_t *)((const char *)records + r * stride);
-        uint64_t h = nw_hash_fnv1a64(pool + rec[0], rec[1]);
+        uint64_t h = nw_hash_table64(pool + rec[0], rec[1]);
         size_t i = probe(ns, n, pool, records, stride, pool + rec[0], rec[1], h);
         ns[i] = (uint32_t)r + 1;
     }
@@ -115,7 +115,7 @@ static nw_err add_key(nw_phrases *p, const char *key, size_t keylen, size_t firs
     /* The phrase. */
     if (!rehash(&p->slots, &p->nslots, p->nentries, p->pool, p->entries, sizeof(entry)))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    uint64_t h = nw_hash_fnv1a64(key, keylen);
+    uint64_t h = nw_hash_table64(key, keylen);
     size_t i = probe(p->slots, p->nslots, p->pool, p->entries, sizeof(entry), key, keylen, h);
     entry *e;
     if (p->slots[i] == 0) {
@@ -149,7 +149,7 @@ static nw_err add_key(nw_phrases *p, const char *key, size_t keylen, size_t firs
     /* Its first word. */
     if (!rehash(&p->fslots, &p->nfslots, p->nfirsts, p->pool, p->firsts, sizeof(first)))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    h = nw_hash_fnv1a64(key, firstlen);
+    h = nw_hash_table64(key, firstlen);
     i = probe(p->fslots, p->nfslots, p->pool, p->firsts, sizeof(first), key, firstlen, h);
     if (p->fslots[i] == 0) {
         if (!nw_grow((void **)&p->firsts, &p->capfirsts, p->nfirsts + 1, sizeof(first)))
@@ -245,14 +245,14 @@ static const first *find_first(const nw_phrases *p, const char *w, size_t len)
 {
     if (p->nfslots == 0)
         return NULL;
-    uint64_t h = nw_hash_fnv1a64(w, len);
+    uint64_t h = nw_hash_table64(w, len);
     size_t i = probe(p->fslots, p->nfslots, p->pool, p->firsts, sizeof(first), w, len, h);
     return p->fslots[i] != 0 ? &p->firsts[p->fslots[i] - 1] : NULL;
 }
 
 static const entry *find_entry(const nw_phrases *p, const char *key, size_t len)
 {
-    uint64_t h = nw_hash_fnv1a64(key, len);
+    uint64_t h = nw_hash_table64(key, len);
     size_t i = probe(p->slots, p->nslots, p->pool, p->entries, sizeof(entry), key, len, h);
     return p->slots[i] != 0 ? &p->entries[p->slots[i] - 1] : NULL;
 }
