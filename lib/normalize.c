@@ -1,5 +1,6 @@
 #include "newswatch/text.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 
 struct nw_normalizer {
     const UNormalizer2 *nfkc;
+    bool use_fast;     /* nw_normalize's fast path (on unless a test turns it off) */
+    size_t fast_texts; /* texts it took */
     UChar *u16, *nfkc_buf;
     int32_t cap_u16, cap_nfkc;
 };
@@ -51,6 +54,7 @@ nw_normalizer *nw_normalizer_new(char *errbuf, size_t errlen)
         return NULL;
     }
     n->nfkc = nfkc;
+    n->use_fast = true;
     return n;
 }
 
@@ -257,6 +261,183 @@ static nw_err to_nfkc_utf16(nw_normalizer *n, const char *in, size_t len, const 
     return nw_set_error(errbuf, errlen, NW_ENOMEM, "NFKC output does not fit");
 }
 
+/*
+ * The fast path. A text is in NFKC when every code point's NFKC quick check
+ * is "yes" (none decomposes under NFKC or may compose with what comes before
+ * it) and its combining marks are in canonical order (UAX #15). When every
+ * combining mark in it (canonical class other than 0) is one the display
+ * mapping deletes, their order does not matter either: NFKC could only
+ * reorder what is then deleted. Arabic letters, ASCII and the usual
+ * punctuation are such code points; for a text made of them, nw_normalize
+ * maps each code point straight from the UTF-8 input, without the UTF-16
+ * round trip and ICU's normaliser. A code point that is not (a Latin accent
+ * to compose, a presentation form, "…") sends the whole text down the ICU
+ * path, which is the reference: both give the same result.
+ *
+ * Tables for the Basic Multilingual Plane, built once: whether a code point
+ * is simple, and below U+0800 its display mapping and matching form.
+ */
+#define FAST_TABLE 0x0800
+static uint8_t simple_bmp[0x10000];
+static int32_t fast_display[FAST_TABLE], fast_match[FAST_TABLE];
+static bool tables_ok;
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+static bool is_simple(const UNormalizer2 *nfkc, UChar32 c)
+{
+    /*
+     * No-break space: NFKC makes it U+0020, which composes with nothing on
+     * either side, and display_map gives both SPACE. Four ANT articles in ten
+     * have one.
+     */
+    if (c == 0x00A0)
+        return true;
+    UChar buf[2];
+    int32_t n = 0;
+    U16_APPEND_UNSAFE(buf, n, c);
+    UErrorCode status = U_ZERO_ERROR;
+    if (unorm2_quickCheck(nfkc, buf, n, &status) != UNORM_YES || U_FAILURE(status))
+        return false;
+    return u_getCombiningClass(c) == 0 || display_map(c) == DELETE;
+}
+
+static void fill_tables(void)
+{
+    UErrorCode status = U_ZERO_ERROR;
+    const UNormalizer2 *nfkc = unorm2_getNFKCInstance(&status);
+    if (U_FAILURE(status))
+        return;
+    for (UChar32 c = 0; c < 0x10000; c++)
+        simple_bmp[c] = !U_IS_SURROGATE(c) && is_simple(nfkc, c);
+    for (UChar32 c = 0; c < FAST_TABLE; c++) {
+        fast_display[c] = display_map(c);
+        fast_match[c] = fast_display[c] >= 0 ? nw_fold_codepoint(fast_display[c]) : 0;
+    }
+    tables_ok = true;
+}
+
+/* Appends code points to a text, collapsing white space as nw_normalize documents. */
+typedef struct emitter {
+    nw_text *out;
+    uint8_t *d, *m;
+    int32_t di, mi;
+    size_t ncp;
+    int pending_space, newlines, line_empty, any;
+} emitter;
+
+static void emit_begin(emitter *e, nw_text *out)
+{
+    memset(e, 0, sizeof *e);
+    e->out = out;
+    e->d = (uint8_t *)out->display;
+    e->m = (uint8_t *)out->match;
+    e->line_empty = 1;
+}
+
+static void emit_sep(emitter *e, uint8_t sep)
+{
+    e->out->display_cp[e->ncp] = (uint32_t)e->di;
+    e->out->match_cp[e->ncp] = (uint32_t)e->mi;
+    e->ncp++;
+    e->d[e->di++] = sep;
+    e->m[e->mi++] = sep;
+}
+
+/* dc: the display mapping (or DELETE, SPACE, NEWLINE); mc: its matching form. */
+static inline void emit(emitter *e, UChar32 dc, UChar32 mc)
+{
+    if (dc == DELETE)
+        return;
+    if (dc == SPACE) {
+        e->pending_space = !e->line_empty;
+        return;
+    }
+    if (dc == NEWLINE) {
+        e->pending_space = 0;
+        if (e->any)
+            e->newlines++;
+        e->line_empty = 1;
+        return;
+    }
+    /* Flush the white space before this character: at most one blank line. */
+    if (e->newlines > 0) {
+        int k = e->newlines > 2 ? 2 : e->newlines;
+        for (int j = 0; j < k; j++)
+            emit_sep(e, '\n');
+        e->newlines = 0;
+    } else if (e->pending_space) {
+        emit_sep(e, ' ');
+    }
+    e->pending_space = 0;
+    e->line_empty = 0;
+    e->any = 1;
+    e->out->display_cp[e->ncp] = (uint32_t)e->di;
+    e->out->match_cp[e->ncp] = (uint32_t)e->mi;
+    e->ncp++;
+    U8_APPEND_UNSAFE(e->d, e->di, dc);
+    U8_APPEND_UNSAFE(e->m, e->mi, mc);
+}
+
+static void emit_end(emitter *e)
+{
+    nw_text *out = e->out;
+    out->display_cp[e->ncp] = (uint32_t)e->di;
+    out->match_cp[e->ncp] = (uint32_t)e->mi;
+    e->d[e->di] = '\0';
+    e->m[e->mi] = '\0';
+    out->display_len = (size_t)e->di;
+    out->match_len = (size_t)e->mi;
+    out->ncp = e->ncp;
+}
+
+/* Room for maxbytes bytes in each form and maxcp code points. */
+static bool reserve_text(nw_text *out, size_t maxbytes, size_t maxcp)
+{
+    if (!grow_bytes(&out->display, &out->cap_display, maxbytes) ||
+        !grow_bytes(&out->match, &out->cap_match, maxbytes))
+        return false;
+    if (maxcp > out->cap_cp) {
+        uint32_t *d = realloc(out->display_cp, maxcp * sizeof(uint32_t));
+        if (d != NULL)
+            out->display_cp = d;
+        uint32_t *m = realloc(out->match_cp, maxcp * sizeof(uint32_t));
+        if (m != NULL)
+            out->match_cp = m;
+        if (d == NULL || m == NULL)
+            return false;
+        out->cap_cp = maxcp;
+    }
+    return true;
+}
+
+/* The fast path over valid UTF-8; false (out half written) when a code point is not simple. */
+static bool normalize_simple(const UNormalizer2 *nfkc, const char *in, size_t len, nw_text *out)
+{
+    emitter e;
+    emit_begin(&e, out);
+    const uint8_t *s = (const uint8_t *)in;
+    size_t i = 0;
+    while (i < len) {
+        UChar32 c = s[i];
+        if (c < 0x80) {
+            i++;
+            emit(&e, fast_display[c], fast_match[c]);
+            continue;
+        }
+        U8_NEXT_UNSAFE(s, i, c);
+        if (c < 0x10000 ? !simple_bmp[c] : !is_simple(nfkc, c))
+            return false;
+        if (c < FAST_TABLE) {
+            emit(&e, fast_display[c], fast_match[c]);
+        } else {
+            UChar32 dc = display_map(c);
+            emit(&e, dc, dc >= 0 ? nw_fold_codepoint(dc) : 0);
+        }
+    }
+    emit_end(&e);
+    return true;
+}
+
 nw_err nw_normalize(nw_normalizer *n, const char *in, size_t len, nw_text *out, char *errbuf,
                     size_t errlen)
 {
@@ -266,87 +447,47 @@ nw_err nw_normalize(nw_normalizer *n, const char *in, size_t len, nw_text *out, 
                             len, MAX_INPUT);
     if (!nw_utf8_valid(in, len, &bad))
         return nw_set_error(errbuf, errlen, NW_EUTF8, "invalid UTF-8 at byte offset %zu", bad);
+    pthread_once(&tables_once, fill_tables);
+    /*
+     * Fast path: a simple code point's display form is never longer than its
+     * UTF-8 (the mapping gives ASCII or the code point itself); its matching
+     * form may be (simple case folding takes U+023A, 2 bytes, to U+2C65, 3).
+     */
+    if (tables_ok && n->use_fast && reserve_text(out, len * 2 + 1, len + 1) &&
+        normalize_simple(n->nfkc, in, len, out)) {
+        n->fast_texts++;
+        return NW_OK;
+    }
+
     const UChar *s = NULL;
     int32_t slen = 0;
     nw_err err = to_nfkc_utf16(n, in, len, &s, &slen, errbuf, errlen);
     if (err != NW_OK)
         return err;
-
     /* Each UTF-16 unit yields at most 3 UTF-8 bytes, and at most one code point. */
-    size_t maxbytes = (size_t)slen * 3 + 1;
-    size_t maxcp = (size_t)slen + 1;
-    if (!grow_bytes(&out->display, &out->cap_display, maxbytes) ||
-        !grow_bytes(&out->match, &out->cap_match, maxbytes))
+    if (!reserve_text(out, (size_t)slen * 3 + 1, (size_t)slen + 1))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    if (maxcp > out->cap_cp) {
-        uint32_t *d = realloc(out->display_cp, maxcp * sizeof(uint32_t));
-        if (d != NULL)
-            out->display_cp = d;
-        uint32_t *m = realloc(out->match_cp, maxcp * sizeof(uint32_t));
-        if (m != NULL)
-            out->match_cp = m;
-        if (d == NULL || m == NULL)
-            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-        out->cap_cp = maxcp;
-    }
-    uint8_t *d = (uint8_t *)out->display, *m = (uint8_t *)out->match;
-    int32_t di = 0, mi = 0;
-    size_t ncp = 0;
-    int pending_space = 0, newlines = 0, line_empty = 1, any = 0;
+    emitter e;
+    emit_begin(&e, out);
     int32_t i = 0;
     while (i < slen) {
         UChar32 c;
         U16_NEXT_UNSAFE(s, i, c);
         UChar32 dc = display_map(c);
-        if (dc == DELETE)
-            continue;
-        if (dc == SPACE) {
-            pending_space = !line_empty;
-            continue;
-        }
-        if (dc == NEWLINE) {
-            pending_space = 0;
-            if (any)
-                newlines++;
-            line_empty = 1;
-            continue;
-        }
-        /* Flush the white space before this character: at most one blank line. */
-        if (newlines > 0) {
-            int k = newlines > 2 ? 2 : newlines;
-            for (int j = 0; j < k; j++) {
-                out->display_cp[ncp] = (uint32_t)di;
-                out->match_cp[ncp] = (uint32_t)mi;
-                ncp++;
-                d[di++] = '\n';
-                m[mi++] = '\n';
-            }
-            newlines = 0;
-        } else if (pending_space) {
-            out->display_cp[ncp] = (uint32_t)di;
-            out->match_cp[ncp] = (uint32_t)mi;
-            ncp++;
-            d[di++] = ' ';
-            m[mi++] = ' ';
-        }
-        pending_space = 0;
-        line_empty = 0;
-        any = 1;
-        out->display_cp[ncp] = (uint32_t)di;
-        out->match_cp[ncp] = (uint32_t)mi;
-        ncp++;
-        U8_APPEND_UNSAFE(d, di, dc);
-        UChar32 mc = nw_fold_codepoint(dc);
-        U8_APPEND_UNSAFE(m, mi, mc);
+        emit(&e, dc, dc >= 0 ? nw_fold_codepoint(dc) : 0);
     }
-    out->display_cp[ncp] = (uint32_t)di;
-    out->match_cp[ncp] = (uint32_t)mi;
-    d[di] = '\0';
-    m[mi] = '\0';
-    out->display_len = (size_t)di;
-    out->match_len = (size_t)mi;
-    out->ncp = ncp;
+    emit_end(&e);
     return NW_OK;
+}
+
+void nw_normalizer_set_fast_path(nw_normalizer *n, bool on)
+{
+    n->use_fast = on;
+}
+
+size_t nw_normalizer_fast_texts(const nw_normalizer *n)
+{
+    return n->fast_texts;
 }
 
 char *nw_normalize_to_match(nw_normalizer *n, const char *in, size_t len, size_t *outlen,

@@ -23,6 +23,7 @@
 #ifndef NEWSWATCH_TEXT_H
 #define NEWSWATCH_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +58,16 @@ void nw_normalizer_free(nw_normalizer *n);
  */
 nw_err nw_normalize(nw_normalizer *n, const char *in, size_t len, nw_text *out, char *errbuf,
                     size_t errlen);
+
+/*
+ * nw_normalize maps texts whose code points NFKC leaves alone (Arabic, ASCII,
+ * common punctuation) straight from UTF-8, and gives the rest to ICU's NFKC;
+ * both paths give the same result. Turning the fast path off (tests compare
+ * the two) sends every text through ICU.
+ */
+void nw_normalizer_set_fast_path(nw_normalizer *n, bool on);
+/* How many texts took the fast path since the normaliser was made. */
+size_t nw_normalizer_fast_texts(const nw_normalizer *n);
 
 /*
  * The matching-form folding of one code point (after the display mapping):

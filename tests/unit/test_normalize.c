@@ -187,6 +187,98 @@ static void seeds_normalise_cleanly(void **state)
     }
 }
 
+/* The two forms and both offset arrays of a and b are the same. */
+static void assert_same_text(const nw_text *a, const nw_text *b, const char *what)
+{
+    if (a->display_len != b->display_len || memcmp(a->display, b->display, a->display_len) != 0)
+        fail_msg("%s: display differs:\n  fast: %s\n  ICU:  %s", what, a->display, b->display);
+    if (a->match_len != b->match_len || memcmp(a->match, b->match, a->match_len) != 0)
+        fail_msg("%s: match differs:\n  fast: %s\n  ICU:  %s", what, a->match, b->match);
+    assert_int_equal(a->ncp, b->ncp);
+    assert_memory_equal(a->display_cp, b->display_cp, (a->ncp + 1) * sizeof(uint32_t));
+    assert_memory_equal(a->match_cp, b->match_cp, (a->ncp + 1) * sizeof(uint32_t));
+}
+
+/*
+ * Texts NFKC leaves alone are mapped without ICU's normaliser; everything
+ * else goes through it. Both paths must give the same text: every seed, and
+ * strings that need NFKC (to compose, decompose or reorder) or are on the edge.
+ */
+static void fast_path_agrees_with_icu(void **state)
+{
+    fixture *f = *state;
+    char err[256];
+    nw_text *slow = nw_text_new();
+    static const char *const cases[] = {
+        "بغداد الجديدة والكرادة",
+        "بَغْدَادُ بغــــداد هٰذا ٣٢ ۴۵ \xE2\x80\x8F\xE2\x80\x8E\xEF\xBB\xBF",
+        "ا\xD9\x94 \xD9\x88\xD9\x94 \xD9\x8A\xD9\x94 \xD8\xA7\xD9\x93 \xD8\xA7\xD9\x95", /* hamza,
+                                                                                            madda */
+        "\xD8\xA7\xD9\x8E\xD9\x94 alef fatha hamza-above", /* reordering */
+        "\xD8\xB4\xD9\x91\xD9\x8E shadda fatha \xD8\xB4\xD9\x8E\xD9\x91 fatha shadda",
+        "\xEF\xBB\xBB \xEF\xBA\x8D\xEF\xBB\x9F presentation forms \xEF\xB7\xBA", /* ﻻ ﺍﻟ ﷺ */
+        "\xD9\xB5 high hamza alef, \xDB\x8C Persian yeh, \xDA\xA9 keheh",
+        "Cafe\xCC\x81 cafe\xCC\x81 caf\xC3\xA9 \xC3\x85"
+        "ngstr\xC3\xB6m \xE2\x84\xAB \xE2\x84\xAA",
+        "fullwidth \xEF\xBC\xA1\xEF\xBC\xA2 \xEF\xBC\x82"
+        "q\xEF\xBC\x82 and \xE2\x80\xA6 ellipsis",
+        "\xC2\xA0nbsp\xC2\xA0\xC2\xA0"
+        "and\t\ttabs\r\nCRLF\n\n\n\nlines \xE2\x80\xA8 sep",
+        "\xC8\xBA folds longer, \xC4\xB0stanbul, \xC3\x9F, \xEF\xAC\x81 ligature",
+        "emoji \xF0\x9F\x98\x80 \xF0\x9F\x87\xAE\xF0\x9F\x87\xB6 and \xF0\x9D\x90\x80 math bold",
+        "\xEA\xB0\x80 hangul \xE1\x84\x80\xE1\x85\xA1"
+        " jamo",
+        "\xE2\x80\x9Cquotes\xE2\x80\x9D \xC2\xAB\xC2\xBB \xE2\x80\x94 dash \xE2\x88\x92 minus",
+        "",
+        " \n \n ",
+    };
+    size_t before = nw_normalizer_fast_texts(f->n);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nw_normalizer_set_fast_path(f->n, true);
+        assert_int_equal(nw_normalize(f->n, cases[i], strlen(cases[i]), f->t, err, sizeof err),
+                         NW_OK);
+        nw_normalizer_set_fast_path(f->n, false);
+        assert_int_equal(nw_normalize(f->n, cases[i], strlen(cases[i]), slow, err, sizeof err),
+                         NW_OK);
+        assert_same_text(f->t, slow, cases[i]);
+    }
+    /*
+     * Arabic, ASCII, deleted marks, no-break spaces and common punctuation
+     * (cases 0, 1, 4, 9, 13, 14, 15) take the fast path; the rest need NFKC.
+     */
+    assert_int_equal(nw_normalizer_fast_texts(f->n) - before, 7);
+    static const char *const names[] = {
+        "000_c7189a82eabcfedc", "001_36b4ca6c38791fab", "002_cf9858d6c968c6dd",
+        "003_36327a287adc8b89", "004_6be975f03497fb3e",
+    };
+    for (size_t i = 0; i < 5; i++) {
+        char path[256];
+        snprintf(path, sizeof path, TU_SEEDS_DIR "/%s.txt", names[i]);
+        size_t len = 0;
+        char *text = tu_read(path, &len);
+        nw_normalizer_set_fast_path(f->n, true);
+        assert_int_equal(nw_normalize(f->n, text, len, f->t, err, sizeof err), NW_OK);
+        nw_normalizer_set_fast_path(f->n, false);
+        assert_int_equal(nw_normalize(f->n, text, len, slow, err, sizeof err), NW_OK);
+        assert_same_text(f->t, slow, names[i]);
+        /* Line by line too: most lines take the fast path even where the page does not. */
+        for (char *line = text, *nl; *line != '\0'; line = nl + 1) {
+            nl = strchr(line, '\n');
+            if (nl == NULL)
+                nl = line + strlen(line) - 1;
+            size_t n = (size_t)(nl - line) + 1;
+            nw_normalizer_set_fast_path(f->n, true);
+            assert_int_equal(nw_normalize(f->n, line, n, f->t, err, sizeof err), NW_OK);
+            nw_normalizer_set_fast_path(f->n, false);
+            assert_int_equal(nw_normalize(f->n, line, n, slow, err, sizeof err), NW_OK);
+            assert_same_text(f->t, slow, names[i]);
+        }
+        free(text);
+    }
+    nw_normalizer_set_fast_path(f->n, true);
+    nw_text_free(slow);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +290,7 @@ int main(void)
         cmocka_unit_test(offsets_map_between_the_forms),
         cmocka_unit_test(invalid_utf8_is_an_error_with_the_offset),
         cmocka_unit_test(seeds_normalise_cleanly),
+        cmocka_unit_test(fast_path_agrees_with_icu),
     };
     return cmocka_run_group_tests_name("normalize", tests, setup, teardown);
 }
