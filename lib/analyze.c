@@ -263,7 +263,7 @@ nw_err nw_analyzer_run(nw_analyzer *a, const nw_doc *doc, const nw_analysis **ou
     if (err != NW_OK)
         return err;
     const nw_text *clean = a->page;
-    const nw_segments *seg = a->page_seg;
+    nw_segments *seg = a->page_seg;
     if (a->fr->nremove > 0) {
         err = nw_text_remove(a->page, a->fr->remove, a->fr->nremove, a->text, errbuf, errlen);
         if (err == NW_OK)
@@ -273,7 +273,10 @@ nw_err nw_analyzer_run(nw_analyzer *a, const nw_doc *doc, const nw_analysis **ou
         clean = a->text;
         seg = a->seg;
     }
-    err = tag_entities(a, clean, seg, errbuf, errlen);
+    /* Each token's lookup keys, once for the four indexes (gazetteer, titles, casualties, rules). */
+    err = nw_phrases_prepare(clean, seg, errbuf, errlen);
+    if (err == NW_OK)
+        err = tag_entities(a, clean, seg, errbuf, errlen);
     if (err == NW_OK)
         err = nw_dates_find(clean, seg, &a->dates, errbuf, errlen);
     if (err != NW_OK)

@@ -241,18 +241,16 @@ static bool continues(const words_view *v, const nw_text *t, size_t i)
     return true;
 }
 
-static const first *find_first(const nw_phrases *p, const char *w, size_t len)
+static const first *find_first(const nw_phrases *p, const char *w, size_t len, uint64_t h)
 {
     if (p->nfslots == 0)
         return NULL;
-    uint64_t h = nw_hash_table64(w, len);
     size_t i = probe(p->fslots, p->nfslots, p->pool, p->firsts, sizeof(first), w, len, h);
     return p->fslots[i] != 0 ? &p->firsts[p->fslots[i] - 1] : NULL;
 }
 
-static const entry *find_entry(const nw_phrases *p, const char *key, size_t len)
+static const entry *find_entry(const nw_phrases *p, const char *key, size_t len, uint64_t h)
 {
-    uint64_t h = nw_hash_table64(key, len);
     size_t i = probe(p->slots, p->nslots, p->pool, p->entries, sizeof(entry), key, len, h);
     return p->slots[i] != 0 ? &p->entries[p->slots[i] - 1] : NULL;
 }
@@ -262,9 +260,10 @@ static const entry *find_entry(const nw_phrases *p, const char *key, size_t len)
  * followed by words i+1... Returns its word count, 0 when none.
  */
 static uint32_t longest_from(const nw_phrases *p, const nw_text *t, const words_view *v, size_t i,
-                             const char *head, size_t headlen, const entry **found)
+                             const char *head, size_t headlen, uint64_t head_hash,
+                             const entry **found)
 {
-    const first *f = find_first(p, head, headlen);
+    const first *f = find_first(p, head, headlen, head_hash);
     if (f == NULL)
         return 0;
     char key[NW_PHRASE_MAX_BYTES + 1];
@@ -287,7 +286,9 @@ static uint32_t longest_from(const nw_phrases *p, const nw_text *t, const words_
         lens[avail] = k;
     }
     for (uint32_t nw = avail; nw >= 1; nw--) {
-        const entry *e = find_entry(p, key, lens[nw]);
+        /* One word: the key is the head, whose hash the caller gave. */
+        const entry *e =
+            find_entry(p, key, lens[nw], nw == 1 ? head_hash : nw_hash_table64(key, lens[nw]));
         if (e != NULL && e->nwords == nw) {
             *found = e;
             return nw;
@@ -353,51 +354,83 @@ static size_t count_cps(const char *s, size_t len)
     return n;
 }
 
-static int match_view(const nw_phrases *p, const nw_text *t, const words_view *v, size_t i,
-                      nw_phrase_hit *hit)
-{
-    if (p->nentries == 0 || i >= v->n)
-        return 0;
-    size_t full_len;
-    const char *full = word_bytes(t, w_start(v, i), w_end(v, i), &full_len);
-    size_t at = (full[0] == '@' && full_len > 1) ? 1 : 0; /* a mention: its name */
-    const char *w = full + at;
-    size_t wl = full_len - at;
+/* One way to read a word: bytes to look up, their hash, code points of proclitics skipped. */
+typedef struct reading {
+    const char *bytes;
+    size_t len;
+    uint64_t hash;
+    uint32_t skip;
+    bool restored; /* bytes are in the caller's scratch, not in the text */
+} reading;
 
+#define MAX_READINGS 9 /* the word, and 8 proclitic splits or the possessive */
+
+/*
+ * The readings of word w: [0] the word, then its proclitic splits (shortest
+ * first), or, when it has none, the word without an English 's (*possessive).
+ * Restored-article keys (لل read as ل + ال) are written to scratch.
+ */
+static size_t word_readings(const char *w, size_t wl, char (*scratch)[NW_PHRASE_MAX_BYTES + 1],
+                            reading *r, bool *possessive)
+{
+    size_t n = 0;
+    r[n++] = (reading){w, wl, nw_hash_table64(w, wl), 0, false};
+    *possessive = false;
+    split splits[8];
+    size_t nsplits = wl >= 6 ? proclitic_splits(w, wl, splits) : 0;
+    for (size_t k = 0; k < nsplits; k++) {
+        size_t pl = splits[k].len;
+        const char *head = w + pl;
+        size_t hl = wl - pl;
+        bool restored = splits[k].restore_article;
+        if (restored) {
+            if (hl + 4 > NW_PHRASE_MAX_BYTES)
+                continue;
+            memcpy(scratch[k], "ال", 4);
+            memcpy(scratch[k] + 4, head, hl);
+            head = scratch[k];
+            hl += 4;
+        }
+        /* The name starts after the proclitics (for لل, after both lams). */
+        r[n++] =
+            (reading){head, hl, nw_hash_table64(head, hl), (uint32_t)count_cps(w, pl), restored};
+    }
+    if (nsplits == 0 && wl > 3 && w[wl - 2] == '\'' && w[wl - 1] == 's') {
+        /* An English possessive: Baghdad's */
+        r[n++] = (reading){w, wl - 2, nw_hash_table64(w, wl - 2), 0, false};
+        *possessive = true;
+    }
+    return n;
+}
+
+/* A mention's name is its text without '@': the bytes to skip in word i. */
+static size_t mention_at(const char *full, size_t full_len)
+{
+    return (full[0] == '@' && full_len > 1) ? 1 : 0;
+}
+
+static int match_readings(const nw_phrases *p, const nw_text *t, const words_view *v, size_t i,
+                          uint32_t at, const reading *r, size_t nr, bool possessive,
+                          nw_phrase_hit *hit)
+{
     const entry *best = NULL, *e = NULL;
     uint32_t best_words = 0, best_skip = 0, best_trim = 0;
-    uint32_t nw = longest_from(p, t, v, i, w, wl, &e);
+    uint32_t nw = longest_from(p, t, v, i, r[0].bytes, r[0].len, r[0].hash, &e);
     if (nw > 0) {
         best = e;
         best_words = nw;
     }
-    split splits[8];
-    size_t nsplits = wl >= 6 ? proclitic_splits(w, wl, splits) : 0;
-    if (nsplits > 0) {
-        for (size_t k = 0; k < nsplits; k++) {
-            size_t pl = splits[k].len;
-            const char *head = w + pl;
-            size_t hl = wl - pl;
-            char buf[NW_PHRASE_MAX_BYTES + 1];
-            if (splits[k].restore_article) {
-                if (hl + 4 > NW_PHRASE_MAX_BYTES)
-                    continue;
-                memcpy(buf, "ال", 4);
-                memcpy(buf + 4, head, hl);
-                head = buf;
-                hl += 4;
-            }
-            nw = longest_from(p, t, v, i, head, hl, &e);
+    if (!possessive) {
+        for (size_t k = 1; k < nr; k++) {
+            nw = longest_from(p, t, v, i, r[k].bytes, r[k].len, r[k].hash, &e);
             if (nw > best_words) {
                 best = e;
                 best_words = nw;
-                /* The name starts after the proclitics (for لل, after both lams). */
-                best_skip = (uint32_t)count_cps(w, pl);
+                best_skip = r[k].skip;
             }
         }
-    } else if (best == NULL && wl > 3 && w[wl - 2] == '\'' && w[wl - 1] == 's') {
-        /* An English possessive: Baghdad's */
-        nw = longest_from(p, t, v, i, w, wl - 2, &e);
+    } else if (best == NULL) {
+        nw = longest_from(p, t, v, i, r[1].bytes, r[1].len, r[1].hash, &e);
         if (nw == 1) {
             best = e;
             best_words = 1;
@@ -408,18 +441,96 @@ static int match_view(const nw_phrases *p, const nw_text *t, const words_view *v
         return 0;
     hit->first = (uint32_t)i;
     hit->ntokens = best_words;
-    hit->start = w_start(v, i) + (uint32_t)at + best_skip;
+    hit->start = w_start(v, i) + at + best_skip;
     hit->end = w_end(v, i + best_words - 1) - best_trim;
     hit->values = p->vals + best->values;
     hit->nvalues = best->nvalues;
     return 1;
 }
 
+static int match_view(const nw_phrases *p, const nw_text *t, const words_view *v, size_t i,
+                      nw_phrase_hit *hit)
+{
+    if (p->nentries == 0 || i >= v->n)
+        return 0;
+    size_t full_len;
+    const char *full = word_bytes(t, w_start(v, i), w_end(v, i), &full_len);
+    size_t at = mention_at(full, full_len);
+    char scratch[8][NW_PHRASE_MAX_BYTES + 1];
+    reading r[MAX_READINGS];
+    bool possessive;
+    size_t nr = word_readings(full + at, full_len - at, scratch, r, &possessive);
+    return match_readings(p, t, v, i, (uint32_t)at, r, nr, possessive, hit);
+}
+
+/* ---- readings prepared once per segmentation (nw_phrases_prepare) ---- */
+
+struct nw_lookup_key {
+    uint64_t hash;
+    uint32_t off, len; /* bytes in t->match, or in s->key_pool when pooled */
+    uint32_t skip;
+    uint32_t pooled;
+};
+
+struct nw_token_keys {
+    uint32_t first; /* s->keys[first ...]: its readings */
+    uint8_t nreadings, possessive, at;
+};
+
+nw_err nw_phrases_prepare(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
+{
+    s->nkeyed = s->nkeys = s->key_pool_len = 0;
+    if (!nw_grow((void **)&s->keyed, &s->cap_keyed, s->ntokens + 1, sizeof(struct nw_token_keys)))
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    char scratch[8][NW_PHRASE_MAX_BYTES + 1];
+    for (size_t i = 0; i < s->ntokens; i++) {
+        size_t full_len;
+        const char *full = word_bytes(t, s->tokens[i].start, s->tokens[i].end, &full_len);
+        size_t at = mention_at(full, full_len);
+        reading r[MAX_READINGS];
+        bool possessive;
+        size_t nr = word_readings(full + at, full_len - at, scratch, r, &possessive);
+        if (!nw_grow((void **)&s->keys, &s->cap_keys, s->nkeys + nr, sizeof(struct nw_lookup_key)))
+            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        s->keyed[i] =
+            (struct nw_token_keys){(uint32_t)s->nkeys, (uint8_t)nr, possessive, (uint8_t)at};
+        for (size_t k = 0; k < nr; k++) {
+            struct nw_lookup_key *key = &s->keys[s->nkeys++];
+            key->hash = r[k].hash;
+            key->len = (uint32_t)r[k].len;
+            key->skip = r[k].skip;
+            key->pooled = r[k].restored;
+            if (!key->pooled) {
+                key->off = (uint32_t)(r[k].bytes - t->match);
+                continue;
+            }
+            if (!nw_grow((void **)&s->key_pool, &s->cap_key_pool, s->key_pool_len + r[k].len, 1))
+                return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+            memcpy(s->key_pool + s->key_pool_len, r[k].bytes, r[k].len);
+            key->off = (uint32_t)s->key_pool_len;
+            s->key_pool_len += r[k].len;
+        }
+    }
+    s->nkeyed = s->ntokens;
+    return NW_OK;
+}
+
 int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s, size_t i,
                      nw_phrase_hit *hit)
 {
     words_view v = {(const char *)s->tokens, sizeof(nw_token), s->ntokens, true};
-    return match_view(p, t, &v, i, hit);
+    if (s->nkeyed != s->ntokens || i >= s->ntokens)
+        return match_view(p, t, &v, i, hit);
+    if (p->nentries == 0)
+        return 0;
+    const struct nw_token_keys *tk = &s->keyed[i];
+    reading r[MAX_READINGS];
+    for (size_t k = 0; k < tk->nreadings; k++) {
+        const struct nw_lookup_key *key = &s->keys[tk->first + k];
+        r[k] = (reading){(key->pooled ? s->key_pool : t->match) + key->off, key->len, key->hash,
+                         key->skip, key->pooled};
+    }
+    return match_readings(p, t, &v, i, tk->at, r, tk->nreadings, tk->possessive, hit);
 }
 
 int nw_phrases_match_words(const nw_phrases *p, const nw_text *t, const nw_word *words,

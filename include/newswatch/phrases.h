@@ -64,6 +64,16 @@ int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s
                      nw_phrase_hit *hit);
 
 /*
+ * Prepares, once per segmentation, what a lookup in any index needs from each
+ * token: the word, its heads after proclitics, and their hashes. They are kept
+ * in s until the next nw_segment; nw_phrases_match uses them when they are
+ * there and computes the same for each call when not (same results either
+ * way). The analyzer prepares each document once for its four indexes.
+ * NW_ENOMEM is the only error.
+ */
+nw_err nw_phrases_prepare(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen);
+
+/*
  * Like nw_phrases_match over an explicit list of words (byte ranges of
  * t->match), for text that is not split by the segmenter, such as the parts
  * of a hashtag. Words must be in order; hit->first and ntokens index them.

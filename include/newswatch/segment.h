@@ -58,6 +58,14 @@ typedef struct nw_segments {
     size_t cap_tokens, cap_sentences, cap_urls; /* private */
     int32_t *cps;                               /* private: the text's code points */
     size_t cap_cps;
+    /*
+     * Private: each token's lookup keys, filled by nw_phrases_prepare for
+     * this segmentation (nkeyed == ntokens) and dropped by nw_segment.
+     */
+    struct nw_token_keys *keyed;
+    struct nw_lookup_key *keys;
+    char *key_pool;
+    size_t nkeyed, cap_keyed, nkeys, cap_keys, key_pool_len, cap_key_pool;
 } nw_segments;
 
 nw_segments *nw_segments_new(void);

@@ -8,6 +8,7 @@
 
 #include "newswatch/analyze.h"
 #include "newswatch/gazetteer.h"
+#include "newswatch/phrases.h"
 #include "testutil.h"
 
 /* A small gazetteer for the clitic rules: names that begin with clitic letters. */
@@ -224,6 +225,82 @@ static void the_default_gazetteer(void **state)
     nw_gazetteer_free(g);
 }
 
+/* Every field of two hits (or two misses) is the same. */
+static void assert_same_hit(int ra, const nw_phrase_hit *a, int rb, const nw_phrase_hit *b,
+                            size_t token)
+{
+    if (ra != rb)
+        fail_msg("token %zu: prepared %d, unprepared %d", token, ra, rb);
+    if (ra == 0)
+        return;
+    assert_int_equal(a->first, b->first);
+    assert_int_equal(a->ntokens, b->ntokens);
+    assert_int_equal(a->start, b->start);
+    assert_int_equal(a->end, b->end);
+    assert_ptr_equal(a->values, b->values);
+    assert_int_equal(a->nvalues, b->nvalues);
+}
+
+/*
+ * nw_phrases_prepare computes each token's readings once for every index;
+ * lookups with and without them must find the same phrases, with clitics,
+ * restored articles, possessives and mentions, on every seed.
+ */
+static void prepared_lookups_find_the_same(void **state)
+{
+    fixture *f = *state;
+    char err[512];
+    nw_gazetteer *g;
+    assert_int_equal(nw_gazetteer_new_from_file(f->n, "config/gazetteer.txt", &g, err, sizeof err),
+                     NW_OK);
+    const nw_phrases *p = nw_gazetteer_phrases(g);
+    nw_text *t = nw_text_new();
+    nw_segments *s = nw_segments_new();
+    static const char *const names[] = {
+        "000_c7189a82eabcfedc", "001_36b4ca6c38791fab", "002_cf9858d6c968c6dd",
+        "003_36327a287adc8b89", "004_6be975f03497fb3e",
+    };
+    size_t hits = 0;
+    for (size_t i = 0; i < 6; i++) {
+        char *text;
+        size_t len = 0;
+        if (i < 5) {
+            char path[256];
+            snprintf(path, sizeof path, TU_SEEDS_DIR "/%s.txt", names[i]);
+            text = tu_read(path, &len);
+        } else {
+            static const char edge[] = "وبغداد للعراق والكاظمي بالعراق فلبنان وللعراق Baghdad's "
+                                       "@Kadhimi #بغداد ولمطار بغداد الدولي";
+            text = strdup(edge);
+            len = strlen(edge);
+        }
+        assert_int_equal(nw_normalize(f->n, text, len, t, err, sizeof err), NW_OK);
+        assert_int_equal(nw_segment(t, s, err, sizeof err), NW_OK);
+        nw_phrase_hit *plain = calloc(s->ntokens + 1, sizeof *plain);
+        int *rplain = calloc(s->ntokens + 1, sizeof *rplain);
+        for (size_t k = 0; k < s->ntokens; k++)
+            rplain[k] = nw_phrases_match(p, t, s, k, &plain[k]);
+        assert_int_equal(nw_phrases_prepare(t, s, err, sizeof err), NW_OK);
+        assert_int_equal(s->nkeyed, s->ntokens); /* the prepared path is the one taken below */
+        for (size_t k = 0; k < s->ntokens; k++) {
+            nw_phrase_hit h;
+            int r = nw_phrases_match(p, t, s, k, &h);
+            assert_same_hit(r, &h, rplain[k], &plain[k], k);
+            hits += r;
+        }
+        /* A new segmentation drops the prepared keys. */
+        assert_int_equal(nw_segment(t, s, err, sizeof err), NW_OK);
+        assert_int_equal(s->nkeyed, 0);
+        free(plain);
+        free(rplain);
+        free(text);
+    }
+    assert_true(hits > 100);
+    nw_segments_free(s);
+    nw_text_free(t);
+    nw_gazetteer_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +310,7 @@ int main(void)
         cmocka_unit_test(hashtags_and_mentions),
         cmocka_unit_test(loader_errors_name_file_and_line),
         cmocka_unit_test(the_default_gazetteer),
+        cmocka_unit_test(prepared_lookups_find_the_same),
     };
     return cmocka_run_group_tests_name("gazetteer", tests, setup, teardown);
 }
