@@ -354,8 +354,11 @@ static size_t count_cps(const char *s, size_t len)
     return n;
 }
 
-/* One way to read a word: bytes to look up, their hash, code points of proclitics skipped. */
-typedef struct reading {
+/*
+ * One way to read a word: bytes to look up, their hash, code points of
+ * proclitics skipped. (The type nw_segments keeps prepared readings in.)
+ */
+typedef struct nw_lookup_key {
     const char *bytes;
     size_t len;
     uint64_t hash;
@@ -465,13 +468,6 @@ static int match_view(const nw_phrases *p, const nw_text *t, const words_view *v
 
 /* ---- readings prepared once per segmentation (nw_phrases_prepare) ---- */
 
-struct nw_lookup_key {
-    uint64_t hash;
-    uint32_t off, len; /* bytes in t->match, or in s->key_pool when pooled */
-    uint32_t skip;
-    uint32_t pooled;
-};
-
 struct nw_token_keys {
     uint32_t first; /* s->keys[first ...]: its readings */
     uint8_t nreadings, possessive, at;
@@ -480,36 +476,36 @@ struct nw_token_keys {
 nw_err nw_phrases_prepare(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
 {
     s->nkeyed = s->nkeys = s->key_pool_len = 0;
-    if (!nw_grow((void **)&s->keyed, &s->cap_keyed, s->ntokens + 1, sizeof(struct nw_token_keys)))
+    /*
+     * Restored-article readings (لل as ل + ال) are copied to the pool: at
+     * most two per word, each at most the word plus 4 bytes. Sized once, so
+     * that the readings can point into it.
+     */
+    size_t pool_max = 2 * t->match_len + 8 * s->ntokens + 1;
+    if (!nw_grow((void **)&s->keyed, &s->cap_keyed, s->ntokens + 1, sizeof(struct nw_token_keys)) ||
+        !nw_grow((void **)&s->key_pool, &s->cap_key_pool, pool_max, 1))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     char scratch[8][NW_PHRASE_MAX_BYTES + 1];
     for (size_t i = 0; i < s->ntokens; i++) {
         size_t full_len;
         const char *full = word_bytes(t, s->tokens[i].start, s->tokens[i].end, &full_len);
         size_t at = mention_at(full, full_len);
-        reading r[MAX_READINGS];
+        if (!nw_grow((void **)&s->keys, &s->cap_keys, s->nkeys + MAX_READINGS, sizeof(reading)))
+            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        reading *r = &s->keys[s->nkeys];
         bool possessive;
         size_t nr = word_readings(full + at, full_len - at, scratch, r, &possessive);
-        if (!nw_grow((void **)&s->keys, &s->cap_keys, s->nkeys + nr, sizeof(struct nw_lookup_key)))
-            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        for (size_t k = 0; k < nr; k++) {
+            if (!r[k].restored)
+                continue;
+            char *copy = s->key_pool + s->key_pool_len;
+            memcpy(copy, r[k].bytes, r[k].len);
+            s->key_pool_len += r[k].len;
+            r[k].bytes = copy;
+        }
         s->keyed[i] =
             (struct nw_token_keys){(uint32_t)s->nkeys, (uint8_t)nr, possessive, (uint8_t)at};
-        for (size_t k = 0; k < nr; k++) {
-            struct nw_lookup_key *key = &s->keys[s->nkeys++];
-            key->hash = r[k].hash;
-            key->len = (uint32_t)r[k].len;
-            key->skip = r[k].skip;
-            key->pooled = r[k].restored;
-            if (!key->pooled) {
-                key->off = (uint32_t)(r[k].bytes - t->match);
-                continue;
-            }
-            if (!nw_grow((void **)&s->key_pool, &s->cap_key_pool, s->key_pool_len + r[k].len, 1))
-                return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-            memcpy(s->key_pool + s->key_pool_len, r[k].bytes, r[k].len);
-            key->off = (uint32_t)s->key_pool_len;
-            s->key_pool_len += r[k].len;
-        }
+        s->nkeys += nr;
     }
     s->nkeyed = s->ntokens;
     return NW_OK;
@@ -524,13 +520,8 @@ int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s
     if (p->nentries == 0)
         return 0;
     const struct nw_token_keys *tk = &s->keyed[i];
-    reading r[MAX_READINGS];
-    for (size_t k = 0; k < tk->nreadings; k++) {
-        const struct nw_lookup_key *key = &s->keys[tk->first + k];
-        r[k] = (reading){(key->pooled ? s->key_pool : t->match) + key->off, key->len, key->hash,
-                         key->skip, key->pooled};
-    }
-    return match_readings(p, t, &v, i, tk->at, r, tk->nreadings, tk->possessive, hit);
+    return match_readings(p, t, &v, i, tk->at, &s->keys[tk->first], tk->nreadings, tk->possessive,
+                          hit);
 }
 
 int nw_phrases_match_words(const nw_phrases *p, const nw_text *t, const nw_word *words,
