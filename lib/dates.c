@@ -60,6 +60,8 @@ static struct {
     const char *word;
     uint8_t len, kind, value;
 } name_slots[NAME_SLOTS];
+/* Per length, the low six bits of the names' last bytes: most words fail this before any hash. */
+static uint64_t last_byte_mask[17];
 static pthread_once_t names_once = PTHREAD_ONCE_INIT;
 
 static uint32_t name_hash(const char *w, size_t len)
@@ -76,6 +78,8 @@ static void name_put(const char *word, size_t len, int kind, int value)
     name_slots[i].len = (uint8_t)len;
     name_slots[i].kind = (uint8_t)kind;
     name_slots[i].value = (uint8_t)value;
+    if (len <= 16) /* every name is (name_lookup looks at 3..16 bytes only) */
+        last_byte_mask[len] |= 1ull << ((unsigned char)word[len - 1] & 63);
 }
 
 static void names_init(void)
@@ -92,6 +96,8 @@ static int name_lookup(const char *w, size_t len, int kind)
     if (len < 3 || len > 16)
         return 0;
     pthread_once(&names_once, names_init);
+    if (!((last_byte_mask[len] >> ((unsigned char)w[len - 1] & 63)) & 1))
+        return 0;
     for (uint32_t i = name_hash(w, len) & (NAME_SLOTS - 1); name_slots[i].word != NULL;
          i = (i + 1) & (NAME_SLOTS - 1))
         if (name_slots[i].len == len && name_slots[i].kind == kind &&
