@@ -36,6 +36,12 @@ void nw_segments_free(nw_segments *s)
 static uint8_t wb_table[TABLE_END], sb_table[TABLE_END];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
+/* Word_Break classes as bit flags, for the word loop's tests (WB values are small). */
+enum { F_AHLETTER = 1, F_NUMERIC = 2, F_KATAKANA = 4, F_EXTNUMLET = 8, F_IGNORED = 16 };
+#define WB_CLASSES 64
+_Static_assert(U_WB_COUNT <= WB_CLASSES, "Word_Break values must index wb_flags");
+static uint8_t wb_flags[WB_CLASSES];
+
 static void fill_tables(void)
 {
     for (int32_t c = 0; c < TABLE_END; c++) {
@@ -43,6 +49,11 @@ static void fill_tables(void)
         sb_table[c] = (uint8_t)u_getIntPropertyValue(c, UCHAR_SENTENCE_BREAK);
     }
     wb_table['@'] = U_WB_ALETTER; /* ICU's word rules count '@' as a letter (e-mail, mentions) */
+    wb_flags[U_WB_ALETTER] = wb_flags[U_WB_HEBREW_LETTER] = F_AHLETTER;
+    wb_flags[U_WB_NUMERIC] = F_NUMERIC;
+    wb_flags[U_WB_KATAKANA] = F_KATAKANA;
+    wb_flags[U_WB_EXTENDNUMLET] = F_EXTNUMLET;
+    wb_flags[U_WB_EXTEND] = wb_flags[U_WB_FORMAT] = wb_flags[U_WB_ZWJ] = F_IGNORED;
 }
 
 static int wb(int32_t c)
@@ -304,6 +315,23 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
         bool letters = is_ahletter(w) || w == U_WB_KATAKANA, digits = w == U_WB_NUMERIC;
         size_t j = i + 1;
         for (;;) {
+            /*
+             * The common case first: letters and digits after a letter or a
+             * digit (WB5, WB8-10), as the general test below would take them
+             * one by one.
+             */
+            if (wb_flags[last & (WB_CLASSES - 1)] & (F_AHLETTER | F_NUMERIC)) {
+                while (j < n) {
+                    int c = wb(cps[j]);
+                    uint8_t fl = wb_flags[c & (WB_CLASSES - 1)];
+                    if (!(fl & (F_AHLETTER | F_NUMERIC)))
+                        break;
+                    letters |= fl & F_AHLETTER;
+                    digits |= fl & F_NUMERIC;
+                    last = c;
+                    j++;
+                }
+            }
             j = skip_ignored(cps, j, n);
             if (j >= n)
                 break;
@@ -359,7 +387,10 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
             tok->flags |= NW_TOKEN_HASHTAG;
         if (cps[start] == '@' && j > start + 1)
             tok->flags |= NW_TOKEN_MENTION;
-        if (u_isupper(cps[start]))
+        int32_t c0 = cps[start];
+        if (c0 < 0x80                        ? (c0 >= 'A' && c0 <= 'Z')
+            : (c0 >= 0x0600 && c0 <= 0x06FF) ? false
+                                             : u_isupper(c0))
             tok->flags |= NW_TOKEN_UPPER;
         if (url < s->nurls && s->urls[url].start <= start && start < s->urls[url].end)
             tok->flags |= NW_TOKEN_IN_URL;
