@@ -41,16 +41,24 @@ bool nw_utf8_valid(const char *buf, size_t len, size_t *bad_offset)
     const unsigned char *end = start + len;
 
     while (p < end) {
-        /* Fast path: eight ASCII bytes at a time. */
-        while (end - p >= 8) {
-            uint64_t w;
-            __builtin_memcpy(&w, p, 8);
-            if (w & 0x8080808080808080ULL)
-                break;
-            p += 8;
+        unsigned char c = *p;
+        if (c < 0x80) {
+            /* After an ASCII byte, try eight at a time (a run of Latin text, markup). */
+            p++;
+            while (end - p >= 8) {
+                uint64_t w;
+                __builtin_memcpy(&w, p, 8);
+                if (w & 0x8080808080808080ULL)
+                    break;
+                p += 8;
+            }
+            continue;
         }
-        if (p >= end)
-            break;
+        /* Two-byte sequences (Arabic, Latin-1) without the general checks. */
+        if (c >= 0xC2 && c <= 0xDF && end - p >= 2 && (p[1] & 0xC0) == 0x80) {
+            p += 2;
+            continue;
+        }
         size_t n = sequence_length(p, end);
         if (n == 0) {
             if (bad_offset != NULL)
