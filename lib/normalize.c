@@ -344,7 +344,8 @@ static void emit_sep(emitter *e, uint8_t sep)
 }
 
 /* dc: the display mapping (or DELETE, SPACE, NEWLINE); mc: its matching form. */
-static inline void emit(emitter *e, UChar32 dc, UChar32 mc)
+/* Inlined: it runs for every code point of every text (GCC otherwise splits it). */
+static inline __attribute__((always_inline)) void emit(emitter *e, UChar32 dc, UChar32 mc)
 {
     if (dc == DELETE)
         return;
