@@ -69,7 +69,7 @@ static nw_err read_settings(const nw_kvconf *conf, settings *s, char *errbuf, si
     snprintf(s->group_enrich, sizeof s->group_enrich, "newswatch-enrich");
     snprintf(s->group_alert, sizeof s->group_alert, "newswatch-alert");
     snprintf(s->txn_prefix, sizeof s->txn_prefix, "newswatch");
-    s->batch_messages = 500;
+    s->batch_messages = 2000;
     s->batch_ms = 100;
     s->shutdown_ms = 30000;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
