@@ -273,7 +273,8 @@ nw_err nw_analyzer_run(nw_analyzer *a, const nw_doc *doc, const nw_analysis **ou
         clean = a->text;
         seg = a->seg;
     }
-    /* Each token's lookup keys, once for the four indexes (gazetteer, titles, casualties, rules). */
+    /* Each token's lookup keys, once for the four indexes (gazetteer, titles, casualties, rules).
+     */
     err = nw_phrases_prepare(clean, seg, errbuf, errlen);
     if (err == NW_OK)
         err = tag_entities(a, clean, seg, errbuf, errlen);
