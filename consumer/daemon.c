@@ -1047,8 +1047,9 @@ static int run_batch(stage *st, long idle_ms)
     }
     int rc = 0;
     if (st->kind == STAGE_ENRICH) {
-        rc = enrich_batch(st);
-        for (size_t i = 0; i < st->n; i++) {
+        bool computed = enrich_batch(st) == 0; /* false: no results to produce or free */
+        rc = computed ? 0 : -1;
+        for (size_t i = 0; computed && i < st->n; i++) {
             if (rc == 0) {
                 rc = emit_enrich(st, st->batch[i], &st->results[i]);
                 st->processed++;

@@ -498,6 +498,8 @@ nw_err nw_phrases_prepare(const nw_text *t, nw_segments *s, char *errbuf, size_t
         for (size_t k = 0; k < nr; k++) {
             if (!r[k].restored)
                 continue;
+            if (s->key_pool_len + r[k].len > pool_max) /* cannot happen: see pool_max */
+                return nw_set_error(errbuf, errlen, NW_EINVAL, "phrase readings overflow");
             char *copy = s->key_pool + s->key_pool_len;
             memcpy(copy, r[k].bytes, r[k].len);
             s->key_pool_len += r[k].len;
