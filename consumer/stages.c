@@ -96,19 +96,6 @@ static void doc_string(nw_jsonw *w, const nw_doc *doc, nw_doc_field f)
     nw_jsonw_string(w, v, len);
 }
 
-/* A copy of what w holds, for a caller that keeps several records at once. */
-static nw_err take_copy(nw_jsonw *w, char **out, size_t *outlen, char *errbuf, size_t errlen)
-{
-    const char *json;
-    nw_err err = nw_jsonw_finish(w, &json, outlen, errbuf, errlen);
-    if (err != NW_OK)
-        return err;
-    if ((*out = malloc(*outlen + 1)) == NULL)
-        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    memcpy(*out, json, *outlen + 1);
-    return NW_OK;
-}
-
 nw_err nw_enricher_run(nw_enricher *e, const nw_doc *doc, int64_t fallback_time, nw_enriched *out,
                        char *errbuf, size_t errlen)
 {
@@ -193,7 +180,7 @@ nw_err nw_enricher_run(nw_enricher *e, const nw_doc *doc, int64_t fallback_time,
         write_event_entities(w, &matches[i], an);
         nw_jsonw_object_end(w);
         e->matches[i] = NULL;
-        err = take_copy(w, &e->matches[i], &e->match_lens[i], errbuf, errlen);
+        err = nw_jsonw_finish_copy(w, &e->matches[i], &e->match_lens[i], errbuf, errlen);
         e->event_ids[i] = matches[i].event->id;
         if (err == NW_OK)
             e->nmatches = i + 1;

@@ -323,17 +323,23 @@ static void slice(nw_jsonw *w, const nw_text *t, uint32_t start, uint32_t end)
                     t->display_cp[end] - t->display_cp[start]);
 }
 
-/* {"<key>": text, "start": start, "end": end}, left open for more members. */
-static void span_object_begin(nw_jsonw *w, const nw_text *t, const char *key, uint32_t start,
-                              uint32_t end)
+void nw_span_write_members(nw_jsonw *w, const nw_text *t, const char *key, uint32_t start,
+                           uint32_t end)
 {
-    nw_jsonw_object_begin(w);
     nw_jsonw_key(w, key);
     slice(w, t, start, end);
     nw_jsonw_key(w, "start");
     nw_jsonw_int(w, start);
     nw_jsonw_key(w, "end");
     nw_jsonw_int(w, end);
+}
+
+/* {"<key>": text, "start": start, "end": end}, left open for more members. */
+static void span_object_begin(nw_jsonw *w, const nw_text *t, const char *key, uint32_t start,
+                              uint32_t end)
+{
+    nw_jsonw_object_begin(w);
+    nw_span_write_members(w, t, key, start, end);
 }
 
 static void span_object(nw_jsonw *w, const nw_text *t, const char *key, uint32_t start,
@@ -525,20 +531,8 @@ nw_err nw_analysis_to_json(const nw_analysis *an, const nw_doc *doc, const char 
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     nw_jsonw_object_begin(w);
     nw_analysis_write_members(an, doc, w);
-    nw_err err = extra_json != NULL ? nw_jsonw_members(w, extra_json, strlen(extra_json),
-                                                       enriched_members, errbuf, errlen)
-                                    : NW_OK;
-    nw_jsonw_object_end(w);
-    const char *json;
-    size_t len;
-    if (err == NW_OK)
-        err = nw_jsonw_finish(w, &json, &len, errbuf, errlen);
-    if (err == NW_OK && (*out = malloc(len + 1)) == NULL)
-        err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    if (err == NW_OK) {
-        memcpy(*out, json, len + 1);
-        *outlen = len;
-    }
+    nw_err err =
+        nw_jsonw_end_object_copy(w, extra_json, enriched_members, out, outlen, errbuf, errlen);
     nw_jsonw_free(w);
     return err;
 }

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "newswatch/hash.h"
+
 #if NW_FINGERPRINT_SHINGLE < 1 || NW_FINGERPRINT_SHINGLE > 8
 #error "NW_FINGERPRINT_SHINGLE must be 1..8"
 #endif
@@ -12,17 +14,6 @@
 #define MINHASH_SEED 0x6e77667031ULL /* "nwfp1" */
 /* The hash every number token gets in shingles. */
 #define NUMBER_HASH 0x4e554d4245522121ULL /* "NUMBER!!" */
-
-/* splitmix64's finaliser: a bijection that spreads every input bit over the output. */
-static uint64_t mix64(uint64_t z)
-{
-    z ^= z >> 30;
-    z *= 0xbf58476d1ce4e5b9ULL;
-    z ^= z >> 27;
-    z *= 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    return z;
-}
 
 static uint64_t rotl64(uint64_t x, unsigned r)
 {
@@ -35,7 +26,7 @@ static uint64_t shingle_hash(const uint64_t *ring, size_t first, size_t n)
     uint64_t h = 0;
     for (size_t j = 0; j < n; j++)
         h = rotl64(h, 21) ^ ring[(first + j) % NW_FINGERPRINT_SHINGLE];
-    return mix64(h + n);
+    return nw_hash_mix64(h + n);
 }
 
 /*
@@ -51,9 +42,9 @@ static void params_init(minhash_params *p)
     uint64_t state = MINHASH_SEED;
     for (size_t i = 0; i < NW_MINHASH_K; i++) {
         state += 0x9e3779b97f4a7c15ULL;
-        p->a[i] = mix64(state) | 1;
+        p->a[i] = nw_hash_mix64(state) | 1;
         state += 0x9e3779b97f4a7c15ULL;
-        p->b[i] = mix64(state);
+        p->b[i] = nw_hash_mix64(state);
     }
 }
 

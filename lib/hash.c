@@ -13,8 +13,7 @@ uint64_t nw_hash_fnv1a64(const void *buf, size_t len)
     return h;
 }
 
-/* splitmix64's finaliser: a bijection that spreads every input bit over the output. */
-static uint64_t mix64(uint64_t z)
+uint64_t nw_hash_mix64(uint64_t z)
 {
     z ^= z >> 30;
     z *= 0xbf58476d1ce4e5b9ULL;
@@ -39,5 +38,5 @@ uint64_t nw_hash_table64(const void *buf, size_t len)
     uint64_t tail = 0;
     for (size_t i = 0; i < len; i++)
         tail |= (uint64_t)p[i] << (8 * i);
-    return mix64(h ^ tail);
+    return nw_hash_mix64(h ^ tail);
 }

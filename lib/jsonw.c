@@ -278,3 +278,30 @@ nw_err nw_jsonw_finish(nw_jsonw *w, const char **out, size_t *len, char *errbuf,
     *len = w->len;
     return NW_OK;
 }
+
+nw_err nw_jsonw_finish_copy(nw_jsonw *w, char **out, size_t *len, char *errbuf, size_t errlen)
+{
+    const char *json;
+    *out = NULL;
+    nw_err err = nw_jsonw_finish(w, &json, len, errbuf, errlen);
+    if (err != NW_OK)
+        return err;
+    if ((*out = malloc(*len + 1)) == NULL)
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    memcpy(*out, json, *len + 1);
+    return NW_OK;
+}
+
+nw_err nw_jsonw_end_object_copy(nw_jsonw *w, const char *extra_json, const char *const *taken,
+                                char **out, size_t *len, char *errbuf, size_t errlen)
+{
+    *out = NULL;
+    *len = 0;
+    nw_err err = extra_json != NULL
+                     ? nw_jsonw_members(w, extra_json, strlen(extra_json), taken, errbuf, errlen)
+                     : NW_OK;
+    if (err != NW_OK)
+        return err;
+    nw_jsonw_object_end(w);
+    return nw_jsonw_finish_copy(w, out, len, errbuf, errlen);
+}

@@ -1096,12 +1096,7 @@ void nw_match_write_members(const nw_match *match, const nw_analysis *an, const 
     doc_field(w, doc, NW_DOC_PUBLISHED_AT);
     nw_jsonw_key(w, "evidence");
     nw_jsonw_object_begin(w);
-    nw_jsonw_key(w, "text");
-    text_slice(w, t, ev->start, ev->end);
-    nw_jsonw_key(w, "start");
-    nw_jsonw_int(w, ev->start);
-    nw_jsonw_key(w, "end");
-    nw_jsonw_int(w, ev->end);
+    nw_span_write_members(w, t, "text", ev->start, ev->end);
     nw_jsonw_object_end(w);
     nw_jsonw_key(w, "terms");
     nw_jsonw_array_begin(w);
@@ -1112,12 +1107,7 @@ void nw_match_write_members(const nw_match *match, const nw_analysis *an, const 
         nw_jsonw_object_begin(w);
         nw_jsonw_key(w, "class");
         nw_jsonw_cstring(w, tm->class_name);
-        nw_jsonw_key(w, "surface");
-        text_slice(w, t, tm->start, tm->end);
-        nw_jsonw_key(w, "start");
-        nw_jsonw_int(w, tm->start);
-        nw_jsonw_key(w, "end");
-        nw_jsonw_int(w, tm->end);
+        nw_span_write_members(w, t, "surface", tm->start, tm->end);
         nw_jsonw_object_end(w);
     }
     nw_jsonw_array_end(w);
@@ -1137,12 +1127,7 @@ void nw_match_write_members(const nw_match *match, const nw_analysis *an, const 
             nw_jsonw_cstring(w, tm->entity->name);
         else
             text_slice(w, t, tm->start, tm->end);
-        nw_jsonw_key(w, "surface");
-        text_slice(w, t, tm->start, tm->end);
-        nw_jsonw_key(w, "start");
-        nw_jsonw_int(w, tm->start);
-        nw_jsonw_key(w, "end");
-        nw_jsonw_int(w, tm->end);
+        nw_span_write_members(w, t, "surface", tm->start, tm->end);
         nw_jsonw_object_end(w);
     }
     nw_jsonw_array_end(w);
@@ -1161,20 +1146,8 @@ nw_err nw_match_to_json(const nw_match *match, const nw_analysis *an, const nw_d
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     nw_jsonw_object_begin(w);
     nw_match_write_members(match, an, doc, w);
-    nw_err err = extra_json != NULL ? nw_jsonw_members(w, extra_json, strlen(extra_json),
-                                                       match_members, errbuf, errlen)
-                                    : NW_OK;
-    nw_jsonw_object_end(w);
-    const char *json;
-    size_t len;
-    if (err == NW_OK)
-        err = nw_jsonw_finish(w, &json, &len, errbuf, errlen);
-    if (err == NW_OK && (*out = malloc(len + 1)) == NULL)
-        err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    if (err == NW_OK) {
-        memcpy(*out, json, len + 1);
-        *outlen = len;
-    }
+    nw_err err =
+        nw_jsonw_end_object_copy(w, extra_json, match_members, out, outlen, errbuf, errlen);
     nw_jsonw_free(w);
     return err;
 }

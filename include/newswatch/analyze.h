@@ -85,6 +85,13 @@ nw_err nw_analyzer_run(nw_analyzer *a, const nw_doc *doc, const nw_analysis **ou
  */
 void nw_analysis_write_members(const nw_analysis *an, const nw_doc *doc, nw_jsonw *w);
 
+/*
+ * Writes the members "<key>" (the display text of code points [start, end)
+ * of t), "start" and "end" into the object w has open.
+ */
+void nw_span_write_members(nw_jsonw *w, const nw_text *t, const char *key, uint32_t start,
+                           uint32_t end);
+
 /* Writes casualty figures as {"killed": n|null, "wounded": n|null}, or null when neither is known.
  */
 void nw_casualties_write(nw_jsonw *w, const nw_casualties *c);

@@ -19,4 +19,7 @@ uint64_t nw_hash_fnv1a64(const void *buf, size_t len);
  */
 uint64_t nw_hash_table64(const void *buf, size_t len);
 
+/* splitmix64's finaliser: a bijection that spreads every input bit over the output. */
+uint64_t nw_hash_mix64(uint64_t z);
+
 #endif

@@ -62,4 +62,15 @@ nw_err nw_jsonw_members(nw_jsonw *w, const char *members_json, size_t len, const
  */
 nw_err nw_jsonw_finish(nw_jsonw *w, const char **out, size_t *len, char *errbuf, size_t errlen);
 
+/* As nw_jsonw_finish, but *out is a malloc'd copy the caller frees (NULL on error). */
+nw_err nw_jsonw_finish_copy(nw_jsonw *w, char **out, size_t *len, char *errbuf, size_t errlen);
+
+/*
+ * Appends the members of extra_json (NULL: none; checked against taken as
+ * nw_jsonw_members does), closes the object w has open, and finishes with a
+ * copy: the end of an encoder that returns one record as a string.
+ */
+nw_err nw_jsonw_end_object_copy(nw_jsonw *w, const char *extra_json, const char *const *taken,
+                                char **out, size_t *len, char *errbuf, size_t errlen);
+
 #endif
