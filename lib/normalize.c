@@ -533,20 +533,25 @@ nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, 
     }
     size_t di = 0, mi = 0, ncp = 0, r = 0;
     int pending_space = 0, newlines = 0, line_empty = 1, any = 0;
-    for (size_t i = 0; i < in->ncp; i++) {
+    size_t i = 0;
+    while (i < in->ncp) {
         while (r < nremove && remove[r].end <= i)
             r++;
-        if (r < nremove && remove[r].start <= i)
+        if (r < nremove && remove[r].start <= i) {
+            i = remove[r].end; /* the whole removed span */
             continue;
+        }
         char c = in->match[in->match_cp[i]];
         if (c == '\n') {
             pending_space = 0;
             newlines += any;
             line_empty = 1;
+            i++;
             continue;
         }
         if (c == ' ') {
             pending_space = !line_empty;
+            i++;
             continue;
         }
         if (newlines > 0 || pending_space) {
@@ -564,17 +569,25 @@ nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, 
         }
         line_empty = 0;
         any = 1;
-        size_t dl = in->display_cp[i + 1] - in->display_cp[i];
-        size_t ml = in->match_cp[i + 1] - in->match_cp[i];
-        out->display_cp[ncp] = (uint32_t)di;
-        out->match_cp[ncp] = (uint32_t)mi;
-        ncp++;
-        /* One code point: at most 4 bytes each, copied in line (no memcpy call per character). */
-        const char *ds = in->display + in->display_cp[i], *ms = in->match + in->match_cp[i];
-        for (size_t k = 0; k < dl; k++)
-            out->display[di++] = ds[k];
-        for (size_t k = 0; k < ml; k++)
-            out->match[mi++] = ms[k];
+        /*
+         * A run of kept characters up to the next white space or removed
+         * span: its bytes in one copy, its offsets shifted by a constant.
+         */
+        size_t end = r < nremove && remove[r].start < in->ncp ? remove[r].start : in->ncp;
+        size_t j = i + 1;
+        while (j < end && in->match[in->match_cp[j]] != ' ' && in->match[in->match_cp[j]] != '\n')
+            j++;
+        uint32_t dshift = in->display_cp[i] - (uint32_t)di, mshift = in->match_cp[i] - (uint32_t)mi;
+        for (size_t k = i; k < j; k++, ncp++) {
+            out->display_cp[ncp] = in->display_cp[k] - dshift;
+            out->match_cp[ncp] = in->match_cp[k] - mshift;
+        }
+        size_t dl = in->display_cp[j] - in->display_cp[i], ml = in->match_cp[j] - in->match_cp[i];
+        memcpy(out->display + di, in->display + in->display_cp[i], dl);
+        memcpy(out->match + mi, in->match + in->match_cp[i], ml);
+        di += dl;
+        mi += ml;
+        i = j;
     }
     out->display_cp[ncp] = (uint32_t)di;
     out->match_cp[ncp] = (uint32_t)mi;
