@@ -276,6 +276,9 @@ nw_err nw_analyzer_run(nw_analyzer *a, const nw_doc *doc, const nw_analysis **ou
     /* Each token's lookup keys, once for the four indexes (gazetteer, titles, casualties, rules).
      */
     err = nw_phrases_prepare(clean, seg, errbuf, errlen);
+    /* The recognisers' words are looked up at each token several times: once, here. */
+    if (err == NW_OK)
+        err = nw_phrases_memo(nw_recognizer_words(a->rec), clean, seg, errbuf, errlen);
     if (err == NW_OK)
         err = tag_entities(a, clean, seg, errbuf, errlen);
     if (err == NW_OK)

@@ -476,6 +476,7 @@ struct nw_token_keys {
 nw_err nw_phrases_prepare(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
 {
     s->nkeyed = s->nkeys = s->key_pool_len = 0;
+    s->memo_index = NULL;
     /*
      * Restored-article readings (لل as ل + ال) are copied to the pool: at
      * most two per word, each at most the word plus 4 bytes. Sized once, so
@@ -519,11 +520,34 @@ int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s
     words_view v = {(const char *)s->tokens, sizeof(nw_token), s->ntokens, true};
     if (s->nkeyed != s->ntokens || i >= s->ntokens)
         return match_view(p, t, &v, i, hit);
+    if (s->memo_index == p) {
+        const nw_phrase_hit *m = (const nw_phrase_hit *)s->memo_hits + i;
+        if (m->ntokens == 0)
+            return 0;
+        *hit = *m;
+        return 1;
+    }
     if (p->nentries == 0)
         return 0;
     const struct nw_token_keys *tk = &s->keyed[i];
     return match_readings(p, t, &v, i, tk->at, &s->keys[tk->first], tk->nreadings, tk->possessive,
                           hit);
+}
+
+nw_err nw_phrases_memo(const nw_phrases *p, const nw_text *t, nw_segments *s, char *errbuf,
+                       size_t errlen)
+{
+    s->memo_index = NULL;
+    if (s->nkeyed != s->ntokens)
+        return NW_OK; /* not prepared: lookups stay direct */
+    if (!nw_grow(&s->memo_hits, &s->cap_memo, s->ntokens + 1, sizeof(nw_phrase_hit)))
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    nw_phrase_hit *hits = s->memo_hits;
+    for (size_t i = 0; i < s->ntokens; i++)
+        if (!nw_phrases_match(p, t, s, i, &hits[i]))
+            hits[i].ntokens = 0;
+    s->memo_index = p;
+    return NW_OK;
 }
 
 int nw_phrases_match_words(const nw_phrases *p, const nw_text *t, const nw_word *words,

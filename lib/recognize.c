@@ -168,6 +168,11 @@ struct nw_recognizer {
     nw_phrases *words;
 };
 
+const nw_phrases *nw_recognizer_words(const nw_recognizer *r)
+{
+    return r->words;
+}
+
 void nw_recognizer_free(nw_recognizer *r)
 {
     if (r == NULL)

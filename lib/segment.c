@@ -24,6 +24,7 @@ void nw_segments_free(nw_segments *s)
     free(s->keyed);
     free(s->keys);
     free(s->key_pool);
+    free(s->memo_hits);
     free(s);
 }
 
@@ -289,6 +290,7 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
     pthread_once(&tables_once, fill_tables);
     s->ntokens = s->nsentences = s->nurls = 0;
     s->nkeyed = 0; /* the lookup keys were for the previous segmentation */
+    s->memo_index = NULL;
     size_t n = t->ncp;
     if (!nw_grow((void **)&s->cps, &s->cap_cps, n + 1, sizeof(int32_t)))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");

@@ -74,6 +74,16 @@ int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s
 nw_err nw_phrases_prepare(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen);
 
 /*
+ * Looks every token of a prepared segmentation up in p once and keeps the
+ * results in s (until the next nw_segment or memo): nw_phrases_match on p
+ * then reads them. For an index that is consulted several times per token
+ * (the recognisers' words: casualties, titled names, numbers). Needs
+ * nw_phrases_prepare first; NW_ENOMEM is the only error.
+ */
+nw_err nw_phrases_memo(const nw_phrases *p, const nw_text *t, nw_segments *s, char *errbuf,
+                       size_t errlen);
+
+/*
  * Like nw_phrases_match over an explicit list of words (byte ranges of
  * t->match), for text that is not split by the segmenter, such as the parts
  * of a hashtag. Words must be in order; hit->first and ntokens index them.

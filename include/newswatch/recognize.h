@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "newswatch/error.h"
+#include "newswatch/phrases.h"
 #include "newswatch/segment.h"
 #include "newswatch/text.h"
 
@@ -25,6 +26,10 @@ typedef struct nw_recognizer nw_recognizer;
 nw_recognizer *nw_recognizer_new(nw_normalizer *n, char *errbuf, size_t errlen);
 /* Frees the recogniser; NULL is a no-op. */
 void nw_recognizer_free(nw_recognizer *r);
+
+/* The index of the recognisers' words (for nw_phrases_memo: each token is looked up there several
+ * times). */
+const nw_phrases *nw_recognizer_words(const nw_recognizer *r);
 
 typedef struct nw_casualties {
     int killed, wounded;                        /* the highest figure reported; -1 when none */

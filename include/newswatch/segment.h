@@ -66,6 +66,10 @@ typedef struct nw_segments {
     struct nw_lookup_key *keys;
     char *key_pool;
     size_t nkeyed, cap_keyed, nkeys, cap_keys, key_pool_len, cap_key_pool;
+    /* Private: one index's lookups at every token (nw_phrases_memo), until nw_segment. */
+    const void *memo_index;
+    void *memo_hits; /* nw_phrase_hit per token; .ntokens 0 for none */
+    size_t cap_memo;
 } nw_segments;
 
 nw_segments *nw_segments_new(void);

@@ -242,9 +242,10 @@ static void assert_same_hit(int ra, const nw_phrase_hit *a, int rb, const nw_phr
 }
 
 /*
- * nw_phrases_prepare computes each token's readings once for every index;
- * lookups with and without them must find the same phrases, with clitics,
- * restored articles, possessives and mentions, on every seed.
+ * nw_phrases_prepare computes each token's readings once for every index, and
+ * nw_phrases_memo one index's hits at every token; lookups with and without
+ * them must find the same phrases, with clitics, restored articles,
+ * possessives and mentions, on every seed.
  */
 static void prepared_lookups_find_the_same(void **state)
 {
@@ -288,9 +289,18 @@ static void prepared_lookups_find_the_same(void **state)
             assert_same_hit(r, &h, rplain[k], &plain[k], k);
             hits += r;
         }
-        /* A new segmentation drops the prepared keys. */
+        /* Memoised: the same hits again, read from what nw_phrases_memo kept. */
+        assert_int_equal(nw_phrases_memo(p, t, s, err, sizeof err), NW_OK);
+        assert_ptr_equal(s->memo_index, p);
+        for (size_t k = 0; k < s->ntokens; k++) {
+            nw_phrase_hit h;
+            int r = nw_phrases_match(p, t, s, k, &h);
+            assert_same_hit(r, &h, rplain[k], &plain[k], k);
+        }
+        /* A new segmentation drops the prepared keys and the memo. */
         assert_int_equal(nw_segment(t, s, err, sizeof err), NW_OK);
         assert_int_equal(s->nkeyed, 0);
+        assert_null(s->memo_index);
         free(plain);
         free(rplain);
         free(text);
