@@ -76,7 +76,7 @@ void it_create_topic(const char *name, int partitions)
 void it_run(const char *cmdline, const char *stdin_path, it_result *r)
 {
     memset(r, 0, sizeof *r);
-    char *dir = it_mkdtemp();
+    char *dir = tu_mkdtemp();
     char cmd[16384];
     snprintf(cmd, sizeof cmd, "( %s ) <'%s' >'%s/out' 2>'%s/err'", cmdline,
              stdin_path != NULL ? stdin_path : "/dev/null", dir, dir);
@@ -90,10 +90,10 @@ void it_run(const char *cmdline, const char *stdin_path, it_result *r)
     r->status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
     char path[4200];
     snprintf(path, sizeof path, "%s/out", dir);
-    r->out = it_read_file(path, &r->outlen);
+    r->out = tu_read(path, &r->outlen);
     snprintf(path, sizeof path, "%s/err", dir);
-    r->err = it_read_file(path, &r->errlen);
-    it_rmtree(dir);
+    r->err = tu_read(path, &r->errlen);
+    tu_rmtree(dir);
     free(dir);
     if (r->out == NULL || r->err == NULL)
         fail_msg("cannot read the output of: %s", cmdline);
@@ -154,7 +154,7 @@ json_t *it_kcat_consume(const char *topic)
 
 void it_show_log(const char *path)
 {
-    char *log = it_read_file(path, NULL);
+    char *log = tu_read(path, NULL);
     fprintf(stderr, "--- %s\n%s---\n", path, log != NULL ? log : "(none)\n");
     free(log);
 }
@@ -170,54 +170,6 @@ const char *it_kcat_header(const json_t *env, const char *name)
                 return json_string_value(json_array_get(h, i + 1));
     }
     return NULL;
-}
-
-char *it_mkdtemp(void)
-{
-    const char *base = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
-    char *path = malloc(strlen(base) + 32);
-    sprintf(path, "%s/nwit.XXXXXX", base);
-    if (mkdtemp(path) == NULL)
-        fail_msg("mkdtemp failed");
-    return path;
-}
-
-void it_rmtree(const char *dir)
-{
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-}
-
-void it_write_file(const char *dir, const char *name, const char *data, size_t len)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *fp = fopen(path, "wb");
-    if (fp == NULL)
-        fail_msg("cannot write %s", path);
-    fwrite(data, 1, len, fp);
-    fclose(fp);
-}
-
-char *it_read_file(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
-        return NULL;
-    size_t cap = 1 << 16, n = 0, got;
-    char *buf = malloc(cap + 1);
-    while ((got = fread(buf + n, 1, cap - n, fp)) > 0) {
-        n += got;
-        if (n == cap)
-            buf = realloc(buf, (cap *= 2) + 1);
-    }
-    fclose(fp);
-    buf[n] = '\0';
-    if (len != NULL)
-        *len = n;
-    return buf;
 }
 
 int it_free_port(void)

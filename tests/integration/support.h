@@ -9,6 +9,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "../unit/testutil.h"
+
 /* The broker list; the test fails when $NW_TEST_BROKERS is not set. */
 const char *it_brokers(void);
 /* $NW_BIN/name, in a static buffer. */
@@ -57,11 +59,7 @@ void it_show_log(const char *path);
 /* The header value of a kcat envelope, or NULL. */
 const char *it_kcat_header(const json_t *envelope, const char *name);
 
-/* A fresh temporary directory (removed by it_rmtree). */
-char *it_mkdtemp(void);
-void it_rmtree(const char *dir);
-void it_write_file(const char *dir, const char *name, const char *data, size_t len);
-char *it_read_file(const char *path, size_t *len);
+/* Temporary directories and files: tu_mkdtemp, tu_rmtree, tu_write, tu_read. */
 
 /*
  * A TCP port on 127.0.0.1 that nothing listens on now (bound to port 0 and

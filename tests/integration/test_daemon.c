@@ -27,7 +27,7 @@ typedef struct world {
 static void world_init(world *w, const char *name, int partitions, const char *extra)
 {
     it_topic_name(name, w->prefix, sizeof w->prefix);
-    char *dir = it_mkdtemp();
+    char *dir = tu_mkdtemp();
     snprintf(w->dir, sizeof w->dir, "%s", dir);
     free(dir);
     snprintf(w->conf, sizeof w->conf, "%s/n.conf", w->dir);
@@ -43,7 +43,7 @@ static void world_init(world *w, const char *name, int partitions, const char *e
                      "[sinks]\nstdout = false\n%s",
                      it_brokers(), w->prefix, w->prefix, w->prefix, w->prefix, w->prefix, w->prefix,
                      w->prefix, w->prefix, w->prefix, extra != NULL ? extra : "");
-    it_write_file(w->dir, "n.conf", text, (size_t)n);
+    tu_write(w->dir, "n.conf", text, (size_t)n);
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "'%s' -q -c '%s' --create-topics --partitions %d",
              it_bin("newswatch-consumer"), w->conf, partitions);
@@ -56,7 +56,7 @@ static void world_init(world *w, const char *name, int partitions, const char *e
 
 static void world_free(world *w)
 {
-    it_rmtree(w->dir);
+    tu_rmtree(w->dir);
 }
 
 static const char *topic(const world *w, const char *role)
@@ -208,7 +208,7 @@ static void bad_messages_go_to_the_dead_letter_topic(void **state)
     for (size_t i = 0; i < big / 2; i++, n += 2)
         memcpy(line + n, "ب", 2);
     n += (size_t)sprintf(line + n, "\"}\n");
-    it_write_file(w.dir, "big.jsonl", line, n);
+    tu_write(w.dir, "big.jsonl", line, n);
     free(line);
     char path[700];
     snprintf(path, sizeof path, "%s/big.jsonl", w.dir);
@@ -272,18 +272,19 @@ static void sighup_reloads_tracked_events(void **state)
     char extra[1024];
     char dir_events[700];
     it_topic_name("hup", w.prefix, sizeof w.prefix); /* for the events path below */
-    char *tmp = it_mkdtemp();
+    char *tmp = tu_mkdtemp();
     snprintf(dir_events, sizeof dir_events, "%s/events.conf", tmp);
     size_t len;
-    char *events = it_read_file("config/events.conf", &len);
+    char *events = tu_read("config/events.conf", &len);
     assert_non_null(events);
-    it_write_file(tmp, "events.conf", events, len);
+    assert_non_null(events);
+    tu_write(tmp, "events.conf", events, len);
     snprintf(extra, sizeof extra, "[pipeline]\nevents = %s\n", dir_events);
     world_init(&w, "hup", 1, extra);
     long pid = start_daemon(&w, NULL);
 
-    it_write_file(w.dir, "a.txt", "انفجار سيارة مفخخة في البصرة يوقع ضحايا",
-                  strlen("انفجار سيارة مفخخة في البصرة يوقع ضحايا"));
+    tu_write(w.dir, "a.txt", "انفجار سيارة مفخخة في البصرة يوقع ضحايا",
+             strlen("انفجار سيارة مفخخة في البصرة يوقع ضحايا"));
     char path[700];
     snprintf(path, sizeof path, "%s/a.txt", w.dir);
     publish(&w, path);
@@ -300,12 +301,12 @@ static void sighup_reloads_tracked_events(void **state)
     int n = snprintf(more + len, 256,
                      "\n[event.basra-blast]\ntitle = Blast in Basra\n"
                      "severity = warning\nmatch = loc.basra AND bombing\n");
-    it_write_file(tmp, "events.conf", more, len + (size_t)n);
+    tu_write(tmp, "events.conf", more, len + (size_t)n);
     free(more);
     kill((pid_t)pid, SIGHUP);
     it_sleep_ms(1500);
-    it_write_file(w.dir, "b.txt", "تفجير عبوة ناسفة في سوق بمدينة البصرة جنوبي العراق",
-                  strlen("تفجير عبوة ناسفة في سوق بمدينة البصرة جنوبي العراق"));
+    tu_write(w.dir, "b.txt", "تفجير عبوة ناسفة في سوق بمدينة البصرة جنوبي العراق",
+             strlen("تفجير عبوة ناسفة في سوق بمدينة البصرة جنوبي العراق"));
     snprintf(path, sizeof path, "%s/b.txt", w.dir);
     publish(&w, path);
     json_t *alerts = wait_for(&w, "alerts", 1, 30000);
@@ -317,23 +318,23 @@ static void sighup_reloads_tracked_events(void **state)
     json_decref(alerts);
 
     /* A broken file: the old configuration stays, and says why. */
-    it_write_file(tmp, "events.conf", "[event.x]\nmatch = (broken\n", 26);
+    tu_write(tmp, "events.conf", "[event.x]\nmatch = (broken\n", 26);
     kill((pid_t)pid, SIGHUP);
     it_sleep_ms(1500);
-    it_write_file(w.dir, "c.txt", "انفجار جديد في البصرة أدى إلى أضرار في المباني القريبة",
-                  strlen("انفجار جديد في البصرة أدى إلى أضرار في المباني القريبة"));
+    tu_write(w.dir, "c.txt", "انفجار جديد في البصرة أدى إلى أضرار في المباني القريبة",
+             strlen("انفجار جديد في البصرة أدى إلى أضرار في المباني القريبة"));
     snprintf(path, sizeof path, "%s/c.txt", w.dir);
     publish(&w, path);
     json_t *matches = wait_for(&w, "matches", 2, 30000);
     assert_int_equal(json_array_size(matches), 2); /* basra-blast still tracked */
     json_decref(matches);
-    char *log = it_read_file(w.log, NULL);
+    char *log = tu_read(w.log, NULL);
     assert_non_null(strstr(log, "reloaded:"));
     assert_non_null(strstr(log, "reload failed, keeping the old configuration"));
     free(log);
     assert_int_equal(it_stop(pid, 30000), 0);
     free(events);
-    it_rmtree(tmp);
+    tu_rmtree(tmp);
     free(tmp);
     world_free(&w);
 }
@@ -355,7 +356,7 @@ static void write_corpus(const world *w, size_t n, char *path, size_t pathlen)
     for (; i < 5; i++) {
         char p[700];
         snprintf(p, sizeof p, "%s/%s.txt", it_seeds_dir(), seeds[i]);
-        char *text = it_read_file(p, NULL);
+        char *text = tu_read(p, NULL);
         json_t *doc = json_pack("{s:s, s:s}", "id", seeds[i], "body", text);
         char *s = json_dumps(doc, JSON_COMPACT);
         len += (size_t)snprintf(out + len, cap - len, "%s\n", s);
@@ -383,7 +384,7 @@ static void write_corpus(const world *w, size_t n, char *path, size_t pathlen)
             len += (size_t)snprintf(out + len, cap - len, "%s ", filler[(i * 7 + k * 3) % 18]);
         len += (size_t)snprintf(out + len, cap - len, "%zu\"}\n", i);
     }
-    it_write_file(w->dir, "corpus.jsonl", out, len);
+    tu_write(w->dir, "corpus.jsonl", out, len);
     free(out);
     snprintf(path, pathlen, "%s/corpus.jsonl", w->dir);
 }
@@ -533,7 +534,7 @@ static void at_least_once_without_transactions(void **state)
     assert_int_equal(json_array_size(got), json_array_size(expect));
     json_decref(got);
     json_decref(expect);
-    char *log = it_read_file(w.log, NULL);
+    char *log = tu_read(w.log, NULL);
     assert_non_null(strstr(log, "at-least-once"));
     free(log);
     assert_int_equal(it_stop(pid, 30000), 0);

@@ -66,7 +66,7 @@ static int mock_start(void **state)
                   {"news.alerts", 3}, {"news.alert-state", 3}, {"news.dlq", 1}};
     for (size_t i = 0; i < 6; i++)
         rd_kafka_mock_topic_create(m->cluster, topics[i].name, topics[i].partitions, 1);
-    char *dir = it_mkdtemp();
+    char *dir = tu_mkdtemp();
     snprintf(m->dir, sizeof m->dir, "%s", dir);
     free(dir);
     snprintf(m->conf, sizeof m->conf, "%s/n.conf", m->dir);
@@ -76,7 +76,7 @@ static int mock_start(void **state)
                      "bootstrap.servers = %s\n[consumer]\nbatch.ms = 50\nbatch.messages = 20\n"
                      "transactional.id.prefix = mock\n[sinks]\nstdout = false\n",
                      m->bootstraps);
-    it_write_file(m->dir, "n.conf", text, (size_t)n);
+    tu_write(m->dir, "n.conf", text, (size_t)n);
     *state = m;
     return 0;
 }
@@ -87,7 +87,7 @@ static int mock_stop(void **state)
     it_kill_spawned(); /* a daemon a failed test left running */
     rd_kafka_mock_cluster_destroy(m->cluster);
     rd_kafka_destroy(m->rk);
-    it_rmtree(m->dir);
+    tu_rmtree(m->dir);
     free(m);
     return 0;
 }
@@ -119,7 +119,7 @@ static void publish(const mock *m, const char *prefix, int n)
                                 prefix, i, i);
     char name[128];
     snprintf(name, sizeof name, "%s.jsonl", prefix);
-    it_write_file(m->dir, name, out, len);
+    tu_write(m->dir, name, out, len);
     free(out);
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "'%s' -q -c '%s' '%s/%s'", it_bin("newswatch-producer"), m->conf,

@@ -99,7 +99,7 @@ static void seeds_round_trip_through_kafka(void **state)
         char path[4096];
         snprintf(path, sizeof path, "%s/%s.txt", it_seeds_dir(), seed_ids[i]);
         size_t flen;
-        char *file = it_read_file(path, &flen);
+        char *file = tu_read(path, &flen);
         assert_non_null(file);
         json_t *body = json_object_get(doc, "body");
         assert_int_equal(json_string_length(body), flen);
@@ -116,19 +116,19 @@ static void bad_inputs_are_skipped_and_good_ones_delivered(void **state)
     char topic[128];
     it_topic_name("bad", topic, sizeof topic);
     it_create_topic(topic, 1);
-    char *dir = it_mkdtemp();
-    it_write_file(dir, "a-good.txt", "Rockets hit Baghdad airport\nbody", 32);
-    it_write_file(dir, "b-latin1.txt", "caf\xE9 bomb", 9);
-    it_write_file(dir, "c-empty.txt", "\n\n", 2);
+    char *dir = tu_mkdtemp();
+    tu_write(dir, "a-good.txt", "Rockets hit Baghdad airport\nbody", 32);
+    tu_write(dir, "b-latin1.txt", "caf\xE9 bomb", 9);
+    tu_write(dir, "c-empty.txt", "\n\n", 2);
     char big[3000];
     memset(big, 'x', sizeof big);
-    it_write_file(dir, "d-big.txt", big, sizeof big);
+    tu_write(dir, "d-big.txt", big, sizeof big);
     const char *lines = "{\"id\":\"j-good\",\"body\":\"تفجير في بغداد\",\"published_at\":"
                         "\"2021-01-21T08:00:00Z\"}\n"
                         "{\"id\":\"j-broken\",\"body\":\n"
                         "{\"id\":\"j-nobody\",\"title\":\"t\"}\n"
                         "{\"body\":\"no id: hashed\"}\n";
-    it_write_file(dir, "e-feed.jsonl", lines, strlen(lines));
+    tu_write(dir, "e-feed.jsonl", lines, strlen(lines));
 
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "'%s' -b '%s' -t '%s' --max-bytes 2000 '%s' '%s/missing.txt'",
@@ -167,7 +167,7 @@ static void bad_inputs_are_skipped_and_good_ones_delivered(void **state)
     nw_doc_id_for_body("no id: hashed", 13, hashed);
     assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 2), "key")), hashed);
     json_decref(msgs);
-    it_rmtree(dir);
+    tu_rmtree(dir);
     free(dir);
 }
 
@@ -177,13 +177,13 @@ static void json_lines_from_stdin(void **state)
     char topic[128];
     it_topic_name("stdin", topic, sizeof topic);
     it_create_topic(topic, 2);
-    char *dir = it_mkdtemp();
+    char *dir = tu_mkdtemp();
     char feed[8192];
     size_t n = 0;
     for (int i = 0; i < 40; i++)
         n += (size_t)snprintf(feed + n, sizeof feed - n,
                               "{\"id\":\"s%02d\",\"body\":\"خبر رقم %d\",\"lang\":\"ar\"}\n", i, i);
-    it_write_file(dir, "feed", feed, n);
+    tu_write(dir, "feed", feed, n);
     char in[4200], cmd[4096];
     snprintf(in, sizeof in, "%s/feed", dir);
     snprintf(cmd, sizeof cmd, "'%s' -q -b '%s' -t '%s' -", it_bin("newswatch-producer"),
@@ -203,7 +203,7 @@ static void json_lines_from_stdin(void **state)
     assert_string_equal(json_string_value(json_object_get(doc, "title")), "خبر رقم 7");
     json_decref(doc);
     json_decref(msgs);
-    it_rmtree(dir);
+    tu_rmtree(dir);
     free(dir);
 }
 
@@ -243,7 +243,7 @@ static void config_file_sets_topic_and_kafka_properties(void **state)
     char topic[128];
     it_topic_name("conf", topic, sizeof topic);
     it_create_topic(topic, 1);
-    char *dir = it_mkdtemp();
+    char *dir = tu_mkdtemp();
     char conf[1024];
     int n = snprintf(conf, sizeof conf,
                      "# a producer configuration\n"
@@ -253,7 +253,7 @@ static void config_file_sets_topic_and_kafka_properties(void **state)
                      "[producer]\n"
                      "source = from-config\n",
                      it_brokers(), topic);
-    it_write_file(dir, "p.conf", conf, (size_t)n);
+    tu_write(dir, "p.conf", conf, (size_t)n);
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "'%s' -c '%s/p.conf' '%s/000_c7189a82eabcfedc.txt'",
              it_bin("newswatch-producer"), dir, it_seeds_dir());
@@ -271,7 +271,7 @@ static void config_file_sets_topic_and_kafka_properties(void **state)
 
     /* A property librdkafka does not know: file and line, exit 2. */
     const char *bad = "[kafka]\n\nno.such.property = 1\n";
-    it_write_file(dir, "bad.conf", bad, strlen(bad));
+    tu_write(dir, "bad.conf", bad, strlen(bad));
     snprintf(cmd, sizeof cmd, "'%s' -c '%s/bad.conf' '%s'", it_bin("newswatch-producer"), dir,
              it_seeds_dir());
     it_run(cmd, NULL, &r);
@@ -279,7 +279,7 @@ static void config_file_sets_topic_and_kafka_properties(void **state)
     if (strstr(r.err, "bad.conf:3: No such configuration property: \"no.such.property\"") == NULL)
         fail_msg("unclear error: %s", r.err);
     it_result_free(&r);
-    it_rmtree(dir);
+    tu_rmtree(dir);
     free(dir);
 }
 
@@ -317,7 +317,7 @@ static char *cleanup_policy(const char *topic)
 static void consumer_creates_the_topics(void **state)
 {
     (void)state;
-    char *dir = it_mkdtemp();
+    char *dir = tu_mkdtemp();
     char prefix[128];
     it_topic_name("ct", prefix, sizeof prefix);
     char conf[2048];
@@ -325,7 +325,7 @@ static void consumer_creates_the_topics(void **state)
                      "[topics]\nraw = %s.raw\nenriched = %s.enriched\nmatches = %s.matches\n"
                      "alerts = %s.alerts\nalert-state = %s.alert-state\ndlq = %s.dlq\n",
                      prefix, prefix, prefix, prefix, prefix, prefix);
-    it_write_file(dir, "t.conf", conf, (size_t)n);
+    tu_write(dir, "t.conf", conf, (size_t)n);
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "'%s' -b '%s' -c '%s/t.conf' --create-topics --partitions 4",
              it_bin("newswatch-consumer"), it_brokers(), dir);
@@ -372,7 +372,7 @@ static void consumer_creates_the_topics(void **state)
     }
     json_decref(md);
     it_result_free(&r);
-    it_rmtree(dir);
+    tu_rmtree(dir);
     free(dir);
 }
 

@@ -49,11 +49,11 @@ static void replay_the_seeds(void **state)
 static void a_bad_document_does_not_stop_the_others(void **state)
 {
     (void)state;
-    char *dir = it_mkdtemp();
-    it_write_file(dir, "a.txt", "بغداد\nتفجير في بغداد", strlen("بغداد\nتفجير في بغداد"));
-    it_write_file(dir, "b.txt", "bad \xFF byte", 10);
+    char *dir = tu_mkdtemp();
+    tu_write(dir, "a.txt", "بغداد\nتفجير في بغداد", strlen("بغداد\nتفجير في بغداد"));
+    tu_write(dir, "b.txt", "bad \xFF byte", 10);
     const char *feed = "{\"id\":\"j1\",\"body\":\"Rockets hit Baghdad airport\"}\nnot json\n";
-    it_write_file(dir, "c.jsonl", feed, strlen(feed));
+    tu_write(dir, "c.jsonl", feed, strlen(feed));
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "'%s' --replay '%s'", it_bin("newswatch-consumer"), dir);
     it_result r;
@@ -79,18 +79,18 @@ static void a_bad_document_does_not_stop_the_others(void **state)
     assert_int_equal(json_array_size(docs), 1);
     json_decref(docs);
     it_result_free(&r);
-    it_rmtree(dir);
+    tu_rmtree(dir);
     free(dir);
 }
 
 static void configuration_errors(void **state)
 {
     (void)state;
-    char *dir = it_mkdtemp();
+    char *dir = tu_mkdtemp();
     const char *gaz = "loc.x | LOC | X | س |\nloc.y | PLACE | Y | ص |\n";
-    it_write_file(dir, "g.txt", gaz, strlen(gaz));
+    tu_write(dir, "g.txt", gaz, strlen(gaz));
     const char *conf = "[pipeline]\nfurniture = config/furniture.conf\nbogus = 1\n";
-    it_write_file(dir, "n.conf", conf, strlen(conf));
+    tu_write(dir, "n.conf", conf, strlen(conf));
     char cmd[4096];
     it_result r;
     snprintf(cmd, sizeof cmd, "'%s' --check-config --gazetteer '%s/g.txt'",
@@ -120,7 +120,7 @@ static void configuration_errors(void **state)
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "--emit 'bogus'"));
     it_result_free(&r);
-    it_rmtree(dir);
+    tu_rmtree(dir);
     free(dir);
 }
 

@@ -174,7 +174,7 @@ static void am_print_log(const alertmanager *am)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/alertmanager.log", am->dir);
-    char *log = it_read_file(path, NULL);
+    char *log = tu_read(path, NULL);
     fprintf(stderr, "--- %s\n%s---\n", path, log != NULL ? log : "(none)\n");
     free(log);
 }
@@ -191,8 +191,8 @@ static int am_start(void **state)
     }
     alertmanager *am = calloc(1, sizeof *am);
     assert_non_null(am);
-    am->dir = it_mkdtemp();
-    it_write_file(am->dir, "alertmanager.yml", am_config, strlen(am_config));
+    am->dir = tu_mkdtemp();
+    tu_write(am->dir, "alertmanager.yml", am_config, strlen(am_config));
     am->port = it_free_port();
     snprintf(am->url, sizeof am->url, "http://127.0.0.1:%d", am->port);
 
@@ -249,7 +249,7 @@ static int am_stop(void **state)
             rc = -1;
         }
     }
-    it_rmtree(am->dir);
+    tu_rmtree(am->dir);
     free(am->dir);
     free(am);
     *state = NULL;
@@ -868,7 +868,7 @@ static void the_example_config_parses(void **state)
     if (path == NULL)
         path = "config/newswatch.conf"; /* scripts/run-tests runs from the repository */
     size_t len;
-    char *text = it_read_file(path, &len);
+    char *text = tu_read(path, &len);
     if (text == NULL)
         fail_msg("cannot read %s (run from the repository or set NW_CONFIG_EXAMPLE)", path);
     char *out = malloc(len + 1);
@@ -1005,11 +1005,11 @@ static void no_sinks_is_a_no_op(void **state)
 static void replay_pages_alertmanager(void **state)
 {
     const alertmanager *am = *state;
-    char *dir = it_mkdtemp();
+    char *dir = tu_mkdtemp();
     char conf[512], cmd[8192];
     int n = snprintf(conf, sizeof conf, "[sinks]\nalertmanager.url = %s\nretry.backoff.ms = 50\n",
                      am->url);
-    it_write_file(dir, "n.conf", conf, (size_t)n);
+    tu_write(dir, "n.conf", conf, (size_t)n);
     snprintf(cmd, sizeof cmd, "'%s' -c '%s/n.conf' -q --replay --emit alerts '%s'",
              it_bin("newswatch-consumer"), dir, it_seeds_dir());
     it_result r;
@@ -1028,7 +1028,7 @@ static void replay_pages_alertmanager(void **state)
     assert_string_equal(str_at(bombing, "annotations", "status"), "update");
     json_decref(alerts);
     it_result_free(&r);
-    it_rmtree(dir);
+    tu_rmtree(dir);
     free(dir);
 }
 

@@ -1,4 +1,7 @@
-/* Small helpers the unit tests share: temporary directories and files. */
+/*
+ * Small helpers the unit and integration tests share: temporary directories
+ * and files.
+ */
 #ifndef NEWSWATCH_TESTUTIL_H
 #define NEWSWATCH_TESTUTIL_H
 
@@ -9,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "newswatch/file.h"
 
 /*
  * Creates a fresh directory under $TMPDIR (or /tmp), aborting when it cannot;
@@ -39,10 +44,11 @@ static inline void tu_write(const char *dir, const char *name, const char *data,
         }
     }
     FILE *fp = fopen(path, "wb");
-    if (fp != NULL) {
-        fwrite(data, 1, len, fp);
-        fclose(fp);
+    if (fp == NULL || fwrite(data, 1, len, fp) != len) {
+        fprintf(stderr, "cannot write %s\n", path);
+        abort();
     }
+    fclose(fp);
 }
 
 static inline void tu_write_str(const char *dir, const char *name, const char *text)
@@ -53,18 +59,10 @@ static inline void tu_write_str(const char *dir, const char *name, const char *t
 /* Reads a whole file into a malloc'd buffer (NUL-terminated); NULL on failure. */
 static inline char *tu_read(const char *path, size_t *len)
 {
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
-        return NULL;
-    size_t cap = 1 << 16, n = 0, r;
-    char *buf = malloc(cap + 1);
-    while ((r = fread(buf + n, 1, cap - n, fp)) > 0) {
-        n += r;
-        if (n == cap)
-            buf = realloc(buf, (cap *= 2) + 1);
-    }
-    fclose(fp);
-    buf[n] = '\0';
+    char *buf = NULL;
+    size_t n = 0;
+    if (nw_file_read(path, (size_t)1 << 30, &buf, &n, NULL, 0) != NW_OK)
+        n = 0;
     if (len != NULL)
         *len = n;
     return buf;
