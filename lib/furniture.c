@@ -8,6 +8,7 @@
 #include "newswatch/dates.h"
 #include "newswatch/file.h"
 #include "newswatch/phrases.h"
+#include "lines.h"
 
 enum kind { K_LINE = 1, K_PREFIX, K_SHORT, K_BLOCK, K_CREDIT };
 
@@ -54,22 +55,13 @@ nw_err nw_furniture_new(nw_normalizer *n, const char *file, const char *text, si
         err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         goto done;
     }
-    unsigned lineno = 0;
-    size_t pos = 0;
+    nw_lines lines = nw_lines_of(text, len);
+    const char *line;
+    size_t ll;
     char why[512];
-    while (err == NW_OK && pos < len) {
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        const char *line = text + pos;
-        size_t ll = end - pos;
-        pos = end + 1;
-        lineno++;
-        while (ll > 0 && isspace((unsigned char)line[0])) {
-            line++;
-            ll--;
-        }
-        while (ll > 0 && isspace((unsigned char)line[ll - 1]))
-            ll--;
+    while (err == NW_OK && nw_lines_next(&lines, &line, &ll)) {
+        unsigned lineno = lines.lineno;
+        nw_trim(&line, &ll);
         if (ll == 0 || line[0] == '#')
             continue;
         const char *colon = memchr(line, ':', ll);

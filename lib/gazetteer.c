@@ -10,12 +10,12 @@
 #include "newswatch/hash.h"
 #include "newswatch/segment.h"
 #include "newswatch/utf8.h"
+#include "lines.h"
 
 struct nw_gazetteer {
     nw_entity *entities;
     size_t count, cap;
-    char **strings;
-    size_t nstrings, capstrings;
+    nw_pool strings; /* ids and names the entities point to */
     nw_phrases *phrases;
     uint32_t *idslots; /* open addressing over ids: entity index + 1 */
     size_t nidslots;
@@ -33,9 +33,7 @@ void nw_gazetteer_free(nw_gazetteer *g)
 {
     if (g == NULL)
         return;
-    for (size_t i = 0; i < g->nstrings; i++)
-        free(g->strings[i]);
-    free(g->strings);
+    nw_pool_free(&g->strings);
     free(g->entities);
     free(g->idslots);
     nw_phrases_free(g->phrases);
@@ -72,35 +70,6 @@ const nw_entity *nw_gazetteer_find(const nw_gazetteer *g, const char *id)
     return NULL;
 }
 
-static char *keep(nw_gazetteer *g, const char *s, size_t n)
-{
-    if (g->nstrings == g->capstrings) {
-        size_t ncap = g->capstrings ? g->capstrings * 2 : 256;
-        char **ns = realloc(g->strings, ncap * sizeof(char *));
-        if (ns == NULL)
-            return NULL;
-        g->strings = ns;
-        g->capstrings = ncap;
-    }
-    char *c = malloc(n + 1);
-    if (c == NULL)
-        return NULL;
-    memcpy(c, s, n);
-    c[n] = '\0';
-    g->strings[g->nstrings++] = c;
-    return c;
-}
-
-static void trim(const char **s, size_t *n)
-{
-    while (*n > 0 && isspace((unsigned char)**s)) {
-        (*s)++;
-        (*n)--;
-    }
-    while (*n > 0 && isspace((unsigned char)(*s)[*n - 1]))
-        (*n)--;
-}
-
 /* Splits s[0..n) at sep; fills up to max fields; returns the count. */
 static size_t split(const char *s, size_t n, char sep, const char **f, size_t *fl, size_t max)
 {
@@ -110,7 +79,7 @@ static size_t split(const char *s, size_t n, char sep, const char **f, size_t *f
             if (count < max) {
                 f[count] = s + start;
                 fl[count] = i - start;
-                trim(&f[count], &fl[count]);
+                nw_trim(&f[count], &fl[count]);
             }
             count++;
             start = i + 1;
@@ -184,17 +153,13 @@ nw_err nw_gazetteer_new(nw_normalizer *n, const char *file, const char *text, si
         err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         goto done;
     }
-    unsigned lineno = 0;
-    size_t pos = 0;
+    nw_lines lines = nw_lines_of(text, len);
+    const char *line;
+    size_t ll;
     char why[512];
-    while (err == NW_OK && pos < len) {
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        const char *line = text + pos;
-        size_t ll = end - pos;
-        pos = end + 1;
-        lineno++;
-        trim(&line, &ll);
+    while (err == NW_OK && nw_lines_next(&lines, &line, &ll)) {
+        unsigned lineno = lines.lineno;
+        nw_trim(&line, &ll);
         if (ll == 0 || line[0] == '#')
             continue;
         const char *f[6];
@@ -235,9 +200,9 @@ nw_err nw_gazetteer_new(nw_normalizer *n, const char *file, const char *text, si
                                "%s:%u: an entity needs an English or an Arabic name", file, lineno);
             break;
         }
-        char *id = keep(g, f[0], fl[0]);
-        char *en = keep(g, f[2], fl[2]);
-        char *ar = keep(g, f[3], fl[3]);
+        char *id = nw_pool_keep(&g->strings, f[0], fl[0]);
+        char *en = nw_pool_keep(&g->strings, f[2], fl[2]);
+        char *ar = nw_pool_keep(&g->strings, f[3], fl[3]);
         if (id == NULL || en == NULL || ar == NULL) {
             err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
             break;

@@ -8,22 +8,20 @@
 
 #include "newswatch/file.h"
 #include "newswatch/utf8.h"
+#include "lines.h"
 
 struct nw_kvconf {
     nw_kvconf_entry *entries;
     size_t count, cap;
     char *file;
-    char **strings; /* every string the entries point to */
-    size_t nstrings, capstrings;
+    nw_pool strings; /* every string the entries point to */
 };
 
 void nw_kvconf_free(nw_kvconf *conf)
 {
     if (conf == NULL)
         return;
-    for (size_t i = 0; i < conf->nstrings; i++)
-        free(conf->strings[i]);
-    free(conf->strings);
+    nw_pool_free(&conf->strings);
     free(conf->entries);
     free(conf->file);
     free(conf);
@@ -37,36 +35,6 @@ size_t nw_kvconf_count(const nw_kvconf *conf)
 const nw_kvconf_entry *nw_kvconf_at(const nw_kvconf *conf, size_t i)
 {
     return i < conf->count ? &conf->entries[i] : NULL;
-}
-
-/* A NUL-terminated copy of s[0..n) owned by conf, or NULL when out of memory. */
-static const char *keep(nw_kvconf *conf, const char *s, size_t n)
-{
-    if (conf->nstrings == conf->capstrings) {
-        size_t ncap = conf->capstrings != 0 ? conf->capstrings * 2 : 16;
-        char **ns = realloc(conf->strings, ncap * sizeof(char *));
-        if (ns == NULL)
-            return NULL;
-        conf->strings = ns;
-        conf->capstrings = ncap;
-    }
-    char *copy = malloc(n + 1);
-    if (copy == NULL)
-        return NULL;
-    memcpy(copy, s, n);
-    copy[n] = '\0';
-    conf->strings[conf->nstrings++] = copy;
-    return copy;
-}
-
-static void trim(const char **s, size_t *n)
-{
-    while (*n > 0 && isspace((unsigned char)**s)) {
-        (*s)++;
-        (*n)--;
-    }
-    while (*n > 0 && isspace((unsigned char)(*s)[*n - 1]))
-        (*n)--;
 }
 
 static int valid_name(const char *s, size_t n)
@@ -93,18 +61,14 @@ nw_err nw_kvconf_new(const char *file, const char *text, size_t len, nw_kvconf *
     memcpy(conf->file, file, strlen(file) + 1);
 
     nw_err err = NW_OK;
-    const char *section = keep(conf, "kafka", 5);
-    unsigned lineno = 0;
-    size_t pos = 0;
+    const char *section = nw_pool_keep(&conf->strings, "kafka", 5);
     if (section == NULL)
         err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    while (err == NW_OK && pos < len) {
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t end = nl != NULL ? (size_t)(nl - text) : len;
-        const char *s = text + pos;
-        size_t n = end - pos;
-        pos = end + 1;
-        lineno++;
+    nw_lines lines = nw_lines_of(text, len);
+    const char *s;
+    size_t n;
+    while (err == NW_OK && nw_lines_next(&lines, &s, &n)) {
+        unsigned lineno = lines.lineno;
 
         size_t bad;
         if (!nw_utf8_valid(s, n, &bad)) {
@@ -118,7 +82,7 @@ nw_err nw_kvconf_new(const char *file, const char *text, size_t len, nw_kvconf *
             break;
         }
         bool indented = n > 0 && (s[0] == ' ' || s[0] == '\t');
-        trim(&s, &n);
+        nw_trim(&s, &n);
         if (n == 0 || s[0] == '#')
             continue;
         /* An indented line without '=' continues the previous value. */
@@ -135,7 +99,7 @@ nw_err nw_kvconf_new(const char *file, const char *text, size_t len, nw_kvconf *
             joined[pl] = ' ';
             memcpy(joined + pl + 1, s, n);
             joined[pl + 1 + n] = '\0';
-            if ((prev->value = keep(conf, joined, pl + 1 + n)) == NULL)
+            if ((prev->value = nw_pool_keep(&conf->strings, joined, pl + 1 + n)) == NULL)
                 err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
             free(joined);
             continue;
@@ -149,7 +113,7 @@ nw_err nw_kvconf_new(const char *file, const char *text, size_t len, nw_kvconf *
                 break;
             }
             m--;
-            trim(&name, &m);
+            nw_trim(&name, &m);
             if (!valid_name(name, m)) {
                 err = nw_set_error(errbuf, errlen, NW_ECONFIG,
                                    "%s:%u: '%.*s' is not a valid section name (letters, digits, "
@@ -157,7 +121,7 @@ nw_err nw_kvconf_new(const char *file, const char *text, size_t len, nw_kvconf *
                                    file, lineno, (int)m, name);
                 break;
             }
-            if ((section = keep(conf, name, m)) == NULL)
+            if ((section = nw_pool_keep(&conf->strings, name, m)) == NULL)
                 err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
             continue;
         }
@@ -170,8 +134,8 @@ nw_err nw_kvconf_new(const char *file, const char *text, size_t len, nw_kvconf *
         }
         const char *k = s, *v = eq + 1;
         size_t kn = (size_t)(eq - s), vn = n - kn - 1;
-        trim(&k, &kn);
-        trim(&v, &vn);
+        nw_trim(&k, &kn);
+        nw_trim(&v, &vn);
         if (!valid_name(k, kn)) {
             err = nw_set_error(errbuf, errlen, NW_ECONFIG,
                                kn == 0 ? "%s:%u: the key before '=' is empty%.*s"
@@ -194,8 +158,8 @@ nw_err nw_kvconf_new(const char *file, const char *text, size_t len, nw_kvconf *
         e->file = conf->file;
         e->line = lineno;
         e->section = section;
-        e->key = keep(conf, k, kn);
-        e->value = keep(conf, v, vn);
+        e->key = nw_pool_keep(&conf->strings, k, kn);
+        e->value = nw_pool_keep(&conf->strings, v, vn);
         if (e->key == NULL || e->value == NULL)
             err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         else
