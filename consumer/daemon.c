@@ -55,17 +55,6 @@ typedef struct settings {
     size_t max_bytes;
 } settings;
 
-static int parse_positive(const char *v, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno != 0 || end == v || *end != '\0' || x < lo || x > hi)
-        return -1;
-    *out = x;
-    return 0;
-}
-
 static nw_err read_settings(const nw_kvconf *conf, settings *s, char *errbuf, size_t errlen)
 {
     snprintf(s->group_enrich, sizeof s->group_enrich, "newswatch-enrich");
@@ -92,16 +81,16 @@ static nw_err read_settings(const nw_kvconf *conf, settings *s, char *errbuf, si
         else if (strcmp(k, "transactional.id.prefix") == 0)
             snprintf(s->txn_prefix, sizeof s->txn_prefix, "%s", e->value);
         else if (strcmp(k, "batch.messages") == 0)
-            bad = parse_positive(e->value, 1, 100000, &v) || !(s->batch_messages = (int)v);
+            bad = !nw_parse_long(e->value, 1, 100000, &v) || !(s->batch_messages = (int)v);
         else if (strcmp(k, "batch.ms") == 0)
-            bad = parse_positive(e->value, 1, 60000, &v) || !(s->batch_ms = (int)v);
+            bad = !nw_parse_long(e->value, 1, 60000, &v) || !(s->batch_ms = (int)v);
         else if (strcmp(k, "enrich.threads") == 0)
-            bad = parse_positive(e->value, 1, MAX_ENRICH_THREADS, &v) ||
+            bad = !nw_parse_long(e->value, 1, MAX_ENRICH_THREADS, &v) ||
                   !(s->enrich_threads = (int)v);
         else if (strcmp(k, "shutdown.timeout.ms") == 0)
-            bad = parse_positive(e->value, 1000, 600000, &v) || !(s->shutdown_ms = (int)v);
+            bad = !nw_parse_long(e->value, 1000, 600000, &v) || !(s->shutdown_ms = (int)v);
         else if (strcmp(k, "max.document.bytes") == 0)
-            bad = parse_positive(e->value, 1, 1L << 30, &v) || !(s->max_bytes = (size_t)v);
+            bad = !nw_parse_long(e->value, 1, 1L << 30, &v) || !(s->max_bytes = (size_t)v);
         else if (strcmp(k, "processing.guarantee") == 0) {
             if (strcmp(e->value, "exactly_once") == 0)
                 s->eos = true;

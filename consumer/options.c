@@ -82,13 +82,9 @@ void nw_consumer_opts_free(nw_consumer_opts *o)
 static nw_err parse_long(const char *opt, const char *s, long lo, long hi, long *out, char *errbuf,
                          size_t errlen)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+    if (!nw_parse_long(s, lo, hi, out))
         return nw_set_error(errbuf, errlen, NW_EINVAL,
                             "%s '%s': expected a whole number from %ld to %ld", opt, s, lo, hi);
-    *out = v;
     return NW_OK;
 }
 

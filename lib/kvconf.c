@@ -1,6 +1,7 @@
 #include "newswatch/kvconf.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,4 +206,21 @@ nw_err nw_kvconf_split(const char *arg, char **key, char **value, char *errbuf, 
     (*key)[kn] = '\0';
     memcpy(*value, eq + 1, vn + 1);
     return NW_OK;
+}
+
+bool nw_parse_long(const char *s, long lo, long hi, long *out)
+{
+    const char *d = s[0] == '-' && lo < 0 ? s + 1 : s;
+    if (*d == '\0')
+        return false;
+    for (const char *p = d; *p != '\0'; p++)
+        if (!isdigit((unsigned char)*p))
+            return false;
+    errno = 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
 }

@@ -74,10 +74,8 @@ static int read_file_settings(const nw_kvconf *conf, file_settings *fs, char *er
             if (strcmp(e->key, "source") == 0) {
                 fs->source = e->value;
             } else if (strcmp(e->key, "max.document.bytes") == 0) {
-                char *end;
-                unsigned long long v = strtoull(e->value, &end, 10);
-                if (end == e->value || *end != '\0' || e->value[0] == '-' || v == 0 ||
-                    v > (1ULL << 30)) {
+                long v;
+                if (!nw_parse_long(e->value, 1, 1L << 30, &v)) {
                     nw_set_error(errbuf, errlen, NW_ECONFIG,
                                  "%s:%u: max.document.bytes must be a number of bytes from 1 to "
                                  "1073741824",

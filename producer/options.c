@@ -47,11 +47,8 @@ void nw_producer_opts_free(nw_producer_opts *o)
 
 static nw_err parse_size(const char *s, size_t *out, char *errbuf, size_t errlen)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v == 0 ||
-        v > (unsigned long long)1 << 30)
+    long v;
+    if (!nw_parse_long(s, 1, 1L << 30, &v))
         return nw_set_error(errbuf, errlen, NW_EINVAL,
                             "--max-bytes '%s': expected a number of bytes from 1 to 1073741824", s);
     *out = (size_t)v;

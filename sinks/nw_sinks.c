@@ -85,23 +85,6 @@ void nw_sinks_config_init(nw_sinks_config *c)
     snprintf(c->program, sizeof c->program, "newswatch");
 }
 
-/* A whole decimal number in [min, max]; 0 on success. */
-static int parse_number(const char *v, long min, long max, long *out)
-{
-    if (v[0] == '\0')
-        return -1;
-    for (const char *p = v; *p != '\0'; p++)
-        if (!isdigit((unsigned char)*p))
-            return -1;
-    errno = 0;
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (errno != 0 || *end != '\0' || n < min || n > max)
-        return -1;
-    *out = n;
-    return 0;
-}
-
 /* NULL when url is an acceptable http(s) URL, else why not. */
 static const char *url_problem(const char *url)
 {
@@ -238,14 +221,14 @@ nw_err nw_sinks_config_apply(nw_sinks_config *c, const nw_kvconf *conf, char *er
                     e->file, e->line, why);
             c->webhook_header_count++;
         } else if (strcmp(k, "retry.attempts") == 0) {
-            if (parse_number(v, 1, 100, &n) != 0)
+            if (!nw_parse_long(v, 1, 100, &n))
                 return nw_set_error(errbuf, errlen, NW_ECONFIG,
                                     "%s:%u: retry.attempts must be a whole number from 1 to 100 "
                                     "(tries per alert, the first included), not '%s'",
                                     e->file, e->line, v);
             c->retry_attempts = (int)n;
         } else if (strcmp(k, "retry.backoff.ms") == 0 || strcmp(k, "retry.backoff.max.ms") == 0) {
-            if (parse_number(v, 1, 3600000, &n) != 0)
+            if (!nw_parse_long(v, 1, 3600000, &n))
                 return nw_set_error(errbuf, errlen, NW_ECONFIG,
                                     "%s:%u: %s must be a whole number of milliseconds from 1 to "
                                     "3600000, not '%s'",
@@ -256,14 +239,14 @@ nw_err nw_sinks_config_apply(nw_sinks_config *c, const nw_kvconf *conf, char *er
                 c->backoff_max_ms = (int)n;
             backoff_line = e;
         } else if (strcmp(k, "timeout.ms") == 0) {
-            if (parse_number(v, 100, 600000, &n) != 0)
+            if (!nw_parse_long(v, 100, 600000, &n))
                 return nw_set_error(errbuf, errlen, NW_ECONFIG,
                                     "%s:%u: timeout.ms must be a whole number of milliseconds "
                                     "from 100 to 600000, not '%s'",
                                     e->file, e->line, v);
             c->timeout_ms = (int)n;
         } else if (strcmp(k, "queue.size") == 0) {
-            if (parse_number(v, 1, 1000000, &n) != 0)
+            if (!nw_parse_long(v, 1, 1000000, &n))
                 return nw_set_error(errbuf, errlen, NW_ECONFIG,
                                     "%s:%u: queue.size must be a whole number of alerts from 1 "
                                     "to 1000000, not '%s'",

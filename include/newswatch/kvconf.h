@@ -21,6 +21,7 @@
 #ifndef NEWSWATCH_KVCONF_H
 #define NEWSWATCH_KVCONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "newswatch/error.h"
@@ -45,6 +46,13 @@ nw_err nw_kvconf_new(const char *file, const char *text, size_t len, nw_kvconf *
 nw_err nw_kvconf_new_from_file(const char *path, nw_kvconf **out, char *errbuf, size_t errlen);
 /* Frees the configuration; NULL is a no-op. */
 void nw_kvconf_free(nw_kvconf *conf);
+
+/*
+ * Parses a whole decimal number from lo to hi (a configuration value or an
+ * option's argument): digits only, with a leading '-' only when lo < 0.
+ * Returns true and sets *out when s is one.
+ */
+bool nw_parse_long(const char *s, long lo, long hi, long *out);
 
 size_t nw_kvconf_count(const nw_kvconf *conf);
 /* The i-th entry in file order (i < nw_kvconf_count). */

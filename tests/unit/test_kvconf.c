@@ -162,6 +162,29 @@ static void topics_defaults_and_overrides(void **state)
     assert_int_equal(nw_topics_check_name(longname, err, sizeof err), NW_OK);
 }
 
+/* Numbers in configuration values and options: digits only, within bounds. */
+static void whole_numbers_are_parsed_strictly(void **state)
+{
+    (void)state;
+    long v = 0;
+    assert_true(nw_parse_long("5", 1, 10, &v));
+    assert_int_equal(v, 5);
+    assert_true(nw_parse_long("010", 1, 10, &v));
+    assert_int_equal(v, 10);
+    assert_true(nw_parse_long("-3", -5, 5, &v));
+    assert_int_equal(v, -3);
+    assert_true(nw_parse_long("1073741824", 1, 1L << 30, &v));
+    static const char *const bad[] = {"",     "-",   " 5", "5 ", "+5", "5x",
+                                      "0x10", "3.5", "11", "0",  "-3", "99999999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        v = 42;
+        if (nw_parse_long(bad[i], 1, 10, &v))
+            fail_msg("'%s' was taken as a number from 1 to 10", bad[i]);
+        assert_int_equal(v, 42); /* untouched */
+    }
+    assert_false(nw_parse_long("1073741825", 1, 1L << 30, &v));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +193,7 @@ int main(void)
         cmocka_unit_test(from_file_and_missing_file),
         cmocka_unit_test(split_command_line_properties),
         cmocka_unit_test(topics_defaults_and_overrides),
+        cmocka_unit_test(whole_numbers_are_parsed_strictly),
     };
     return cmocka_run_group_tests_name("kvconf", tests, NULL, NULL);
 }
