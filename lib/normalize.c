@@ -36,6 +36,7 @@ void nw_text_free(nw_text *t)
     free(t->match);
     free(t->display_cp);
     free(t->match_cp);
+    free(t->cps);
     free(t);
 }
 
@@ -279,7 +280,16 @@ static nw_err to_nfkc_utf16(nw_normalizer *n, const char *in, size_t len, const 
  */
 #define FAST_TABLE 0x0800
 static uint8_t simple_bmp[0x10000];
-static int32_t fast_display[FAST_TABLE], fast_match[FAST_TABLE];
+
+/* What a code point becomes on the fast path. */
+enum { K_CHAR, K_DELETE, K_SPACE, K_NEWLINE, K_SLOW };
+typedef struct fast_cp {
+    uint32_t dbytes, mbytes; /* UTF-8 of the display and matching forms, first byte first */
+    int32_t dc;              /* the display form's code point */
+    uint8_t dlen, mlen;      /* their lengths in bytes */
+    uint8_t kind;            /* K_CHAR, or what to do instead; K_SLOW: not simple */
+} fast_cp;
+static fast_cp fast[FAST_TABLE];
 static bool tables_ok;
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
@@ -301,6 +311,30 @@ static bool is_simple(const UNormalizer2 *nfkc, UChar32 c)
     return u_getCombiningClass(c) == 0 || display_map(c) == DELETE;
 }
 
+/* The fast path's entry for a simple code point c. */
+static fast_cp fast_entry(UChar32 c)
+{
+    fast_cp f = {0};
+    UChar32 dc = display_map(c);
+    if (dc == DELETE || dc == SPACE || dc == NEWLINE) {
+        f.kind = dc == DELETE ? K_DELETE : dc == SPACE ? K_SPACE : K_NEWLINE;
+        return f;
+    }
+    uint8_t buf[4] = {0};
+    int32_t n = 0;
+    U8_APPEND_UNSAFE(buf, n, dc);
+    memcpy(&f.dbytes, buf, 4);
+    f.dlen = (uint8_t)n;
+    memset(buf, 0, sizeof buf);
+    n = 0;
+    U8_APPEND_UNSAFE(buf, n, nw_fold_codepoint(dc));
+    memcpy(&f.mbytes, buf, 4);
+    f.mlen = (uint8_t)n;
+    f.dc = dc;
+    f.kind = K_CHAR;
+    return f;
+}
+
 static void fill_tables(void)
 {
     UErrorCode status = U_ZERO_ERROR;
@@ -310,8 +344,12 @@ static void fill_tables(void)
     for (UChar32 c = 0; c < 0x10000; c++)
         simple_bmp[c] = !U_IS_SURROGATE(c) && is_simple(nfkc, c);
     for (UChar32 c = 0; c < FAST_TABLE; c++) {
-        fast_display[c] = display_map(c);
-        fast_match[c] = fast_display[c] >= 0 ? nw_fold_codepoint(fast_display[c]) : 0;
+        if (simple_bmp[c]) {
+            fast[c] = fast_entry(c);
+        } else {
+            memset(&fast[c], 0, sizeof fast[c]);
+            fast[c].kind = K_SLOW;
+        }
     }
     tables_ok = true;
 }
@@ -320,6 +358,7 @@ static void fill_tables(void)
 typedef struct emitter {
     nw_text *out;
     uint8_t *d, *m;
+    int32_t *cps;
     int32_t di, mi;
     size_t ncp;
     int pending_space, newlines, line_empty, any;
@@ -331,6 +370,7 @@ static void emit_begin(emitter *e, nw_text *out)
     e->out = out;
     e->d = (uint8_t *)out->display;
     e->m = (uint8_t *)out->match;
+    e->cps = out->cps;
     e->line_empty = 1;
 }
 
@@ -338,6 +378,7 @@ static void emit_sep(emitter *e, uint8_t sep)
 {
     e->out->display_cp[e->ncp] = (uint32_t)e->di;
     e->out->match_cp[e->ncp] = (uint32_t)e->mi;
+    e->cps[e->ncp] = sep;
     e->ncp++;
     e->d[e->di++] = sep;
     e->m[e->mi++] = sep;
@@ -374,6 +415,7 @@ static inline __attribute__((always_inline)) void emit(emitter *e, UChar32 dc, U
     e->any = 1;
     e->out->display_cp[e->ncp] = (uint32_t)e->di;
     e->out->match_cp[e->ncp] = (uint32_t)e->mi;
+    e->cps[e->ncp] = dc;
     e->ncp++;
     U8_APPEND_UNSAFE(e->d, e->di, dc);
     U8_APPEND_UNSAFE(e->m, e->mi, mc);
@@ -384,6 +426,7 @@ static void emit_end(emitter *e)
     nw_text *out = e->out;
     out->display_cp[e->ncp] = (uint32_t)e->di;
     out->match_cp[e->ncp] = (uint32_t)e->mi;
+    e->cps[e->ncp] = 0;
     e->d[e->di] = '\0';
     e->m[e->mi] = '\0';
     out->display_len = (size_t)e->di;
@@ -404,39 +447,105 @@ static bool reserve_text(nw_text *out, size_t maxbytes, size_t maxcp)
         uint32_t *m = realloc(out->match_cp, maxcp * sizeof(uint32_t));
         if (m != NULL)
             out->match_cp = m;
-        if (d == NULL || m == NULL)
+        int32_t *c = realloc(out->cps, maxcp * sizeof(int32_t));
+        if (c != NULL)
+            out->cps = c;
+        if (d == NULL || m == NULL || c == NULL)
             return false;
         out->cap_cp = maxcp;
     }
     return true;
 }
 
-/* The fast path over valid UTF-8; false (out half written) when a code point is not simple. */
-static bool normalize_simple(const UNormalizer2 *nfkc, const char *in, size_t len, nw_text *out)
+typedef enum { FAST_DONE, FAST_SLOW, FAST_INVALID } fast_result;
+
+/*
+ * The fast path: decodes and validates in[0..len) as it goes and writes both
+ * forms with one table read per code point. FAST_SLOW (out half written)
+ * when a code point is not simple, FAST_INVALID when the UTF-8 is not valid
+ * (nw_utf8_valid then says where). out has room for 2 * len + 4 bytes in each
+ * form (each code point's bytes are written 4 at a time) and len + 1 code
+ * points.
+ */
+static fast_result normalize_simple(const UNormalizer2 *nfkc, const char *in, size_t len,
+                                    nw_text *out)
 {
-    emitter e;
-    emit_begin(&e, out);
     const uint8_t *s = (const uint8_t *)in;
-    size_t i = 0;
+    uint8_t *restrict d = (uint8_t *)out->display, *restrict m = (uint8_t *)out->match;
+    uint32_t *restrict dcp = out->display_cp, *restrict mcp = out->match_cp;
+    int32_t *restrict cps = out->cps;
+    uint32_t di = 0, mi = 0;
+    size_t ncp = 0, i = 0;
+    unsigned newlines = 0;
+    bool pending_space = false, line_empty = true, any = false;
     while (i < len) {
-        UChar32 c = s[i];
-        if (c < 0x80) {
+        unsigned b = s[i];
+        const fast_cp *f;
+        fast_cp other;
+        if (b < 0x80) {
+            f = &fast[b];
             i++;
-            emit(&e, fast_display[c], fast_match[c]);
-            continue;
-        }
-        U8_NEXT_UNSAFE(s, i, c);
-        if (c < 0x10000 ? !simple_bmp[c] : !is_simple(nfkc, c))
-            return false;
-        if (c < FAST_TABLE) {
-            emit(&e, fast_display[c], fast_match[c]);
+        } else if (b - 0xC2u <= 0xDFu - 0xC2u && i + 1 < len && (s[i + 1] & 0xC0) == 0x80) {
+            f = &fast[((b & 0x1Fu) << 6) | (s[i + 1] & 0x3Fu)];
+            i += 2;
         } else {
-            UChar32 dc = display_map(c);
-            emit(&e, dc, dc >= 0 ? nw_fold_codepoint(dc) : 0);
+            size_t n = nw_utf8_sequence(in + i, len - i);
+            if (n == 0)
+                return FAST_INVALID;
+            UChar32 c;
+            int32_t k = 0;
+            U8_NEXT_UNSAFE(s + i, k, c);
+            if (c < 0x10000 ? !simple_bmp[c] : !is_simple(nfkc, c))
+                return FAST_SLOW;
+            other = fast_entry(c);
+            f = &other;
+            i += n;
         }
+        if (f->kind != K_CHAR) {
+            if (f->kind == K_SPACE) {
+                pending_space = !line_empty;
+            } else if (f->kind == K_NEWLINE) {
+                pending_space = false;
+                newlines += any;
+                line_empty = true;
+            } else if (f->kind == K_SLOW) {
+                return FAST_SLOW;
+            }
+            continue; /* K_DELETE */
+        }
+        /* The white space before this character: at most one blank line. */
+        if (newlines > 0 || pending_space) {
+            unsigned k = newlines > 2 ? 2 : newlines > 0 ? newlines : 1;
+            uint8_t sep = newlines > 0 ? '\n' : ' ';
+            for (unsigned j = 0; j < k; j++) {
+                dcp[ncp] = di;
+                mcp[ncp] = mi;
+                cps[ncp++] = sep;
+                d[di++] = sep;
+                m[mi++] = sep;
+            }
+            newlines = 0;
+            pending_space = false;
+        }
+        line_empty = false;
+        any = true;
+        dcp[ncp] = di;
+        mcp[ncp] = mi;
+        cps[ncp++] = f->dc;
+        memcpy(d + di, &f->dbytes, 4);
+        memcpy(m + mi, &f->mbytes, 4);
+        di += f->dlen;
+        mi += f->mlen;
     }
-    emit_end(&e);
-    return true;
+    dcp[ncp] = di;
+    mcp[ncp] = mi;
+    cps[ncp] = 0;
+    d[di] = '\0';
+    m[mi] = '\0';
+    out->display_len = di;
+    out->match_len = mi;
+    out->ncp = ncp;
+    return FAST_DONE;
 }
 
 nw_err nw_normalize(nw_normalizer *n, const char *in, size_t len, nw_text *out, char *errbuf,
@@ -446,19 +555,19 @@ nw_err nw_normalize(nw_normalizer *n, const char *in, size_t len, nw_text *out, 
     if (len > MAX_INPUT)
         return nw_set_error(errbuf, errlen, NW_ETOOBIG, "the text is %zu bytes; the limit is %u",
                             len, MAX_INPUT);
-    if (!nw_utf8_valid(in, len, &bad))
-        return nw_set_error(errbuf, errlen, NW_EUTF8, "invalid UTF-8 at byte offset %zu", bad);
     pthread_once(&tables_once, fill_tables);
     /*
      * Fast path: a simple code point's display form is never longer than its
      * UTF-8 (the mapping gives ASCII or the code point itself); its matching
      * form may be (simple case folding takes U+023A, 2 bytes, to U+2C65, 3).
      */
-    if (tables_ok && n->use_fast && reserve_text(out, len * 2 + 1, len + 1) &&
-        normalize_simple(n->nfkc, in, len, out)) {
+    if (tables_ok && n->use_fast && reserve_text(out, len * 2 + 4, len + 1) &&
+        normalize_simple(n->nfkc, in, len, out) == FAST_DONE) {
         n->fast_texts++;
         return NW_OK;
     }
+    if (!nw_utf8_valid(in, len, &bad))
+        return nw_set_error(errbuf, errlen, NW_EUTF8, "invalid UTF-8 at byte offset %zu", bad);
 
     const UChar *s = NULL;
     int32_t slen = 0;
@@ -527,7 +636,10 @@ nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, 
         uint32_t *m = realloc(out->match_cp, (in->ncp + 1) * sizeof(uint32_t));
         if (m != NULL)
             out->match_cp = m;
-        if (d == NULL || m == NULL)
+        int32_t *c = realloc(out->cps, (in->ncp + 1) * sizeof(int32_t));
+        if (c != NULL)
+            out->cps = c;
+        if (d == NULL || m == NULL || c == NULL)
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         out->cap_cp = in->ncp + 1;
     }
@@ -560,6 +672,7 @@ nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, 
             for (int j = 0; j < (newlines > 0 ? k : 1); j++) {
                 out->display_cp[ncp] = (uint32_t)di;
                 out->match_cp[ncp] = (uint32_t)mi;
+                out->cps[ncp] = sep;
                 ncp++;
                 out->display[di++] = sep;
                 out->match[mi++] = sep;
@@ -581,6 +694,7 @@ nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, 
         for (size_t k = i; k < j; k++, ncp++) {
             out->display_cp[ncp] = in->display_cp[k] - dshift;
             out->match_cp[ncp] = in->match_cp[k] - mshift;
+            out->cps[ncp] = in->cps[k];
         }
         size_t dl = in->display_cp[j] - in->display_cp[i], ml = in->match_cp[j] - in->match_cp[i];
         memcpy(out->display + di, in->display + in->display_cp[i], dl);
@@ -591,6 +705,7 @@ nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, 
     }
     out->display_cp[ncp] = (uint32_t)di;
     out->match_cp[ncp] = (uint32_t)mi;
+    out->cps[ncp] = 0;
     out->display[di] = '\0';
     out->match[mi] = '\0';
     out->display_len = di;

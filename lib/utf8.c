@@ -2,11 +2,10 @@
 
 #include <stdint.h>
 
-/* Length of the valid sequence starting at p (< end), or 0 when invalid. */
-static size_t sequence_length(const unsigned char *p, const unsigned char *end)
+size_t nw_utf8_sequence(const char *buf, size_t avail)
 {
+    const unsigned char *p = (const unsigned char *)buf;
     unsigned char c = p[0];
-    size_t avail = (size_t)(end - p);
 
     if (c < 0x80)
         return 1;
@@ -59,7 +58,7 @@ bool nw_utf8_valid(const char *buf, size_t len, size_t *bad_offset)
             p += 2;
             continue;
         }
-        size_t n = sequence_length(p, end);
+        size_t n = nw_utf8_sequence((const char *)p, (size_t)(end - p));
         if (n == 0) {
             if (bad_offset != NULL)
                 *bad_offset = (size_t)(p - start);

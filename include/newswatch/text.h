@@ -37,6 +37,7 @@ typedef struct nw_text {
     size_t ncp;           /* code points in each */
     uint32_t *display_cp; /* ncp + 1 entries: byte offset of code point i in display */
     uint32_t *match_cp;   /* ncp + 1 entries: byte offset of code point i in match */
+    int32_t *cps;         /* ncp + 1 entries: the display form's code points, then 0 */
     size_t cap_display, cap_match, cap_cp; /* private: buffer capacities */
 } nw_text;
 

@@ -17,6 +17,13 @@
 bool nw_utf8_valid(const char *buf, size_t len, size_t *bad_offset);
 
 /*
+ * The length in bytes (1 to 4) of the valid sequence that starts buf, of
+ * which avail bytes (at least 1) are there; 0 when it is invalid or
+ * truncated. For decoders that validate as they go.
+ */
+size_t nw_utf8_sequence(const char *buf, size_t avail);
+
+/*
  * The length of the longest prefix of buf[0..len) that is at most max bytes
  * and does not end inside a multi-byte sequence. buf must be valid UTF-8.
  */
