@@ -20,7 +20,6 @@ void nw_segments_free(nw_segments *s)
     free(s->tokens);
     free(s->sentences);
     free(s->urls);
-    free(s->cps);
     free(s->keyed);
     free(s->keys);
     free(s->key_pool);
@@ -43,6 +42,16 @@ enum { F_AHLETTER = 1, F_NUMERIC = 2, F_KATAKANA = 4, F_EXTNUMLET = 8, F_IGNORED
 _Static_assert(U_WB_COUNT <= WB_CLASSES, "Word_Break values must index wb_flags");
 static uint8_t wb_flags[WB_CLASSES];
 
+/*
+ * What the scans look for, per code point below TABLE_END: S_SENT, a line
+ * separator or sentence terminator; S_URL, the first letter of a URL prefix
+ * (h, w, p in either case); S_START, a code point a word may start with;
+ * S_LETTER and S_DIGIT, the letters and digits that join each other (WB5,
+ * WB8-10). Code points from TABLE_END on take the general tests.
+ */
+enum { S_SENT = 1, S_URL = 2, S_START = 4, S_LETTER = 8, S_DIGIT = 16 };
+static uint8_t scan_flags[TABLE_END];
+
 static void fill_tables(void)
 {
     for (int32_t c = 0; c < TABLE_END; c++) {
@@ -55,6 +64,23 @@ static void fill_tables(void)
     wb_flags[U_WB_KATAKANA] = F_KATAKANA;
     wb_flags[U_WB_EXTENDNUMLET] = F_EXTNUMLET;
     wb_flags[U_WB_EXTEND] = wb_flags[U_WB_FORMAT] = wb_flags[U_WB_ZWJ] = F_IGNORED;
+    for (int32_t c = 0; c < TABLE_END; c++) {
+        int w = wb_table[c], sbc = sb_table[c];
+        uint8_t f = 0;
+        if (sbc == U_SB_LF || sbc == U_SB_CR || sbc == U_SB_SEP || sbc == U_SB_STERM ||
+            sbc == U_SB_ATERM)
+            f |= S_SENT;
+        if (c == 'h' || c == 'w' || c == 'p' || c == 'H' || c == 'W' || c == 'P')
+            f |= S_URL;
+        if (w == U_WB_ALETTER || w == U_WB_HEBREW_LETTER || w == U_WB_NUMERIC ||
+            w == U_WB_KATAKANA || w == U_WB_EXTENDNUMLET)
+            f |= S_START;
+        if (w == U_WB_ALETTER || w == U_WB_HEBREW_LETTER)
+            f |= S_LETTER;
+        if (w == U_WB_NUMERIC)
+            f |= S_DIGIT;
+        scan_flags[c] = f;
+    }
 }
 
 static int wb(int32_t c)
@@ -193,13 +219,76 @@ static bool add_sentence(nw_segments *s, size_t start, size_t end, const int32_t
     return true;
 }
 
-static bool find_sentences(nw_segments *s, const int32_t *cps, size_t n)
+static bool starts_with(const int32_t *cps, size_t i, size_t n, const char *ascii)
 {
-    size_t start = 0;
+    for (size_t k = 0; ascii[k] != '\0'; k++) {
+        int32_t c = i + k < n ? cps[i + k] : 0;
+        if (c >= 'A' && c <= 'Z')
+            c += 32;
+        if (c != (unsigned char)ascii[k])
+            return false;
+    }
+    return true;
+}
+
+static bool url_char(int32_t c)
+{
+    return c > ' ' && c != '"' && c != '<' && c != '>' && c != 0x060C /* ، */ &&
+           !(c >= 0x0600 && c <= 0x06FF);
+}
+
+/* The URL that starts at i, if one does: its end (> i), else 0. */
+static size_t url_at(const int32_t *cps, size_t i, size_t n)
+{
+    bool boundary = i == 0 || !url_char(cps[i - 1]) || cps[i - 1] == '(';
+    if (!boundary ||
+        !(starts_with(cps, i, n, "http://") || starts_with(cps, i, n, "https://") ||
+          starts_with(cps, i, n, "www.") || starts_with(cps, i, n, "pic.twitter.com/")))
+        return 0;
+    size_t j = i;
+    while (j < n && url_char(cps[j]))
+        j++;
+    /* Trailing punctuation belongs to the sentence, not the URL. */
+    while (j > i &&
+           (cps[j - 1] == '.' || cps[j - 1] == ',' || cps[j - 1] == ')' || cps[j - 1] == ';' ||
+            cps[j - 1] == ':' || cps[j - 1] == '!' || cps[j - 1] == '?' || cps[j - 1] == '\''))
+        j--;
+    return j;
+}
+
+/*
+ * Sentences and URLs in one scan: only line separators, terminators and the
+ * first letters of URL prefixes need a look, and the table says which those
+ * are. The jumps of the sentence rules skip only white space, terminators and
+ * closing punctuation, never a URL's first letter; URLs are not looked for
+ * inside one already found.
+ */
+static bool find_sentences_and_urls(nw_segments *s, const int32_t *cps, size_t n)
+{
+    size_t start = 0, url_end = 0;
     uint32_t paragraph = 0;
     size_t i = 0;
     while (i < n) {
-        int c = sb(cps[i]);
+        int32_t cp = cps[i];
+        uint8_t f = cp >= 0 && cp < TABLE_END ? scan_flags[cp] : S_SENT;
+        if (!(f & (S_SENT | S_URL))) {
+            i++;
+            continue;
+        }
+        if ((f & S_URL) && i >= url_end) {
+            size_t end = url_at(cps, i, n);
+            if (end > 0) {
+                if (!nw_grow((void **)&s->urls, &s->cap_urls, s->nurls + 1, sizeof(nw_span)))
+                    return false;
+                s->urls[s->nurls].start = (uint32_t)i;
+                s->urls[s->nurls].end = (uint32_t)end;
+                s->nurls++;
+                url_end = end;
+            } else {
+                url_end = i + 1;
+            }
+        }
+        int c = sb(cp);
         if (is_sep(c)) {
             if (!add_sentence(s, start, i, cps, paragraph))
                 return false;
@@ -232,59 +321,6 @@ static bool find_sentences(nw_segments *s, const int32_t *cps, size_t n)
     return add_sentence(s, start, n, cps, paragraph);
 }
 
-static bool starts_with(const int32_t *cps, size_t i, size_t n, const char *ascii)
-{
-    for (size_t k = 0; ascii[k] != '\0'; k++) {
-        int32_t c = i + k < n ? cps[i + k] : 0;
-        if (c >= 'A' && c <= 'Z')
-            c += 32;
-        if (c != (unsigned char)ascii[k])
-            return false;
-    }
-    return true;
-}
-
-static bool url_char(int32_t c)
-{
-    return c > ' ' && c != '"' && c != '<' && c != '>' && c != 0x060C /* ، */ &&
-           !(c >= 0x0600 && c <= 0x06FF);
-}
-
-static bool find_urls(nw_segments *s, const int32_t *cps, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        /* Every prefix below starts with h, w or p: test the rest only there. */
-        int32_t first = cps[i] >= 'A' && cps[i] <= 'Z' ? cps[i] + 32 : cps[i];
-        if (first != 'h' && first != 'w' && first != 'p') {
-            i++;
-            continue;
-        }
-        bool boundary = i == 0 || !url_char(cps[i - 1]) || cps[i - 1] == '(';
-        if (boundary &&
-            (starts_with(cps, i, n, "http://") || starts_with(cps, i, n, "https://") ||
-             starts_with(cps, i, n, "www.") || starts_with(cps, i, n, "pic.twitter.com/"))) {
-            size_t j = i;
-            while (j < n && url_char(cps[j]))
-                j++;
-            /* Trailing punctuation belongs to the sentence, not the URL. */
-            while (j > i && (cps[j - 1] == '.' || cps[j - 1] == ',' || cps[j - 1] == ')' ||
-                             cps[j - 1] == ';' || cps[j - 1] == ':' || cps[j - 1] == '!' ||
-                             cps[j - 1] == '?' || cps[j - 1] == '\''))
-                j--;
-            if (!nw_grow((void **)&s->urls, &s->cap_urls, s->nurls + 1, sizeof(nw_span)))
-                return false;
-            s->urls[s->nurls].start = (uint32_t)i;
-            s->urls[s->nurls].end = (uint32_t)j;
-            s->nurls++;
-            i = j > i ? j : i + 1;
-            continue;
-        }
-        i++;
-    }
-    return true;
-}
-
 nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
 {
     pthread_once(&tables_once, fill_tables);
@@ -292,21 +328,19 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
     s->nkeyed = 0; /* the lookup keys were for the previous segmentation */
     s->memo_index = NULL;
     size_t n = t->ncp;
-    if (!nw_grow((void **)&s->cps, &s->cap_cps, n + 1, sizeof(int32_t)))
-        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    int32_t *cps = s->cps;
     /* The display form: sentence rules need letter case, which match folds away. */
-    const uint8_t *d = (const uint8_t *)t->display;
-    for (size_t i = 0; i < n; i++) {
-        int32_t off = (int32_t)t->display_cp[i];
-        U8_NEXT_UNSAFE(d, off, cps[i]);
-    }
-    if (!find_sentences(s, cps, n) || !find_urls(s, cps, n))
+    const int32_t *cps = t->cps;
+    if (!find_sentences_and_urls(s, cps, n))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
 
     size_t sent = 0, url = 0;
     size_t i = 0;
     while (i < n) {
+        /* Most code points between words are spaces and punctuation of the table. */
+        while (i < n && cps[i] >= 0 && cps[i] < TABLE_END && !(scan_flags[cps[i]] & S_START))
+            i++;
+        if (i >= n)
+            break;
         int w = wb(cps[i]);
         if (!is_word_start(w)) {
             i++;
@@ -323,7 +357,17 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
              * one by one.
              */
             if (wb_flags[last & (WB_CLASSES - 1)] & (F_AHLETTER | F_NUMERIC)) {
-                while (j < n) {
+                size_t run = j;
+                uint8_t seen = 0;
+                while (j < n && cps[j] >= 0 && cps[j] < TABLE_END &&
+                       (scan_flags[cps[j]] & (S_LETTER | S_DIGIT)))
+                    seen |= scan_flags[cps[j++]];
+                if (j > run) {
+                    letters |= (seen & S_LETTER) != 0;
+                    digits |= (seen & S_DIGIT) != 0;
+                    last = wb(cps[j - 1]);
+                }
+                while (j < n) { /* beyond the table */
                     int c = wb(cps[j]);
                     uint8_t fl = wb_flags[c & (WB_CLASSES - 1)];
                     if (!(fl & (F_AHLETTER | F_NUMERIC)))

@@ -56,8 +56,6 @@ typedef struct nw_segments {
     nw_span *urls; /* http(s)://..., www...., pic.twitter.com/... */
     size_t nurls;
     size_t cap_tokens, cap_sentences, cap_urls; /* private */
-    int32_t *cps;                               /* private: the text's code points */
-    size_t cap_cps;
     /*
      * Private: each token's lookup keys, filled by nw_phrases_prepare for
      * this segmentation (nkeyed == ntokens) and dropped by nw_segment.
