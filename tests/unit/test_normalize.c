@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include <unicode/utf8.h>
+
 #include "newswatch/text.h"
 #include "newswatch/utf8.h"
 #include "testutil.h"
@@ -151,6 +153,39 @@ static void invalid_utf8_is_an_error_with_the_offset(void **state)
     assert_string_equal(err, "invalid UTF-8 at byte offset 10");
     assert_int_equal(nw_normalize(f->n, "ok\xED\xA0\x80", 5, f->t, err, sizeof err), NW_EUTF8);
     assert_string_equal(err, "invalid UTF-8 at byte offset 2");
+    /*
+     * The fast path validates as it decodes; the ICU path validates first.
+     * Both name the same offset, wherever the bad byte is: after Arabic, after
+     * a three- or four-byte character, after one that sends the text to ICU
+     * (a combining accent), truncated at the end.
+     */
+    static const struct {
+        const char *in;
+        size_t offset;
+    } cases[] = {
+        {"\xFF", 0},
+        {"بغداد \xD8", 11},
+        {"بغداد\xD8x", 10},
+        {"\xE2\x80\x94 dash \xC1\xBF", 9},
+        {"\xF0\x9F\x98\x80\xF4\x90\x80\x80", 4},
+        {"cafe\xCC\x81 \xFF", 7},
+        {"abc\xE2\x82", 3},
+        {"Windows-1256 \xC8\xDB\xCF\xC7\xCF", 13},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "invalid UTF-8 at byte offset %zu", cases[i].offset);
+        for (int fast = 1; fast >= 0; fast--) {
+            nw_normalizer_set_fast_path(f->n, fast);
+            assert_int_equal(
+                nw_normalize(f->n, cases[i].in, strlen(cases[i].in), f->t, err, sizeof err),
+                NW_EUTF8);
+            if (strcmp(err, want) != 0)
+                fail_msg("case %zu (%s path): \"%s\", expected \"%s\"", i, fast ? "fast" : "ICU",
+                         err, want);
+        }
+    }
+    nw_normalizer_set_fast_path(f->n, true);
 }
 
 static void seeds_normalise_cleanly(void **state)
@@ -197,6 +232,16 @@ static void assert_same_text(const nw_text *a, const nw_text *b, const char *wha
     assert_int_equal(a->ncp, b->ncp);
     assert_memory_equal(a->display_cp, b->display_cp, (a->ncp + 1) * sizeof(uint32_t));
     assert_memory_equal(a->match_cp, b->match_cp, (a->ncp + 1) * sizeof(uint32_t));
+    assert_memory_equal(a->cps, b->cps, (a->ncp + 1) * sizeof(int32_t));
+    /* cps are the display form's code points. */
+    for (size_t i = 0; i < a->ncp; i++) {
+        int32_t off = (int32_t)a->display_cp[i], c;
+        U8_NEXT_UNSAFE((const uint8_t *)a->display, off, c);
+        if (c != a->cps[i])
+            fail_msg("%s: code point %zu is U+%04X in display, U+%04X in cps", what, i, (unsigned)c,
+                     (unsigned)a->cps[i]);
+    }
+    assert_int_equal(a->cps[a->ncp], 0);
 }
 
 /*

@@ -55,6 +55,30 @@ static void invalid_inputs_name_the_offset(void **state)
     }
 }
 
+/* nw_utf8_sequence steps through valid text and stops where validation fails. */
+static void sequence_lengths(void **state)
+{
+    (void)state;
+    assert_int_equal(nw_utf8_sequence("a", 1), 1);
+    assert_int_equal(nw_utf8_sequence("\0", 1), 1);
+    assert_int_equal(nw_utf8_sequence("ب", 2), 2);
+    assert_int_equal(nw_utf8_sequence("ب", 1), 0); /* truncated */
+    assert_int_equal(nw_utf8_sequence("\xE2\x80\x94", 3), 3);
+    assert_int_equal(nw_utf8_sequence("\xE2\x80\x94", 2), 0);
+    assert_int_equal(nw_utf8_sequence("\xF0\x9F\x98\x80", 4), 4);
+    assert_int_equal(nw_utf8_sequence("\xED\x9F\xBF", 3), 3); /* U+D7FF */
+    assert_int_equal(nw_utf8_sequence("\xED\xA0\x80", 3), 0); /* U+D800 */
+    assert_int_equal(nw_utf8_sequence("\xC0\x80", 2), 0);
+    assert_int_equal(nw_utf8_sequence("\x80", 1), 0);
+    /* Stepping through the invalid cases stops at the offset validation names. */
+    const char *s = "ok بغداد \xE2\x80\x94 \xF0\x9F\x98\x80 \xE0\x80\x80";
+    size_t len = strlen(s), i = 0, n, bad;
+    while (i < len && (n = nw_utf8_sequence(s + i, len - i)) > 0)
+        i += n;
+    assert_false(nw_utf8_valid(s, len, &bad));
+    assert_int_equal(i, bad);
+}
+
 static void truncate_keeps_whole_characters(void **state)
 {
     (void)state;
@@ -97,9 +121,8 @@ static void every_seed_is_valid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(valid_inputs_pass),
-        cmocka_unit_test(invalid_inputs_name_the_offset),
-        cmocka_unit_test(truncate_keeps_whole_characters),
+        cmocka_unit_test(valid_inputs_pass),   cmocka_unit_test(invalid_inputs_name_the_offset),
+        cmocka_unit_test(sequence_lengths),    cmocka_unit_test(truncate_keeps_whole_characters),
         cmocka_unit_test(every_seed_is_valid),
     };
     return cmocka_run_group_tests_name("utf8", tests, NULL, NULL);
