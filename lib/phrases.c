@@ -33,6 +33,13 @@ struct nw_phrases {
     size_t nfirsts, capfirsts;
     uint32_t *fslots;
     size_t nfslots;
+    /*
+     * A one-bit-per-hash filter of the first words: most words of a text
+     * start no phrase, and one bit read says so without probing the tables.
+     * filter_bits is a power of two, at least 16 bits per first word.
+     */
+    uint64_t *filter;
+    size_t filter_bits;
 };
 
 nw_phrases *nw_phrases_new(void)
@@ -50,6 +57,7 @@ void nw_phrases_free(nw_phrases *p)
     free(p->slots);
     free(p->firsts);
     free(p->fslots);
+    free(p->filter);
     free(p);
 }
 
@@ -95,6 +103,42 @@ static bool rehash(uint32_t **slots, size_t *nslots, size_t count, const char *p
     free(*slots);
     *slots = ns;
     *nslots = n;
+    return true;
+}
+
+static size_t filter_bit(const nw_phrases *p, uint64_t h)
+{
+    return (size_t)(h >> 32) & (p->filter_bits - 1);
+}
+
+/* May a phrase start with the word whose hash is h? (false: certainly not) */
+static inline bool may_start(const nw_phrases *p, uint64_t h)
+{
+    size_t b = filter_bit(p, h);
+    return p->filter_bits > 0 && (p->filter[b >> 6] >> (b & 63)) & 1;
+}
+
+/* Adds a first word (its hash h) to the filter, growing the filter when it gets full. */
+static bool filter_add(nw_phrases *p, uint64_t h)
+{
+    if (p->nfirsts * 16 > p->filter_bits) {
+        size_t bits = 4096;
+        while (bits < p->nfirsts * 32)
+            bits *= 2;
+        uint64_t *nf = calloc(bits / 64, sizeof(uint64_t));
+        if (nf == NULL)
+            return false;
+        free(p->filter);
+        p->filter = nf;
+        p->filter_bits = bits;
+        for (size_t k = 0; k < p->nfirsts; k++) {
+            const first *f = &p->firsts[k];
+            size_t b = filter_bit(p, nw_hash_table64(p->pool + f->key, f->keylen));
+            p->filter[b >> 6] |= 1ull << (b & 63);
+        }
+    }
+    size_t b = filter_bit(p, h);
+    p->filter[b >> 6] |= 1ull << (b & 63);
     return true;
 }
 
@@ -160,6 +204,8 @@ static nw_err add_key(nw_phrases *p, const char *key, size_t keylen, size_t firs
         f->keylen = (uint32_t)firstlen;
         f->maxwords = nwords;
         p->fslots[i] = (uint32_t)++p->nfirsts;
+        if (!filter_add(p, h))
+            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     } else if (p->firsts[p->fslots[i] - 1].maxwords < nwords) {
         p->firsts[p->fslots[i] - 1].maxwords = nwords;
     }
@@ -263,6 +309,8 @@ static uint32_t longest_from(const nw_phrases *p, const nw_text *t, const words_
                              const char *head, size_t headlen, uint64_t head_hash,
                              const entry **found)
 {
+    if (!may_start(p, head_hash))
+        return 0;
     const first *f = find_first(p, head, headlen, head_hash);
     if (f == NULL)
         return 0;
@@ -416,6 +464,11 @@ static int match_readings(const nw_phrases *p, const nw_text *t, const words_vie
                           uint32_t at, const reading *r, size_t nr, bool possessive,
                           nw_phrase_hit *hit)
 {
+    bool any = false;
+    for (size_t k = 0; k < nr; k++)
+        any |= may_start(p, r[k].hash);
+    if (!any)
+        return 0; /* no reading starts a phrase: most words */
     const entry *best = NULL, *e = NULL;
     uint32_t best_words = 0, best_skip = 0, best_trim = 0;
     uint32_t nw = longest_from(p, t, v, i, r[0].bytes, r[0].len, r[0].hash, &e);
