@@ -60,9 +60,22 @@ static struct {
     const char *word;
     uint8_t len, kind, value;
 } name_slots[NAME_SLOTS];
-/* Per length, the low six bits of the names' last bytes: most words fail this before any hash. */
-static uint64_t last_byte_mask[17];
+/*
+ * A bit per (length, second byte, last two bytes) of the names, by a
+ * multiplicative hash to 8192 bits: nearly every word of a text fails this
+ * test (the second byte tells Arabic letters apart), before any hashing.
+ */
+#define SHAPE_BITS 8192
+static uint64_t shape_filter[SHAPE_BITS / 64];
 static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
+/* w has 3 to 16 bytes. */
+static uint32_t shape_bit(const char *w, size_t len)
+{
+    uint32_t k = (uint32_t)(unsigned char)w[1] | (uint32_t)(unsigned char)w[len - 2] << 8 |
+                 (uint32_t)(unsigned char)w[len - 1] << 16 | (uint32_t)len << 24;
+    return (k * 0x9E3779B1u) >> 19; /* 13 bits */
+}
 
 static uint32_t name_hash(const char *w, size_t len)
 {
@@ -78,8 +91,10 @@ static void name_put(const char *word, size_t len, int kind, int value)
     name_slots[i].len = (uint8_t)len;
     name_slots[i].kind = (uint8_t)kind;
     name_slots[i].value = (uint8_t)value;
-    if (len <= 16) /* every name is (name_lookup looks at 3..16 bytes only) */
-        last_byte_mask[len] |= 1ull << ((unsigned char)word[len - 1] & 63);
+    if (len >= 3 && len <= 16) { /* every name is (name_lookup looks at 3..16 bytes only) */
+        uint32_t b = shape_bit(word, len);
+        shape_filter[b / 64] |= 1ull << (b % 64);
+    }
 }
 
 static void names_init(void)
@@ -90,13 +105,13 @@ static void names_init(void)
         name_put(weekdays[i].word, weekdays[i].len, KIND_WEEKDAY, weekdays[i].day);
 }
 
-/* The month (1-12) or weekday (1-7) w names, as kind says; 0 when none. */
+/* The month (1-12) or weekday (1-7) w names, as kind says; 0 when none. After names_init. */
 static int name_lookup(const char *w, size_t len, int kind)
 {
     if (len < 3 || len > 16)
         return 0;
-    pthread_once(&names_once, names_init);
-    if (!((last_byte_mask[len] >> ((unsigned char)w[len - 1] & 63)) & 1))
+    uint32_t b = shape_bit(w, len);
+    if (!((shape_filter[b / 64] >> (b % 64)) & 1))
         return 0;
     for (uint32_t i = name_hash(w, len) & (NAME_SLOTS - 1); name_slots[i].word != NULL;
          i = (i + 1) & (NAME_SLOTS - 1))
@@ -108,6 +123,7 @@ static int name_lookup(const char *w, size_t len, int kind)
 
 int nw_dates_month(const char *w, size_t len)
 {
+    pthread_once(&names_once, names_init);
     return name_lookup(w, len, KIND_MONTH);
 }
 
@@ -123,6 +139,7 @@ int nw_dates_month2(const char *w1, size_t len1, const char *w2, size_t len2)
 
 int nw_dates_weekday(const char *w, size_t len)
 {
+    pthread_once(&names_once, names_init);
     return name_lookup(w, len, KIND_WEEKDAY);
 }
 
@@ -186,10 +203,10 @@ static int month_at(const cursor *c, size_t i, size_t *n)
             return m;
         }
     }
-    int m = nw_dates_month(w1, l1);
+    int m = name_lookup(w1, l1, KIND_MONTH);
     /* A prefixed Arabic month: في يناير is one word only with a clitic (بيناير). */
     if (m == 0 && l1 > 2 && (memcmp(w1, "ب", 2) == 0 || memcmp(w1, "و", 2) == 0))
-        m = nw_dates_month(w1 + 2, l1 - 2);
+        m = name_lookup(w1 + 2, l1 - 2, KIND_MONTH);
     *n = 1;
     return m;
 }
@@ -235,7 +252,7 @@ static size_t date_at(nw_dates *out, const cursor *c, size_t i, bool *oom)
     int wd = 0;
     if (c->s->tokens[i].kind == NW_TOKEN_WORD) {
         const char *w = word(c, i, &len);
-        wd = nw_dates_weekday(w, len);
+        wd = name_lookup(w, len, KIND_WEEKDAY);
         if (wd > 0 && i + 1 < c->end && gap_only(c, i, " ,", 2))
             i++;
     }
@@ -296,6 +313,7 @@ nw_err nw_dates_find(const nw_text *t, const nw_segments *s, nw_dates *out, char
                      size_t errlen)
 {
     out->ndates = 0;
+    pthread_once(&names_once, names_init);
     for (size_t si = 0; si < s->nsentences; si++) {
         const nw_sentence *st = &s->sentences[si];
         cursor c = {t, s, st->first_token + st->ntokens};
