@@ -580,11 +580,15 @@ int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s
         *hit = *m;
         return 1;
     }
-    if (p->nentries == 0)
-        return 0;
     const struct nw_token_keys *tk = &s->keyed[i];
-    return match_readings(p, t, &v, i, tk->at, &s->keys[tk->first], tk->nreadings, tk->possessive,
-                          hit);
+    const reading *r = &s->keys[tk->first];
+    /* Most words start no phrase: the filter says so before any other work. */
+    bool any = false;
+    for (size_t k = 0; k < tk->nreadings; k++)
+        any |= may_start(p, r[k].hash);
+    if (!any)
+        return 0;
+    return match_readings(p, t, &v, i, tk->at, r, tk->nreadings, tk->possessive, hit);
 }
 
 nw_err nw_phrases_memo(const nw_phrases *p, const nw_text *t, nw_segments *s, char *errbuf,
