@@ -105,20 +105,29 @@ static void names_init(void)
         name_put(weekdays[i].word, weekdays[i].len, KIND_WEEKDAY, weekdays[i].day);
 }
 
-/* The month (1-12) or weekday (1-7) w names, as kind says; 0 when none. After names_init. */
-static int name_lookup(const char *w, size_t len, int kind)
+/* May w be a name? (false: certainly not) Inlined: it runs for every word. */
+static inline bool maybe_name(const char *w, size_t len)
 {
     if (len < 3 || len > 16)
-        return 0;
+        return false;
     uint32_t b = shape_bit(w, len);
-    if (!((shape_filter[b / 64] >> (b % 64)) & 1))
-        return 0;
+    return (shape_filter[b / 64] >> (b % 64)) & 1;
+}
+
+static int probe_name(const char *w, size_t len, int kind)
+{
     for (uint32_t i = name_hash(w, len) & (NAME_SLOTS - 1); name_slots[i].word != NULL;
          i = (i + 1) & (NAME_SLOTS - 1))
         if (name_slots[i].len == len && name_slots[i].kind == kind &&
             memcmp(name_slots[i].word, w, len) == 0)
             return name_slots[i].value;
     return 0;
+}
+
+/* The month (1-12) or weekday (1-7) w names, as kind says; 0 when none. After names_init. */
+static inline int name_lookup(const char *w, size_t len, int kind)
+{
+    return maybe_name(w, len) ? probe_name(w, len, kind) : 0;
 }
 
 int nw_dates_month(const char *w, size_t len)
