@@ -567,12 +567,34 @@ nw_err nw_phrases_prepare(const nw_text *t, nw_segments *s, char *errbuf, size_t
     return NW_OK;
 }
 
+/*
+ * The paths of nw_phrases_match that do more than read a memo or the filter,
+ * out of line: their stack frames (scratch keys) would otherwise be set up for
+ * every call, and most calls end at the filter.
+ */
+static __attribute__((noinline)) int match_unprepared(const nw_phrases *p, const nw_text *t,
+                                                      const nw_segments *s, size_t i,
+                                                      nw_phrase_hit *hit)
+{
+    words_view v = {(const char *)s->tokens, sizeof(nw_token), s->ntokens, true};
+    return match_view(p, t, &v, i, hit);
+}
+
+static __attribute__((noinline)) int match_prepared(const nw_phrases *p, const nw_text *t,
+                                                    const nw_segments *s, size_t i,
+                                                    nw_phrase_hit *hit)
+{
+    words_view v = {(const char *)s->tokens, sizeof(nw_token), s->ntokens, true};
+    const struct nw_token_keys *tk = &s->keyed[i];
+    return match_readings(p, t, &v, i, tk->at, &s->keys[tk->first], tk->nreadings, tk->possessive,
+                          hit);
+}
+
 int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s, size_t i,
                      nw_phrase_hit *hit)
 {
-    words_view v = {(const char *)s->tokens, sizeof(nw_token), s->ntokens, true};
     if (s->nkeyed != s->ntokens || i >= s->ntokens)
-        return match_view(p, t, &v, i, hit);
+        return match_unprepared(p, t, s, i, hit);
     if (s->memo_index == p) {
         const nw_phrase_hit *m = (const nw_phrase_hit *)s->memo_hits + i;
         if (m->ntokens == 0)
@@ -588,7 +610,7 @@ int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s
         any |= may_start(p, r[k].hash);
     if (!any)
         return 0;
-    return match_readings(p, t, &v, i, tk->at, r, tk->nreadings, tk->possessive, hit);
+    return match_prepared(p, t, s, i, hit);
 }
 
 nw_err nw_phrases_memo(const nw_phrases *p, const nw_text *t, nw_segments *s, char *errbuf,
