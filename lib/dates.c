@@ -318,6 +318,21 @@ static size_t date_at(nw_dates *out, const cursor *c, size_t i, bool *oom)
     return 0;
 }
 
+/*
+ * May a date start at word token i? Only with a weekday or a month: the
+ * name filter, the two-word months' 10-byte first words, or a clitic (ب و)
+ * before a month. Most words fail this, and date_at is not tried there.
+ */
+static inline bool word_may_start_date(const cursor *c, size_t i)
+{
+    size_t len;
+    const char *w = word(c, i, &len);
+    if (maybe_name(w, len) || len == 10)
+        return true;
+    return len > 2 && (memcmp(w, "ب", 2) == 0 || memcmp(w, "و", 2) == 0) &&
+           maybe_name(w + 2, len - 2);
+}
+
 nw_err nw_dates_find(const nw_text *t, const nw_segments *s, nw_dates *out, char *errbuf,
                      size_t errlen)
 {
@@ -328,7 +343,11 @@ nw_err nw_dates_find(const nw_text *t, const nw_segments *s, nw_dates *out, char
         cursor c = {t, s, st->first_token + st->ntokens};
         for (size_t i = st->first_token; i < c.end;) {
             bool oom = false;
-            size_t used = (s->tokens[i].flags & NW_TOKEN_IN_URL) ? 0 : date_at(out, &c, i, &oom);
+            const nw_token *tok = &s->tokens[i];
+            size_t used = (tok->flags & NW_TOKEN_IN_URL) ||
+                                  (tok->kind == NW_TOKEN_WORD && !word_may_start_date(&c, i))
+                              ? 0
+                              : date_at(out, &c, i, &oom);
             if (oom)
                 return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
             i += used > 0 ? used : 1;
