@@ -14,10 +14,11 @@ typedef struct entry {
     uint32_t values, nvalues, capvalues; /* offset into value pool */
 } entry;
 
-/* A first word: the most words any phrase starting with it has. */
+/* A first word: the most words any phrase starting with it has, and the word as a phrase. */
 typedef struct first {
     uint32_t key, keylen;
     uint32_t maxwords;
+    uint32_t single; /* entry index + 1 of the one-word phrase that is this word; 0 for none */
 } first;
 
 struct nw_phrases {
@@ -162,6 +163,7 @@ static nw_err add_key(nw_phrases *p, const char *key, size_t keylen, size_t firs
     uint64_t h = nw_hash_table64(key, keylen);
     size_t i = probe(p->slots, p->nslots, p->pool, p->entries, sizeof(entry), key, keylen, h);
     entry *e;
+    uint32_t entry_index;
     if (p->slots[i] == 0) {
         if (!nw_grow((void **)&p->entries, &p->capentries, p->nentries + 1, sizeof(entry)))
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
@@ -175,6 +177,7 @@ static nw_err add_key(nw_phrases *p, const char *key, size_t keylen, size_t firs
     } else {
         e = &p->entries[p->slots[i] - 1];
     }
+    entry_index = p->slots[i] - 1;
     for (uint32_t k = 0; k < e->nvalues; k++)
         if (p->vals[e->values + k] == value)
             return NW_OK;
@@ -203,12 +206,15 @@ static nw_err add_key(nw_phrases *p, const char *key, size_t keylen, size_t firs
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         f->keylen = (uint32_t)firstlen;
         f->maxwords = nwords;
+        f->single = 0;
         p->fslots[i] = (uint32_t)++p->nfirsts;
         if (!filter_add(p, h))
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     } else if (p->firsts[p->fslots[i] - 1].maxwords < nwords) {
         p->firsts[p->fslots[i] - 1].maxwords = nwords;
     }
+    if (nwords == 1)
+        p->firsts[p->fslots[i] - 1].single = entry_index + 1;
     return NW_OK;
 }
 
@@ -314,6 +320,12 @@ static uint32_t longest_from(const nw_phrases *p, const nw_text *t, const words_
     const first *f = find_first(p, head, headlen, head_hash);
     if (f == NULL)
         return 0;
+    if (f->maxwords == 1) { /* most first words (في، من، على): no key to build, no second probe */
+        if (f->single == 0)
+            return 0;
+        *found = &p->entries[f->single - 1];
+        return 1;
+    }
     char key[NW_PHRASE_MAX_BYTES + 1];
     if (headlen > NW_PHRASE_MAX_BYTES)
         return 0;
@@ -334,9 +346,9 @@ static uint32_t longest_from(const nw_phrases *p, const nw_text *t, const words_
         lens[avail] = k;
     }
     for (uint32_t nw = avail; nw >= 1; nw--) {
-        /* One word: the key is the head, whose hash the caller gave. */
-        const entry *e =
-            find_entry(p, key, lens[nw], nw == 1 ? head_hash : nw_hash_table64(key, lens[nw]));
+        /* One word: the head itself, found with the first word. */
+        const entry *e = nw == 1 ? (f->single ? &p->entries[f->single - 1] : NULL)
+                                 : find_entry(p, key, lens[nw], nw_hash_table64(key, lens[nw]));
         if (e != NULL && e->nwords == nw) {
             *found = e;
             return nw;
