@@ -406,14 +406,6 @@ static size_t proclitic_splits(const char *w, size_t wl, split out[8])
     return n;
 }
 
-static size_t count_cps(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        n += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return n;
-}
-
 /*
  * One way to read a word: bytes to look up, their hash, code points of
  * proclitics skipped. (The type nw_segments keeps prepared readings in.)
@@ -455,8 +447,8 @@ static size_t word_readings(const char *w, size_t wl, char (*scratch)[NW_PHRASE_
             hl += 4;
         }
         /* The name starts after the proclitics (for لل, after both lams). */
-        r[n++] =
-            (reading){head, hl, nw_hash_table64(head, hl), (uint32_t)count_cps(w, pl), restored};
+        /* Proclitics are two-byte letters: pl bytes are pl / 2 code points. */
+        r[n++] = (reading){head, hl, nw_hash_table64(head, hl), (uint32_t)(pl / 2), restored};
     }
     if (nsplits == 0 && wl > 3 && w[wl - 2] == '\'' && w[wl - 1] == 's') {
         /* An English possessive: Baghdad's */
