@@ -297,7 +297,7 @@ nw_err nw_furniture_find(const nw_furniture *f, const nw_text *t, const nw_segme
     uint32_t ls = 0;
     while (ls < t->ncp) {
         uint32_t le = ls;
-        while (le < t->ncp && t->match[t->match_cp[le]] != '\n')
+        while (le < t->ncp && t->cps[le] != '\n')
             le++;
         uint32_t next = le < t->ncp ? le + 1 : le;
         size_t tj = ti;
