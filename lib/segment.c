@@ -49,7 +49,7 @@ static uint8_t wb_flags[WB_CLASSES];
  * S_LETTER and S_DIGIT, the letters and digits that join each other (WB5,
  * WB8-10). Code points from TABLE_END on take the general tests.
  */
-enum { S_SENT = 1, S_URL = 2, S_START = 4, S_LETTER = 8, S_DIGIT = 16 };
+enum { S_SENT = 1, S_URL = 2, S_START = 4, S_LETTER = 8, S_DIGIT = 16, S_ENDS = 32 };
 static uint8_t scan_flags[TABLE_END];
 
 static void fill_tables(void)
@@ -79,6 +79,11 @@ static void fill_tables(void)
             f |= S_LETTER;
         if (w == U_WB_NUMERIC)
             f |= S_DIGIT;
+        /* Ends any word it follows: joins nothing (WB5-13b) and is not ignored (WB4). */
+        if (!(f & S_START) && w != U_WB_EXTEND && w != U_WB_FORMAT && w != U_WB_ZWJ &&
+            w != U_WB_MIDLETTER && w != U_WB_MIDNUM && w != U_WB_MIDNUMLET &&
+            w != U_WB_SINGLE_QUOTE && c != '@')
+            f |= S_ENDS;
         scan_flags[c] = f;
     }
 }
@@ -367,6 +372,9 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
                     digits |= (seen & S_DIGIT) != 0;
                     last = wb(cps[j - 1]);
                 }
+                /* The common end of a word: a space or punctuation that joins nothing. */
+                if (j >= n || (cps[j] >= 0 && cps[j] < TABLE_END && (scan_flags[cps[j]] & S_ENDS)))
+                    break;
                 while (j < n) { /* beyond the table */
                     int c = wb(cps[j]);
                     uint8_t fl = wb_flags[c & (WB_CLASSES - 1)];
