@@ -467,56 +467,70 @@ typedef enum { FAST_DONE, FAST_SLOW, FAST_INVALID } fast_result;
  * form (each code point's bytes are written 4 at a time) and len + 1 code
  * points.
  */
+/* The entry of the three- or four-byte code point at s; false when it is not simple. */
+static __attribute__((noinline)) bool long_entry(const UNormalizer2 *nfkc, const uint8_t *s,
+                                                 fast_cp *out)
+{
+    UChar32 c;
+    int32_t k = 0;
+    U8_NEXT_UNSAFE(s, k, c);
+    if (c < 0x10000 ? !simple_bmp[c] : !is_simple(nfkc, c))
+        return false;
+    *out = fast_entry(c);
+    return true;
+}
+
 static fast_result normalize_simple(const UNormalizer2 *nfkc, const char *in, size_t len,
                                     nw_text *out)
 {
-    const uint8_t *s = (const uint8_t *)in;
+    const uint8_t *s = (const uint8_t *)in, *end = s + len;
     uint8_t *restrict d = (uint8_t *)out->display, *restrict m = (uint8_t *)out->match;
     uint32_t *restrict dcp = out->display_cp, *restrict mcp = out->match_cp;
     int32_t *restrict cps = out->cps;
-    uint32_t di = 0, mi = 0;
-    size_t ncp = 0, i = 0;
-    unsigned newlines = 0;
-    bool pending_space = false, line_empty = true, any = false;
-    while (i < len) {
-        unsigned b = s[i];
+    uint32_t di = 0, mi = 0, ncp = 0;
+    /*
+     * The white space before the next character, in one variable (the loop
+     * keeps everything in registers): 0 none, 1 a space, n + 1 for n line
+     * breaks. Leading white space and spaces at the start of a line are
+     * dropped: nothing is pending before the first character (ncp == 0).
+     */
+    unsigned pend = 0;
+    fast_cp other;
+    while (s < end) {
+        unsigned b = s[0];
         const fast_cp *f;
-        fast_cp other;
         if (b < 0x80) {
             f = &fast[b];
-            i++;
-        } else if (b - 0xC2u <= 0xDFu - 0xC2u && i + 1 < len && (s[i + 1] & 0xC0) == 0x80) {
-            f = &fast[((b & 0x1Fu) << 6) | (s[i + 1] & 0x3Fu)];
-            i += 2;
+            s++;
+        } else if (b - 0xC2u <= 0xDFu - 0xC2u && s + 1 < end && (s[1] & 0xC0) == 0x80) {
+            f = &fast[((b & 0x1Fu) << 6) | (s[1] & 0x3Fu)];
+            s += 2;
         } else {
-            size_t n = nw_utf8_sequence(in + i, len - i);
+            size_t n = nw_utf8_sequence((const char *)s, (size_t)(end - s));
             if (n == 0)
                 return FAST_INVALID;
-            UChar32 c;
-            int32_t k = 0;
-            U8_NEXT_UNSAFE(s + i, k, c);
-            if (c < 0x10000 ? !simple_bmp[c] : !is_simple(nfkc, c))
+            if (!long_entry(nfkc, s, &other))
                 return FAST_SLOW;
-            other = fast_entry(c);
             f = &other;
-            i += n;
+            s += n;
         }
-        if (f->kind != K_CHAR) {
-            if (f->kind == K_SPACE) {
-                pending_space = !line_empty;
-            } else if (f->kind == K_NEWLINE) {
-                pending_space = false;
-                newlines += any;
-                line_empty = true;
-            } else if (f->kind == K_SLOW) {
+        unsigned kind = f->kind;
+        if (kind != K_CHAR) {
+            if (kind == K_SPACE) {
+                if (pend == 0 && ncp > 0)
+                    pend = 1;
+            } else if (kind == K_NEWLINE) {
+                if (ncp > 0)
+                    pend = pend >= 2 ? pend + 1 : 2;
+            } else if (kind == K_SLOW) {
                 return FAST_SLOW;
             }
             continue; /* K_DELETE */
         }
         /* The white space before this character: at most one blank line. */
-        if (newlines > 0 || pending_space) {
-            unsigned k = newlines > 2 ? 2 : newlines > 0 ? newlines : 1;
-            uint8_t sep = newlines > 0 ? '\n' : ' ';
+        if (pend != 0) {
+            unsigned k = pend == 1 ? 1 : pend - 1 > 2 ? 2 : pend - 1;
+            uint8_t sep = pend == 1 ? ' ' : '\n';
             for (unsigned j = 0; j < k; j++) {
                 dcp[ncp] = di;
                 mcp[ncp] = mi;
@@ -524,11 +538,8 @@ static fast_result normalize_simple(const UNormalizer2 *nfkc, const char *in, si
                 d[di++] = sep;
                 m[mi++] = sep;
             }
-            newlines = 0;
-            pending_space = false;
+            pend = 0;
         }
-        line_empty = false;
-        any = true;
         dcp[ncp] = di;
         mcp[ncp] = mi;
         cps[ncp++] = f->dc;
