@@ -342,7 +342,7 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
     size_t i = 0;
     while (i < n) {
         /* Most code points between words are spaces and punctuation of the table. */
-        while (i < n && cps[i] >= 0 && cps[i] < TABLE_END && !(scan_flags[cps[i]] & S_START))
+        while (i < n && (uint32_t)cps[i] < TABLE_END && !(scan_flags[cps[i]] & S_START))
             i++;
         if (i >= n)
             break;
@@ -364,7 +364,7 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
             if (wb_flags[last & (WB_CLASSES - 1)] & (F_AHLETTER | F_NUMERIC)) {
                 size_t run = j;
                 uint8_t seen = 0;
-                while (j < n && cps[j] >= 0 && cps[j] < TABLE_END &&
+                while (j < n && (uint32_t)cps[j] < TABLE_END &&
                        (scan_flags[cps[j]] & (S_LETTER | S_DIGIT)))
                     seen |= scan_flags[cps[j++]];
                 if (j > run) {
@@ -373,7 +373,7 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
                     last = wb(cps[j - 1]);
                 }
                 /* The common end of a word: a space or punctuation that joins nothing. */
-                if (j >= n || (cps[j] >= 0 && cps[j] < TABLE_END && (scan_flags[cps[j]] & S_ENDS)))
+                if (j >= n || ((uint32_t)cps[j] < TABLE_END && (scan_flags[cps[j]] & S_ENDS)))
                     break;
                 while (j < n) { /* beyond the table */
                     int c = wb(cps[j]);
@@ -423,38 +423,42 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
             sent++;
         while (url < s->nurls && s->urls[url].end <= start)
             url++;
-        nw_token *tok = &s->tokens[s->ntokens];
-        tok->start = (uint32_t)start;
-        tok->end = (uint32_t)j;
-        tok->sentence = (uint32_t)sent;
-        tok->paragraph = s->nsentences > 0 ? s->sentences[sent].paragraph : 0;
-        tok->kind = letters ? NW_TOKEN_WORD : NW_TOKEN_NUMBER;
-        tok->script = NW_SCRIPT_OTHER;
+        uint8_t script = NW_SCRIPT_OTHER;
         for (size_t k = start; k < j; k++) {
             if (cps[k] != '@' && is_ahletter(wb(cps[k]))) {
-                tok->script = script_of(cps[k]);
+                script = script_of(cps[k]);
                 break;
             }
         }
-        tok->flags = 0;
+        uint8_t flags = 0;
         if (start > 0 && cps[start - 1] == '#')
-            tok->flags |= NW_TOKEN_HASHTAG;
+            flags |= NW_TOKEN_HASHTAG;
         if (cps[start] == '@' && j > start + 1)
-            tok->flags |= NW_TOKEN_MENTION;
+            flags |= NW_TOKEN_MENTION;
         int32_t c0 = cps[start];
         if (c0 < 0x80                        ? (c0 >= 'A' && c0 <= 'Z')
             : (c0 >= 0x0600 && c0 <= 0x06FF) ? false
                                              : u_isupper(c0))
-            tok->flags |= NW_TOKEN_UPPER;
+            flags |= NW_TOKEN_UPPER;
         if (url < s->nurls && s->urls[url].start <= start && start < s->urls[url].end)
-            tok->flags |= NW_TOKEN_IN_URL;
+            flags |= NW_TOKEN_IN_URL;
+        size_t ti = s->ntokens++;
+        /* One store of the whole token (byte stores would make the compiler reload s's fields). */
+        s->tokens[ti] = (nw_token){
+            .start = (uint32_t)start,
+            .end = (uint32_t)j,
+            .sentence = (uint32_t)sent,
+            .paragraph = s->nsentences > 0 ? s->sentences[sent].paragraph : 0,
+            .kind = letters ? NW_TOKEN_WORD : NW_TOKEN_NUMBER,
+            .script = script,
+            .flags = flags,
+        };
         if (s->nsentences > 0) {
             nw_sentence *st = &s->sentences[sent];
             if (st->ntokens == 0)
-                st->first_token = (uint32_t)s->ntokens;
+                st->first_token = (uint32_t)ti;
             st->ntokens++;
         }
-        s->ntokens++;
     }
     return NW_OK;
 }
