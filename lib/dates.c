@@ -196,6 +196,12 @@ static bool gap_only(const cursor *c, size_t i, const char *allowed, size_t max)
     return true;
 }
 
+/* Is w the first word of a two-word month (كانون الثاني, تشرين الأول)? */
+static inline bool two_word_month_start(const char *w, size_t len)
+{
+    return len == 10 && (memcmp(w, "كانون", 10) == 0 || memcmp(w, "تشرين", 10) == 0);
+}
+
 /* A month at token i (one or two words); *n receives the words used. */
 static int month_at(const cursor *c, size_t i, size_t *n)
 {
@@ -204,7 +210,7 @@ static int month_at(const cursor *c, size_t i, size_t *n)
     size_t l1, l2;
     const char *w1 = word(c, i, &l1);
     /* كانون and تشرين are 10 bytes: the only first words of two-word months. */
-    if (l1 == 10 && i + 1 < c->end && gap_only(c, i, " ", 1)) {
+    if (two_word_month_start(w1, l1) && i + 1 < c->end && gap_only(c, i, " ", 1)) {
         const char *w2 = word(c, i + 1, &l2);
         int m = nw_dates_month2(w1, l1, w2, l2);
         if (m > 0) {
@@ -327,7 +333,7 @@ static inline bool word_may_start_date(const cursor *c, size_t i)
 {
     size_t len;
     const char *w = word(c, i, &len);
-    if (maybe_name(w, len) || len == 10)
+    if (maybe_name(w, len) || two_word_month_start(w, len))
         return true;
     return len > 2 && (memcmp(w, "ب", 2) == 0 || memcmp(w, "و", 2) == 0) &&
            maybe_name(w + 2, len - 2);
