@@ -183,6 +183,20 @@ static int32_t cp_at(const nw_text *t, size_t i)
     return ((p[0] & 0x07) << 18) | ((p[1] & 0x3F) << 12) | ((p[2] & 0x3F) << 6) | (p[3] & 0x3F);
 }
 
+/* The code point (>= from) at which byte offset off of t's matching form starts. */
+static uint32_t cp_of_byte(const nw_text *t, uint32_t from, size_t off)
+{
+    uint32_t lo = from, hi = (uint32_t)t->ncp;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (t->match_cp[mid] < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static bool has_kind(const nw_phrase_hit *h, int kind)
 {
     for (uint32_t k = 0; k < h->nvalues; k++)
@@ -221,8 +235,9 @@ static bool is_caption(const nw_furniture *f, const nw_text *t, const nw_segment
     for (size_t k = ti; k + 1 < tj; k++) {
         size_t wl = t->match_cp[s->tokens[k].end] - t->match_cp[s->tokens[k].start];
         const char *w = t->match + t->match_cp[s->tokens[k].start];
-        bool source =
-            (wl == 6 && memcmp(w, "source", 6) == 0) || (wl == 12 && memcmp(w, "المصدر", 12) == 0);
+        /* The first or last byte first: most words of a line are neither. */
+        bool source = (wl == 6 && w[0] == 's' && memcmp(w, "source", 6) == 0) ||
+                      (wl == 12 && w[11] == "المصدر"[11] && memcmp(w, "المصدر", 12) == 0);
         if (source && cp_at(t, s->tokens[k].end) == ':' && is_credit(f, t, s, k + 1, tj))
             return k > ti;
     }
@@ -296,9 +311,9 @@ nw_err nw_furniture_find(const nw_furniture *f, const nw_text *t, const nw_segme
     bool prev_removed = false, in_block = false, first_line = true;
     uint32_t ls = 0;
     while (ls < t->ncp) {
-        uint32_t le = ls;
-        while (le < t->ncp && t->cps[le] != '\n')
-            le++;
+        /* The line's end: memchr over the bytes, then the code point there. */
+        const char *nl = memchr(t->match + t->match_cp[ls], '\n', t->match_len - t->match_cp[ls]);
+        uint32_t le = nl == NULL ? (uint32_t)t->ncp : cp_of_byte(t, ls, (size_t)(nl - t->match));
         uint32_t next = le < t->ncp ? le + 1 : le;
         size_t tj = ti;
         while (tj < s->ntokens && s->tokens[tj].start < le)
