@@ -429,7 +429,7 @@ static size_t word_readings(const char *w, size_t wl, char (*scratch)[NW_PHRASE_
                             reading *r, bool *possessive)
 {
     size_t n = 0;
-    r[n++] = (reading){w, wl, nw_hash_table64(w, wl), 0, false};
+    r[n++] = (reading){w, wl, nw_hash_table64_inline(w, wl), 0, false};
     *possessive = false;
     split splits[8];
     size_t nsplits = wl >= 6 ? proclitic_splits(w, wl, splits) : 0;
@@ -448,11 +448,12 @@ static size_t word_readings(const char *w, size_t wl, char (*scratch)[NW_PHRASE_
         }
         /* The name starts after the proclitics (for لل, after both lams). */
         /* Proclitics are two-byte letters: pl bytes are pl / 2 code points. */
-        r[n++] = (reading){head, hl, nw_hash_table64(head, hl), (uint32_t)(pl / 2), restored};
+        r[n++] =
+            (reading){head, hl, nw_hash_table64_inline(head, hl), (uint32_t)(pl / 2), restored};
     }
     if (nsplits == 0 && wl > 3 && w[wl - 2] == '\'' && w[wl - 1] == 's') {
         /* An English possessive: Baghdad's */
-        r[n++] = (reading){w, wl - 2, nw_hash_table64(w, wl - 2), 0, false};
+        r[n++] = (reading){w, wl - 2, nw_hash_table64_inline(w, wl - 2), 0, false};
         *possessive = true;
     }
     return n;
