@@ -311,6 +311,71 @@ static void prepared_lookups_find_the_same(void **state)
     nw_gazetteer_free(g);
 }
 
+/* Three letters from an alphabet of twenty (no clitic letters): 8000 distinct words. */
+static void synthetic_word(unsigned k, char *out)
+{
+    static const char letters[] = "تثجحخدذرزسشصضطظعغقمن"; /* two bytes each */
+    for (int i = 0; i < 3; i++) {
+        unsigned l = k % 20;
+        k /= 20;
+        memcpy(out + 2 * i, letters + 2 * l, 2);
+    }
+    out[6] = '\0';
+}
+
+/*
+ * An index of thousands of phrases (its filter of first words grows several
+ * times on the way) finds each one, with the longest phrase winning whether
+ * the one-word phrase was added before or after the longer one, and finds
+ * nothing for words that start no phrase; prepared or not.
+ */
+static void an_index_of_many_phrases_finds_each(void **state)
+{
+    fixture *f = *state;
+    char err[512];
+    nw_phrases *p = nw_phrases_new();
+    nw_text *t = nw_text_new();
+    nw_segments *s = nw_segments_new();
+    char a[8], b[8], phrase[32];
+    for (unsigned k = 0; k < 4000; k++) {
+        synthetic_word(k, a);
+        synthetic_word(k + 4000, b);
+        snprintf(phrase, sizeof phrase, "%s %s", a, b);
+        if (k % 3 == 0 && k % 2 == 0)
+            assert_int_equal(
+                nw_phrases_add(p, f->n, t, s, phrase, strlen(phrase), 10000 + k, err, sizeof err),
+                NW_OK);
+        assert_int_equal(nw_phrases_add(p, f->n, t, s, a, strlen(a), k, err, sizeof err), NW_OK);
+        if (k % 3 == 0 && k % 2 == 1)
+            assert_int_equal(
+                nw_phrases_add(p, f->n, t, s, phrase, strlen(phrase), 10000 + k, err, sizeof err),
+                NW_OK);
+    }
+    assert_int_equal(nw_phrases_count(p), 4000 + 1334);
+    for (unsigned k = 0; k < 4000; k++) {
+        synthetic_word(k, a);
+        synthetic_word(k + 4000, b);
+        snprintf(phrase, sizeof phrase, "%s %s %s", a, b, b);
+        assert_int_equal(nw_normalize(f->n, phrase, strlen(phrase), t, err, sizeof err), NW_OK);
+        assert_int_equal(nw_segment(t, s, err, sizeof err), NW_OK);
+        for (int prepared = 0; prepared < 2; prepared++) {
+            if (prepared)
+                assert_int_equal(nw_phrases_prepare(t, s, err, sizeof err), NW_OK);
+            nw_phrase_hit h;
+            assert_int_equal(nw_phrases_match(p, t, s, 0, &h), 1);
+            assert_int_equal(h.ntokens, k % 3 == 0 ? 2 : 1);
+            assert_int_equal(h.nvalues, 1);
+            assert_int_equal(h.values[0], k % 3 == 0 ? 10000 + k : k);
+            /* The second word starts nothing (it is only ever a second word). */
+            assert_int_equal(nw_phrases_match(p, t, s, 1, &h), 0);
+            assert_int_equal(nw_phrases_match(p, t, s, 2, &h), 0);
+        }
+    }
+    nw_segments_free(s);
+    nw_text_free(t);
+    nw_phrases_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +386,7 @@ int main(void)
         cmocka_unit_test(loader_errors_name_file_and_line),
         cmocka_unit_test(the_default_gazetteer),
         cmocka_unit_test(prepared_lookups_find_the_same),
+        cmocka_unit_test(an_index_of_many_phrases_finds_each),
     };
     return cmocka_run_group_tests_name("gazetteer", tests, setup, teardown);
 }
