@@ -62,7 +62,10 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEG_SRC  := $(wildcard tests/integration/test_*.c)
 INTEG_BIN  := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
 
-.SECONDARY:
+# Keep the test programs' objects (pattern-rule intermediates) between builds. Only
+# those: a bare .SECONDARY would make every target secondary, and a missing
+# bin/.variant-* stamp would then no longer relink the programs.
+.SECONDARY: $(UNIT_BIN:%=%.o) $(INTEG_BIN:%=%.o)
 
 .PHONY: all deps test test-unit test-build demo kafka-up kafka-down install clean format \
         format-check help
