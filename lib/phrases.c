@@ -41,6 +41,14 @@ struct nw_phrases {
      */
     uint64_t *filter;
     size_t filter_bits;
+    /*
+     * The same for the first two words of the phrases of two words or more
+     * (a bit per pair of their hashes): a first word that starts longer
+     * phrases (على: علي السيستاني) is mostly followed by a word that
+     * continues none, and one bit says so before any key is built.
+     */
+    uint64_t *pairs;
+    size_t pair_bits, npairs;
 };
 
 nw_phrases *nw_phrases_new(void)
@@ -59,6 +67,7 @@ void nw_phrases_free(nw_phrases *p)
     free(p->firsts);
     free(p->fslots);
     free(p->filter);
+    free(p->pairs);
     free(p);
 }
 
@@ -143,6 +152,64 @@ static bool filter_add(nw_phrases *p, uint64_t h)
     return true;
 }
 
+/* The bit of a pair of words (the hashes of each). */
+static size_t pair_bit(const nw_phrases *p, uint64_t h1, uint64_t h2)
+{
+    return (size_t)(nw_hash_mix64(h1 ^ (h2 * 0xff51afd7ed558ccdULL)) >> 32) & (p->pair_bits - 1);
+}
+
+/* May a phrase start with these two words? (false: certainly not) */
+static inline bool may_pair(const nw_phrases *p, uint64_t h1, uint64_t h2)
+{
+    if (p->pair_bits == 0)
+        return false;
+    size_t b = pair_bit(p, h1, h2);
+    return (p->pairs[b >> 6] >> (b & 63)) & 1;
+}
+
+/* The hashes of the first two words of a key (words joined by one space). */
+static void key_pair(const char *key, size_t keylen, uint64_t *h1, uint64_t *h2)
+{
+    const char *sp = memchr(key, ' ', keylen);
+    size_t l1 = (size_t)(sp - key);
+    const char *w2 = sp + 1;
+    const char *sp2 = memchr(w2, ' ', keylen - l1 - 1);
+    size_t l2 = sp2 != NULL ? (size_t)(sp2 - w2) : keylen - l1 - 1;
+    *h1 = nw_hash_table64(key, l1);
+    *h2 = nw_hash_table64(w2, l2);
+}
+
+/* Adds the first two words of a phrase of two words or more, growing the filter when full. */
+static bool pairs_add(nw_phrases *p, const char *key, size_t keylen)
+{
+    p->npairs++;
+    if (p->npairs * 16 > p->pair_bits) {
+        size_t bits = 4096;
+        while (bits < p->npairs * 32)
+            bits *= 2;
+        uint64_t *np = calloc(bits / 64, sizeof(uint64_t));
+        if (np == NULL)
+            return false;
+        free(p->pairs);
+        p->pairs = np;
+        p->pair_bits = bits;
+        for (size_t k = 0; k < p->nentries; k++) {
+            const entry *e = &p->entries[k];
+            if (e->nwords < 2)
+                continue;
+            uint64_t a, b;
+            key_pair(p->pool + e->key, e->keylen, &a, &b);
+            size_t bit = pair_bit(p, a, b);
+            p->pairs[bit >> 6] |= 1ull << (bit & 63);
+        }
+    }
+    uint64_t a, b;
+    key_pair(key, keylen, &a, &b);
+    size_t bit = pair_bit(p, a, b);
+    p->pairs[bit >> 6] |= 1ull << (bit & 63);
+    return true;
+}
+
 static bool pool_add(nw_phrases *p, const char *s, size_t len, uint32_t *off)
 {
     if (!nw_grow((void **)&p->pool, &p->pool_cap, p->pool_len + len + 1, 1))
@@ -174,6 +241,8 @@ static nw_err add_key(nw_phrases *p, const char *key, size_t keylen, size_t firs
         e->keylen = (uint32_t)keylen;
         e->nwords = nwords;
         p->slots[i] = (uint32_t)++p->nentries;
+        if (nwords >= 2 && !pairs_add(p, key, keylen))
+            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     } else {
         e = &p->entries[p->slots[i] - 1];
     }
@@ -325,6 +394,17 @@ static uint32_t longest_from(const nw_phrases *p, const nw_text *t, const words_
             return 0;
         *found = &p->entries[f->single - 1];
         return 1;
+    }
+    /* Longer phrases need this word and the next one as their first two. */
+    if (i + 1 < v->n && continues(v, t, i)) {
+        size_t wl;
+        const char *w = word_bytes(t, w_start(v, i + 1), w_end(v, i + 1), &wl);
+        if (!may_pair(p, head_hash, nw_hash_table64(w, wl))) {
+            if (f->single == 0)
+                return 0;
+            *found = &p->entries[f->single - 1];
+            return 1;
+        }
     }
     char key[NW_PHRASE_MAX_BYTES + 1];
     if (headlen > NW_PHRASE_MAX_BYTES)
