@@ -245,7 +245,7 @@ PY
   fi
 }
 
-bench_e2e
 start=$(date +%s)
+bench_e2e
 "$bin" "${args[@]}" ${corpus[@]+"${corpus[@]}"}
 echo "bench.sh: $mode run took $(($(date +%s) - start)) s"
