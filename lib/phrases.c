@@ -377,35 +377,15 @@ static const entry *find_entry(const nw_phrases *p, const char *key, size_t len,
 }
 
 /*
- * The longest phrase whose first word is `head` (bytes, already stripped)
- * followed by words i+1... Returns its word count, 0 when none.
+ * The longest phrase of two words or more (or else the first word alone)
+ * whose first word is f, at word i: the keys are built and probed here, out
+ * of line, for the few first words that pass the pair filter.
  */
-static uint32_t longest_from(const nw_phrases *p, const nw_text *t, const words_view *v, size_t i,
-                             const char *head, size_t headlen, uint64_t head_hash,
-                             const entry **found)
+static __attribute__((noinline)) uint32_t longest_multi(const nw_phrases *p, const nw_text *t,
+                                                        const words_view *v, size_t i,
+                                                        const char *head, size_t headlen,
+                                                        const first *f, const entry **found)
 {
-    if (!may_start(p, head_hash))
-        return 0;
-    const first *f = find_first(p, head, headlen, head_hash);
-    if (f == NULL)
-        return 0;
-    if (f->maxwords == 1) { /* most first words (في، من، على): no key to build, no second probe */
-        if (f->single == 0)
-            return 0;
-        *found = &p->entries[f->single - 1];
-        return 1;
-    }
-    /* Longer phrases need this word and the next one as their first two. */
-    if (i + 1 < v->n && continues(v, t, i)) {
-        size_t wl;
-        const char *w = word_bytes(t, w_start(v, i + 1), w_end(v, i + 1), &wl);
-        if (!may_pair(p, head_hash, nw_hash_table64(w, wl))) {
-            if (f->single == 0)
-                return 0;
-            *found = &p->entries[f->single - 1];
-            return 1;
-        }
-    }
     char key[NW_PHRASE_MAX_BYTES + 1];
     if (headlen > NW_PHRASE_MAX_BYTES)
         return 0;
@@ -435,6 +415,37 @@ static uint32_t longest_from(const nw_phrases *p, const nw_text *t, const words_
         }
     }
     return 0;
+}
+
+/*
+ * The longest phrase whose first word is `head` (bytes, already stripped;
+ * its hash passed the filter) followed by words i+1... Returns its word
+ * count, 0 when none. In line: most calls end at a first word that starts no
+ * longer phrase here.
+ */
+static inline uint32_t longest_from(const nw_phrases *p, const nw_text *t, const words_view *v,
+                                    size_t i, const char *head, size_t headlen, uint64_t head_hash,
+                                    const entry **found)
+{
+    const first *f = find_first(p, head, headlen, head_hash);
+    if (f == NULL)
+        return 0;
+    /*
+     * Most first words (في، من، على) start no longer phrase, or none that
+     * continues with the next word: no key to build, no second probe.
+     */
+    bool longer = f->maxwords > 1 && i + 1 < v->n && continues(v, t, i);
+    if (longer) {
+        size_t wl;
+        const char *w = word_bytes(t, w_start(v, i + 1), w_end(v, i + 1), &wl);
+        longer = may_pair(p, head_hash, nw_hash_table64(w, wl));
+    }
+    if (longer)
+        return longest_multi(p, t, v, i, head, headlen, f, found);
+    if (f->single == 0)
+        return 0;
+    *found = &p->entries[f->single - 1];
+    return 1;
 }
 
 /* Two-byte UTF-8 Arabic letters of the proclitics. */
@@ -545,24 +556,32 @@ static size_t mention_at(const char *full, size_t full_len)
     return (full[0] == '@' && full_len > 1) ? 1 : 0;
 }
 
+/* Bit k: reading k passes p's filter of first words. */
+static inline uint32_t passing(const nw_phrases *p, const reading *r, size_t nr)
+{
+    uint32_t mask = 0;
+    for (size_t k = 0; k < nr; k++)
+        mask |= (uint32_t)may_start(p, r[k].hash) << k;
+    return mask;
+}
+
+/* The best phrase at word i among its readings r (those of mask, which passed the filter). */
 static int match_readings(const nw_phrases *p, const nw_text *t, const words_view *v, size_t i,
-                          uint32_t at, const reading *r, size_t nr, bool possessive,
+                          uint32_t at, const reading *r, size_t nr, bool possessive, uint32_t mask,
                           nw_phrase_hit *hit)
 {
-    bool any = false;
-    for (size_t k = 0; k < nr; k++)
-        any |= may_start(p, r[k].hash);
-    if (!any)
-        return 0; /* no reading starts a phrase: most words */
     const entry *best = NULL, *e = NULL;
-    uint32_t best_words = 0, best_skip = 0, best_trim = 0;
-    uint32_t nw = longest_from(p, t, v, i, r[0].bytes, r[0].len, r[0].hash, &e);
+    uint32_t best_words = 0, best_skip = 0, best_trim = 0, nw = 0;
+    if (mask & 1)
+        nw = longest_from(p, t, v, i, r[0].bytes, r[0].len, r[0].hash, &e);
     if (nw > 0) {
         best = e;
         best_words = nw;
     }
     if (!possessive) {
         for (size_t k = 1; k < nr; k++) {
+            if (!((mask >> k) & 1))
+                continue;
             nw = longest_from(p, t, v, i, r[k].bytes, r[k].len, r[k].hash, &e);
             if (nw > best_words) {
                 best = e;
@@ -570,7 +589,7 @@ static int match_readings(const nw_phrases *p, const nw_text *t, const words_vie
                 best_skip = r[k].skip;
             }
         }
-    } else if (best == NULL) {
+    } else if (best == NULL && (mask & 2)) {
         nw = longest_from(p, t, v, i, r[1].bytes, r[1].len, r[1].hash, &e);
         if (nw == 1) {
             best = e;
@@ -601,7 +620,10 @@ static int match_view(const nw_phrases *p, const nw_text *t, const words_view *v
     reading r[MAX_READINGS];
     bool possessive;
     size_t nr = word_readings(full + at, full_len - at, scratch, r, &possessive);
-    return match_readings(p, t, v, i, (uint32_t)at, r, nr, possessive, hit);
+    uint32_t mask = passing(p, r, nr);
+    if (mask == 0)
+        return 0; /* no reading starts a phrase: most words */
+    return match_readings(p, t, v, i, (uint32_t)at, r, nr, possessive, mask, hit);
 }
 
 /* ---- readings prepared once per segmentation (nw_phrases_prepare) ---- */
@@ -666,13 +688,13 @@ static __attribute__((noinline)) int match_unprepared(const nw_phrases *p, const
 }
 
 static __attribute__((noinline)) int match_prepared(const nw_phrases *p, const nw_text *t,
-                                                    const nw_segments *s, size_t i,
+                                                    const nw_segments *s, size_t i, uint32_t mask,
                                                     nw_phrase_hit *hit)
 {
     words_view v = {(const char *)s->tokens, sizeof(nw_token), s->ntokens, true};
     const struct nw_token_keys *tk = &s->keyed[i];
     return match_readings(p, t, &v, i, tk->at, &s->keys[tk->first], tk->nreadings, tk->possessive,
-                          hit);
+                          mask, hit);
 }
 
 int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s, size_t i,
@@ -688,14 +710,11 @@ int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s
         return 1;
     }
     const struct nw_token_keys *tk = &s->keyed[i];
-    const reading *r = &s->keys[tk->first];
     /* Most words start no phrase: the filter says so before any other work. */
-    bool any = false;
-    for (size_t k = 0; k < tk->nreadings; k++)
-        any |= may_start(p, r[k].hash);
-    if (!any)
+    uint32_t mask = passing(p, &s->keys[tk->first], tk->nreadings);
+    if (mask == 0)
         return 0;
-    return match_prepared(p, t, s, i, hit);
+    return match_prepared(p, t, s, i, mask, hit);
 }
 
 nw_err nw_phrases_memo(const nw_phrases *p, const nw_text *t, nw_segments *s, char *errbuf,
