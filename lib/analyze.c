@@ -210,8 +210,22 @@ static bool english_function_word(const char *w, size_t len)
     return false;
 }
 
-/* The language of tokens [first, first + n). */
-static nw_lang detect(const nw_text *t, const nw_segments *s, size_t first, size_t n)
+/* Letters by script, and Latin words, of some tokens: what their language is decided on. */
+typedef struct lang_counts {
+    size_t ar, latin, other, latin_words, function_words;
+} lang_counts;
+
+static void add_counts(lang_counts *sum, const lang_counts *c)
+{
+    sum->ar += c->ar;
+    sum->latin += c->latin;
+    sum->other += c->other;
+    sum->latin_words += c->latin_words;
+    sum->function_words += c->function_words;
+}
+
+/* The counts of tokens [first, first + n). */
+static lang_counts count_scripts(const nw_text *t, const nw_segments *s, size_t first, size_t n)
 {
     size_t ar = 0, latin = 0, other = 0, latin_words = 0, function_words = 0;
     for (size_t i = first; i < first + n; i++) {
@@ -231,6 +245,14 @@ static nw_lang detect(const nw_text *t, const nw_segments *s, size_t first, size
             other += len;
         }
     }
+    return (lang_counts){ar, latin, other, latin_words, function_words};
+}
+
+/* The language those counts say. */
+static nw_lang detect(const lang_counts *c)
+{
+    size_t ar = c->ar, latin = c->latin, other = c->other;
+    size_t latin_words = c->latin_words, function_words = c->function_words;
     size_t total = ar + latin + other;
     if (total == 0)
         return NW_LANG_OTHER;
@@ -288,9 +310,16 @@ nw_err nw_analyzer_run(nw_analyzer *a, const nw_doc *doc, const nw_analysis **ou
 
     if (!nw_grow((void **)&a->sent_lang, &a->cap_sent_lang, seg->nsentences + 1, 1))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    for (size_t i = 0; i < seg->nsentences; i++)
-        a->sent_lang[i] =
-            (uint8_t)detect(clean, seg, seg->sentences[i].first_token, seg->sentences[i].ntokens);
+    /* Each sentence's language, and the document's from the sum (sentences hold every token). */
+    lang_counts whole = {0, 0, 0, 0, 0};
+    for (size_t i = 0; i < seg->nsentences; i++) {
+        lang_counts c =
+            count_scripts(clean, seg, seg->sentences[i].first_token, seg->sentences[i].ntokens);
+        a->sent_lang[i] = (uint8_t)detect(&c);
+        add_counts(&whole, &c);
+    }
+    if (seg->nsentences == 0)
+        whole = count_scripts(clean, seg, 0, seg->ntokens);
 
     nw_analysis *r = &a->result;
     memset(r, 0, sizeof *r);
@@ -299,7 +328,7 @@ nw_err nw_analyzer_run(nw_analyzer *a, const nw_doc *doc, const nw_analysis **ou
     r->title = a->title;
     r->page = a->page;
     r->furniture = a->fr;
-    r->lang = detect(clean, seg, 0, seg->ntokens);
+    r->lang = detect(&whole);
     r->sentence_lang = a->sent_lang;
     r->mentions = a->mentions;
     r->nmentions = a->nmentions;
