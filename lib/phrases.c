@@ -697,24 +697,32 @@ static __attribute__((noinline)) int match_prepared(const nw_phrases *p, const n
                           mask, hit);
 }
 
-int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s, size_t i,
-                     nw_phrase_hit *hit)
+/* A prepared token's lookup in p: its readings against the filter, then the few that pass. */
+static __attribute__((noinline)) int match_filtered(const nw_phrases *p, const nw_text *t,
+                                                    const nw_segments *s, size_t i,
+                                                    nw_phrase_hit *hit)
 {
-    if (s->nkeyed != s->ntokens || i >= s->ntokens)
-        return match_unprepared(p, t, s, i, hit);
-    if (s->memo_index == p) {
-        const nw_phrase_hit *m = (const nw_phrase_hit *)s->memo_hits + i;
-        if (m->ntokens == 0)
-            return 0;
-        *hit = *m;
-        return 1;
-    }
     const struct nw_token_keys *tk = &s->keyed[i];
     /* Most words start no phrase: the filter says so before any other work. */
     uint32_t mask = passing(p, &s->keys[tk->first], tk->nreadings);
     if (mask == 0)
         return 0;
     return match_prepared(p, t, s, i, mask, hit);
+}
+
+int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s, size_t i,
+                     nw_phrase_hit *hit)
+{
+    if (s->nkeyed != s->ntokens || i >= s->ntokens)
+        return match_unprepared(p, t, s, i, hit);
+    if (s->memo_index == p) { /* read many times per token by the recognisers: kept short */
+        const nw_phrase_hit *m = (const nw_phrase_hit *)s->memo_hits + i;
+        if (m->ntokens == 0)
+            return 0;
+        *hit = *m;
+        return 1;
+    }
+    return match_filtered(p, t, s, i, hit);
 }
 
 nw_err nw_phrases_memo(const nw_phrases *p, const nw_text *t, nw_segments *s, char *errbuf,
