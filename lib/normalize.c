@@ -480,22 +480,78 @@ static __attribute__((noinline)) bool long_entry(const UNormalizer2 *nfkc, const
     return true;
 }
 
-static fast_result normalize_simple(const UNormalizer2 *nfkc, const char *in, size_t len,
-                                    nw_text *out)
+/*
+ * Where the fast path is: the next byte, the bytes written to each form, the
+ * code points written, and the white space before the next character (in
+ * one variable: 0 none, 1 a space, n + 1 for n line breaks; nothing is
+ * pending before the first character, so leading white space and spaces at
+ * the start of a line are dropped).
+ */
+typedef struct fast_state {
+    const uint8_t *s, *end;
+    uint32_t di, mi, ncp;
+    unsigned pend;
+} fast_state;
+
+/* Appends the code point f describes; false when it is not simple (K_SLOW). */
+static inline __attribute__((always_inline)) bool
+fast_emit(const fast_cp *f, uint8_t *restrict d, uint8_t *restrict m, uint32_t *restrict dcp,
+          uint32_t *restrict mcp, int32_t *restrict cps, uint32_t *di, uint32_t *mi, uint32_t *ncp,
+          unsigned *pend)
 {
-    const uint8_t *s = (const uint8_t *)in, *end = s + len;
+    unsigned kind = f->kind;
+    if (kind != K_CHAR) {
+        if (kind == K_SPACE) {
+            if (*pend == 0 && *ncp > 0)
+                *pend = 1;
+        } else if (kind == K_NEWLINE) {
+            if (*ncp > 0)
+                *pend = *pend >= 2 ? *pend + 1 : 2;
+        } else if (kind == K_SLOW) {
+            return false;
+        }
+        return true; /* K_DELETE */
+    }
+    /* The white space before this character: at most one blank line. */
+    if (*pend != 0) {
+        unsigned k = *pend == 1 ? 1 : *pend - 1 > 2 ? 2 : *pend - 1;
+        uint8_t sep = *pend == 1 ? ' ' : '\n';
+        for (unsigned j = 0; j < k; j++) {
+            dcp[*ncp] = *di;
+            mcp[*ncp] = *mi;
+            cps[(*ncp)++] = sep;
+            d[(*di)++] = sep;
+            m[(*mi)++] = sep;
+        }
+        *pend = 0;
+    }
+    dcp[*ncp] = *di;
+    mcp[*ncp] = *mi;
+    cps[(*ncp)++] = f->dc;
+    memcpy(d + *di, &f->dbytes, 4);
+    memcpy(m + *mi, &f->mbytes, 4);
+    *di += f->dlen;
+    *mi += f->mlen;
+    return true;
+}
+
+enum { RUN_END, RUN_LONG, RUN_SLOW };
+
+/*
+ * The fast path's inner loop, over one- and two-byte sequences (nearly every
+ * code point of a news text). It calls nothing, so that everything it uses
+ * stays in registers; it stops at the end, at a longer (or invalid)
+ * sequence, or at a code point that is not simple.
+ */
+static int fast_run(fast_state *st, nw_text *out)
+{
+    const uint8_t *s = st->s, *end = st->end;
     uint8_t *restrict d = (uint8_t *)out->display, *restrict m = (uint8_t *)out->match;
     uint32_t *restrict dcp = out->display_cp, *restrict mcp = out->match_cp;
     int32_t *restrict cps = out->cps;
-    uint32_t di = 0, mi = 0, ncp = 0;
-    /*
-     * The white space before the next character, in one variable (the loop
-     * keeps everything in registers): 0 none, 1 a space, n + 1 for n line
-     * breaks. Leading white space and spaces at the start of a line are
-     * dropped: nothing is pending before the first character (ncp == 0).
-     */
-    unsigned pend = 0;
-    fast_cp other;
+    uint32_t di = st->di, mi = st->mi, ncp = st->ncp;
+    unsigned pend = st->pend;
+    int result = RUN_END;
     while (s < end) {
         unsigned b = s[0];
         const fast_cp *f;
@@ -506,55 +562,52 @@ static fast_result normalize_simple(const UNormalizer2 *nfkc, const char *in, si
             f = &fast[((b & 0x1Fu) << 6) | (s[1] & 0x3Fu)];
             s += 2;
         } else {
-            size_t n = nw_utf8_sequence((const char *)s, (size_t)(end - s));
-            if (n == 0)
-                return FAST_INVALID;
-            if (!long_entry(nfkc, s, &other))
-                return FAST_SLOW;
-            f = &other;
-            s += n;
+            result = RUN_LONG;
+            break;
         }
-        unsigned kind = f->kind;
-        if (kind != K_CHAR) {
-            if (kind == K_SPACE) {
-                if (pend == 0 && ncp > 0)
-                    pend = 1;
-            } else if (kind == K_NEWLINE) {
-                if (ncp > 0)
-                    pend = pend >= 2 ? pend + 1 : 2;
-            } else if (kind == K_SLOW) {
-                return FAST_SLOW;
-            }
-            continue; /* K_DELETE */
+        if (!fast_emit(f, d, m, dcp, mcp, cps, &di, &mi, &ncp, &pend)) {
+            result = RUN_SLOW;
+            break;
         }
-        /* The white space before this character: at most one blank line. */
-        if (pend != 0) {
-            unsigned k = pend == 1 ? 1 : pend - 1 > 2 ? 2 : pend - 1;
-            uint8_t sep = pend == 1 ? ' ' : '\n';
-            for (unsigned j = 0; j < k; j++) {
-                dcp[ncp] = di;
-                mcp[ncp] = mi;
-                cps[ncp++] = sep;
-                d[di++] = sep;
-                m[mi++] = sep;
-            }
-            pend = 0;
-        }
-        dcp[ncp] = di;
-        mcp[ncp] = mi;
-        cps[ncp++] = f->dc;
-        memcpy(d + di, &f->dbytes, 4);
-        memcpy(m + mi, &f->mbytes, 4);
-        di += f->dlen;
-        mi += f->mlen;
     }
-    dcp[ncp] = di;
-    mcp[ncp] = mi;
-    cps[ncp] = 0;
-    d[di] = '\0';
-    m[mi] = '\0';
-    out->display_len = di;
-    out->match_len = mi;
+    st->s = s;
+    st->di = di;
+    st->mi = mi;
+    st->ncp = ncp;
+    st->pend = pend;
+    return result;
+}
+
+static fast_result normalize_simple(const UNormalizer2 *nfkc, const char *in, size_t len,
+                                    nw_text *out)
+{
+    fast_state st = {(const uint8_t *)in, (const uint8_t *)in + len, 0, 0, 0, 0};
+    for (;;) {
+        int r = fast_run(&st, out);
+        if (r == RUN_END)
+            break;
+        if (r == RUN_SLOW)
+            return FAST_SLOW;
+        /* A sequence of three or four bytes, or an invalid one. */
+        size_t n = nw_utf8_sequence((const char *)st.s, (size_t)(st.end - st.s));
+        if (n == 0)
+            return FAST_INVALID;
+        fast_cp other;
+        if (!long_entry(nfkc, st.s, &other))
+            return FAST_SLOW;
+        st.s += n;
+        if (!fast_emit(&other, (uint8_t *)out->display, (uint8_t *)out->match, out->display_cp,
+                       out->match_cp, out->cps, &st.di, &st.mi, &st.ncp, &st.pend))
+            return FAST_SLOW;
+    }
+    uint32_t ncp = st.ncp;
+    out->display_cp[ncp] = st.di;
+    out->match_cp[ncp] = st.mi;
+    out->cps[ncp] = 0;
+    out->display[st.di] = '\0';
+    out->match[st.mi] = '\0';
+    out->display_len = st.di;
+    out->match_len = st.mi;
     out->ncp = ncp;
     return FAST_DONE;
 }
