@@ -326,6 +326,85 @@ static bool find_sentences_and_urls(nw_segments *s, const int32_t *cps, size_t n
     return add_sentence(s, start, n, cps, paragraph);
 }
 
+/*
+ * The common tokens, from code point i on: words and numbers of letters and
+ * digits of the table, each ended by a code point that ends any word (or by
+ * the end), whose first character's case needs no ICU. The same tokens the
+ * general loop of nw_segment makes (WB5, WB8-10; nothing else applies to
+ * them), without calls, so that the loop's state stays in registers. Stops
+ * at a token it cannot take whole (the general loop takes that one), when
+ * the tokens' array is full, or at the end; returns where it stopped.
+ */
+static size_t common_tokens(nw_segments *s, const int32_t *cps, size_t n, size_t i, size_t *sent,
+                            size_t *url)
+{
+    nw_token *toks = s->tokens;
+    size_t nt = s->ntokens, cap = s->cap_tokens;
+    nw_sentence *sents = s->sentences;
+    size_t nsent = s->nsentences, se = *sent, u = *url;
+    const nw_span *urls = s->urls;
+    size_t nurls = s->nurls;
+    while (i < n && nt < cap) {
+        int32_t c0 = cps[i];
+        if ((uint32_t)c0 >= TABLE_END)
+            break;
+        uint8_t f = scan_flags[c0];
+        if (!(f & S_START)) {
+            i++;
+            continue;
+        }
+        /* Katakana and ExtendNumLet starts, and case beyond ASCII and Arabic: the general loop. */
+        if (!(f & (S_LETTER | S_DIGIT)) || (c0 >= 0x80 && (c0 < 0x0600 || c0 > 0x06FF)))
+            break;
+        size_t j = i + 1;
+        uint8_t seen = f;
+        while (j < n && (uint32_t)cps[j] < TABLE_END && (scan_flags[cps[j]] & (S_LETTER | S_DIGIT)))
+            seen |= scan_flags[cps[j++]];
+        if (j < n && !((uint32_t)cps[j] < TABLE_END && (scan_flags[cps[j]] & S_ENDS)))
+            break; /* MidLetter, Extend and the like after the run: the general rules */
+        while (se + 1 < nsent && sents[se].end <= i)
+            se++;
+        while (u < nurls && urls[u].end <= i)
+            u++;
+        uint8_t script = NW_SCRIPT_OTHER;
+        for (size_t k = i; k < j; k++) {
+            if (cps[k] != '@' && (scan_flags[cps[k]] & S_LETTER)) {
+                script = script_of(cps[k]);
+                break;
+            }
+        }
+        uint8_t flags = 0;
+        if (i > 0 && cps[i - 1] == '#')
+            flags |= NW_TOKEN_HASHTAG;
+        if (c0 == '@' && j > i + 1)
+            flags |= NW_TOKEN_MENTION;
+        if (c0 >= 'A' && c0 <= 'Z')
+            flags |= NW_TOKEN_UPPER;
+        if (u < nurls && urls[u].start <= i && i < urls[u].end)
+            flags |= NW_TOKEN_IN_URL;
+        toks[nt] = (nw_token){
+            .start = (uint32_t)i,
+            .end = (uint32_t)j,
+            .sentence = (uint32_t)se,
+            .paragraph = nsent > 0 ? sents[se].paragraph : 0,
+            .kind = (seen & S_LETTER) ? NW_TOKEN_WORD : NW_TOKEN_NUMBER,
+            .script = script,
+            .flags = flags,
+        };
+        if (nsent > 0) {
+            if (sents[se].ntokens == 0)
+                sents[se].first_token = (uint32_t)nt;
+            sents[se].ntokens++;
+        }
+        nt++;
+        i = j;
+    }
+    s->ntokens = nt;
+    *sent = se;
+    *url = u;
+    return i;
+}
+
 nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
 {
     pthread_once(&tables_once, fill_tables);
@@ -340,7 +419,14 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
 
     size_t sent = 0, url = 0;
     size_t i = 0;
+    /* Room for a token per 4 code points (up to 64k); the general loop grows it when needed. */
+    size_t room = n / 4 + 16 < 65536 ? n / 4 + 16 : 65536;
+    if (!nw_grow((void **)&s->tokens, &s->cap_tokens, room, sizeof(nw_token)))
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     while (i < n) {
+        i = common_tokens(s, cps, n, i, &sent, &url);
+        if (i >= n)
+            break;
         /* Most code points between words are spaces and punctuation of the table. */
         while (i < n && (uint32_t)cps[i] < TABLE_END && !(scan_flags[cps[i]] & S_START))
             i++;
