@@ -229,13 +229,78 @@ static void seeds_agree_with_icu(void **state)
     agree_with_icu(f, "mixed sample");
 }
 
+/*
+ * Every field of every token, where common tokens (letters and digits of
+ * Arabic and ASCII, ended by a space or punctuation) and the ones the general
+ * rules take (Latin-1 capitals, mid-word punctuation, Katakana, marks) follow
+ * each other, in a text long enough that the tokens' array grows several
+ * times on the way.
+ */
+static void token_fields_everywhere(void **state)
+{
+    fixture *f = *state;
+    static const char unit[] = "Ali met Émile in بغداد, U.S. #وسم_عاجل @user_1 カタカナ 3.5 x٣٤.\n"
+                               "ثانية وثالثة: www.ina.iq/a Over 10 people.\n\n";
+    struct {
+        const char *text;
+        uint8_t kind, script, flags;
+    } want[] = {
+        {"Ali", NW_TOKEN_WORD, NW_SCRIPT_LATIN, NW_TOKEN_UPPER},
+        {"met", NW_TOKEN_WORD, NW_SCRIPT_LATIN, 0},
+        {"Émile", NW_TOKEN_WORD, NW_SCRIPT_LATIN, NW_TOKEN_UPPER},
+        {"in", NW_TOKEN_WORD, NW_SCRIPT_LATIN, 0},
+        {"بغداد", NW_TOKEN_WORD, NW_SCRIPT_ARABIC, 0},
+        {"U.S", NW_TOKEN_WORD, NW_SCRIPT_LATIN, NW_TOKEN_UPPER},
+        {"وسم_عاجل", NW_TOKEN_WORD, NW_SCRIPT_ARABIC, NW_TOKEN_HASHTAG},
+        {"@user_1", NW_TOKEN_WORD, NW_SCRIPT_LATIN, NW_TOKEN_MENTION},
+        {"カタカナ", NW_TOKEN_WORD, NW_SCRIPT_OTHER, 0},
+        {"3.5", NW_TOKEN_NUMBER, NW_SCRIPT_OTHER, 0},
+        {"x34", NW_TOKEN_WORD, NW_SCRIPT_LATIN, 0},
+        {"ثانية", NW_TOKEN_WORD, NW_SCRIPT_ARABIC, 0},
+        {"وثالثة", NW_TOKEN_WORD, NW_SCRIPT_ARABIC, 0},
+        {"www.ina.iq", NW_TOKEN_WORD, NW_SCRIPT_LATIN, NW_TOKEN_IN_URL},
+        {"a", NW_TOKEN_WORD, NW_SCRIPT_LATIN, NW_TOKEN_IN_URL},
+        {"Over", NW_TOKEN_WORD, NW_SCRIPT_LATIN, NW_TOKEN_UPPER},
+        {"10", NW_TOKEN_NUMBER, NW_SCRIPT_OTHER, 0},
+        {"people", NW_TOKEN_WORD, NW_SCRIPT_LATIN, 0},
+    };
+    const size_t per = sizeof want / sizeof want[0], reps = 6000;
+    size_t len = strlen(unit);
+    char *text = malloc(len * reps + 1);
+    for (size_t r = 0; r < reps; r++)
+        memcpy(text + r * len, unit, len);
+    text[len * reps] = '\0';
+    run(f, text);
+    free(text);
+    assert_int_equal(f->s->ntokens, per * reps);
+    /*
+     * Each unit is a paragraph of two lines and three sentences: "U.S." ends
+     * one (no lower-case letter follows), a line break another.
+     */
+    assert_int_equal(f->s->nsentences, 3 * reps);
+    for (size_t i = 0; i < f->s->ntokens; i++) {
+        const nw_token *tok = &f->s->tokens[i];
+        size_t r = i / per, k = i % per;
+        const char *got = slice(f->t, tok->start, tok->end);
+        if (strcmp(got, want[k].text) != 0 || tok->kind != want[k].kind ||
+            tok->script != want[k].script || tok->flags != want[k].flags)
+            fail_msg("token %zu: '%s' kind %d script %d flags %d; want '%s' %d %d %d", i, got,
+                     tok->kind, tok->script, tok->flags, want[k].text, want[k].kind, want[k].script,
+                     want[k].flags);
+        size_t sentence = 3 * r + (k < 6 ? 0 : k < 11 ? 1 : 2);
+        assert_int_equal(tok->sentence, sentence);
+        assert_int_equal(tok->paragraph, r);
+        const nw_sentence *st = &f->s->sentences[sentence];
+        assert_true(st->first_token <= i && i < st->first_token + st->ntokens);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(words_follow_uax29),
-        cmocka_unit_test(sentences_and_paragraphs),
-        cmocka_unit_test(urls_are_found),
-        cmocka_unit_test(seeds_agree_with_icu),
+        cmocka_unit_test(words_follow_uax29),      cmocka_unit_test(sentences_and_paragraphs),
+        cmocka_unit_test(urls_are_found),          cmocka_unit_test(seeds_agree_with_icu),
+        cmocka_unit_test(token_fields_everywhere),
     };
     return cmocka_run_group_tests_name("segment", tests, setup, teardown);
 }
