@@ -354,86 +354,6 @@ static void fill_tables(void)
     tables_ok = true;
 }
 
-/* Appends code points to a text, collapsing white space as nw_normalize documents. */
-typedef struct emitter {
-    nw_text *out;
-    uint8_t *d, *m;
-    int32_t *cps;
-    int32_t di, mi;
-    size_t ncp;
-    int pending_space, newlines, line_empty, any;
-} emitter;
-
-static void emit_begin(emitter *e, nw_text *out)
-{
-    memset(e, 0, sizeof *e);
-    e->out = out;
-    e->d = (uint8_t *)out->display;
-    e->m = (uint8_t *)out->match;
-    e->cps = out->cps;
-    e->line_empty = 1;
-}
-
-static void emit_sep(emitter *e, uint8_t sep)
-{
-    e->out->display_cp[e->ncp] = (uint32_t)e->di;
-    e->out->match_cp[e->ncp] = (uint32_t)e->mi;
-    e->cps[e->ncp] = sep;
-    e->ncp++;
-    e->d[e->di++] = sep;
-    e->m[e->mi++] = sep;
-}
-
-/* dc: the display mapping (or DELETE, SPACE, NEWLINE); mc: its matching form. */
-/* Inlined: it runs for every code point of every text (GCC otherwise splits it). */
-static inline __attribute__((always_inline)) void emit(emitter *e, UChar32 dc, UChar32 mc)
-{
-    if (dc == DELETE)
-        return;
-    if (dc == SPACE) {
-        e->pending_space = !e->line_empty;
-        return;
-    }
-    if (dc == NEWLINE) {
-        e->pending_space = 0;
-        if (e->any)
-            e->newlines++;
-        e->line_empty = 1;
-        return;
-    }
-    /* Flush the white space before this character: at most one blank line. */
-    if (e->newlines > 0) {
-        int k = e->newlines > 2 ? 2 : e->newlines;
-        for (int j = 0; j < k; j++)
-            emit_sep(e, '\n');
-        e->newlines = 0;
-    } else if (e->pending_space) {
-        emit_sep(e, ' ');
-    }
-    e->pending_space = 0;
-    e->line_empty = 0;
-    e->any = 1;
-    e->out->display_cp[e->ncp] = (uint32_t)e->di;
-    e->out->match_cp[e->ncp] = (uint32_t)e->mi;
-    e->cps[e->ncp] = dc;
-    e->ncp++;
-    U8_APPEND_UNSAFE(e->d, e->di, dc);
-    U8_APPEND_UNSAFE(e->m, e->mi, mc);
-}
-
-static void emit_end(emitter *e)
-{
-    nw_text *out = e->out;
-    out->display_cp[e->ncp] = (uint32_t)e->di;
-    out->match_cp[e->ncp] = (uint32_t)e->mi;
-    e->cps[e->ncp] = 0;
-    e->d[e->di] = '\0';
-    e->m[e->mi] = '\0';
-    out->display_len = (size_t)e->di;
-    out->match_len = (size_t)e->mi;
-    out->ncp = e->ncp;
-}
-
 /* Room for maxbytes bytes in each form and maxcp code points. */
 static bool reserve_text(nw_text *out, size_t maxbytes, size_t maxcp)
 {
@@ -535,6 +455,19 @@ fast_emit(const fast_cp *f, uint8_t *restrict d, uint8_t *restrict m, uint32_t *
     return true;
 }
 
+/* Ends the text where st stands. */
+static void fast_finish(const fast_state *st, nw_text *out)
+{
+    out->display_cp[st->ncp] = st->di;
+    out->match_cp[st->ncp] = st->mi;
+    out->cps[st->ncp] = 0;
+    out->display[st->di] = '\0';
+    out->match[st->mi] = '\0';
+    out->display_len = st->di;
+    out->match_len = st->mi;
+    out->ncp = st->ncp;
+}
+
 enum { RUN_END, RUN_LONG, RUN_SLOW };
 
 /*
@@ -600,15 +533,7 @@ static fast_result normalize_simple(const UNormalizer2 *nfkc, const char *in, si
                        out->match_cp, out->cps, &st.di, &st.mi, &st.ncp, &st.pend))
             return FAST_SLOW;
     }
-    uint32_t ncp = st.ncp;
-    out->display_cp[ncp] = st.di;
-    out->match_cp[ncp] = st.mi;
-    out->cps[ncp] = 0;
-    out->display[st.di] = '\0';
-    out->match[st.mi] = '\0';
-    out->display_len = st.di;
-    out->match_len = st.mi;
-    out->ncp = ncp;
+    fast_finish(&st, out);
     return FAST_DONE;
 }
 
@@ -638,19 +563,28 @@ nw_err nw_normalize(nw_normalizer *n, const char *in, size_t len, nw_text *out, 
     nw_err err = to_nfkc_utf16(n, in, len, &s, &slen, errbuf, errlen);
     if (err != NW_OK)
         return err;
-    /* Each UTF-16 unit yields at most 3 UTF-8 bytes, and at most one code point. */
-    if (!reserve_text(out, (size_t)slen * 3 + 1, (size_t)slen + 1))
+    /*
+     * Each UTF-16 unit yields at most 3 UTF-8 bytes, and at most one code
+     * point; fast_emit writes 4 bytes at a time.
+     */
+    if (!reserve_text(out, (size_t)slen * 3 + 4, (size_t)slen + 1))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    emitter e;
-    emit_begin(&e, out);
+    /* The same mapping and white space rules as the fast path, from the tables where they apply. */
+    fast_state st = {NULL, NULL, 0, 0, 0, 0};
     int32_t i = 0;
     while (i < slen) {
         UChar32 c;
         U16_NEXT_UNSAFE(s, i, c);
-        UChar32 dc = display_map(c);
-        emit(&e, dc, dc >= 0 ? nw_fold_codepoint(dc) : 0);
+        fast_cp other;
+        const fast_cp *f = &fast[c < FAST_TABLE ? c : 0];
+        if (!tables_ok || c >= FAST_TABLE || f->kind == K_SLOW) {
+            other = fast_entry(c); /* never K_SLOW: NFKC is done */
+            f = &other;
+        }
+        fast_emit(f, (uint8_t *)out->display, (uint8_t *)out->match, out->display_cp, out->match_cp,
+                  out->cps, &st.di, &st.mi, &st.ncp, &st.pend);
     }
-    emit_end(&e);
+    fast_finish(&st, out);
     return NW_OK;
 }
 
