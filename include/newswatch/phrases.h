@@ -11,7 +11,9 @@
  * بغداد stays بغداد. English possessives ('s) are handled the same way.
  *
  * Cost: a lookup hashes the text's own words; it never loops over phrases,
- * and it allocates nothing.
+ * and it allocates nothing. Each index keeps a filter of its phrases' first
+ * words and one of their first two words, so that most words of a text cost
+ * one bit per index and no probe.
  *
  * Ownership: an nw_phrases owns copies of its phrases.
  */

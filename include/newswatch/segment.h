@@ -4,7 +4,8 @@
  * sentences, reading ICU's Word_Break and Sentence_Break properties. The
  * tests check that the words and sentences agree with ICU's break iterators
  * on the seed documents; this segmenter is faster because it makes no
- * UTF-16 copy and allocates nothing per token.
+ * UTF-16 copy and allocates nothing per token: it reads the code points the
+ * normaliser keeps (nw_text.cps).
  *
  * Offsets are code points into the text (the same in display and match).
  * A line break always ends a sentence; a blank line ends a paragraph.
