@@ -120,11 +120,14 @@ static const char *trim_blank(const char *s, size_t *len)
     return (const char *)p;
 }
 
+/* Is s[0..len) blank? Stops at the first visible character (trim_blank would read it all). */
 static bool is_blank_text(const char *s, size_t len)
 {
-    size_t n = len;
-    trim_blank(s, &n);
-    return n == 0;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, b;
+    while (i < len && (b = blank_at(p + i, len - i)) > 0)
+        i += b;
+    return i == len;
 }
 
 /* The first non-empty line of body, trimmed and cut to NW_DOC_MAX_TITLE_BYTES. */
