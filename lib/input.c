@@ -341,12 +341,18 @@ static nw_err next_from_stream(nw_input *in, nw_doc **out, char *origin, size_t 
             i++;
         if (i == len)
             continue; /* blank line */
+        /*
+         * The decoder validates the line's UTF-8 first; where it finds it
+         * invalid, the error names the offset in the file (a second pass over
+         * the line only then).
+         */
+        nw_err err = nw_doc_from_json(in->line, len, out, errbuf, errlen);
         size_t bad;
-        if (!nw_utf8_valid(in->line, len, &bad))
+        if (err == NW_EUTF8 && !nw_utf8_valid(in->line, len, &bad))
             return nw_set_error(errbuf, errlen, NW_EUTF8,
                                 "invalid UTF-8 at byte offset %llu of the file (%zu in the line)",
                                 line_start + bad, bad);
-        return nw_doc_from_json(in->line, len, out, errbuf, errlen);
+        return err;
     }
 }
 
