@@ -324,6 +324,98 @@ static void fast_path_agrees_with_icu(void **state)
     nw_text_free(slow);
 }
 
+/*
+ * Random texts made of pieces the two paths treat differently (Arabic
+ * letters and marks, ASCII, white space runs, three- and four-byte
+ * characters, combining accents, presentation forms, invalid bytes): the
+ * fast path and the ICU path give the same result, or the same error.
+ */
+static void random_texts_agree(void **state)
+{
+    fixture *f = *state;
+    static const char *const valid[] = {
+        "ب",
+        "ا",
+        "أ",
+        "ة",
+        "ى",
+        "ي",
+        "ؤ",
+        "ك",
+        "ی",
+        "ک",
+        "\xD9\x8E" /* fatha */,
+        "\xD9\x80" /* tatweel */,
+        "\xD9\xB0",
+        "٣",
+        "۴",
+        "a",
+        "Z",
+        "7",
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\n\n\n",
+        "\r\n",
+        ".",
+        "'",
+        "`",
+        "\x01",
+        "\xC2\xA0",
+        "\xC2\xAB",
+        "\xC3\x89",
+        "\xC8\xBA",
+        "e\xCC\x81",
+        "\xE2\x80\x94",
+        "\xE2\x80\xA6",
+        "\xE2\x80\x8F",
+        "\xEF\xBB\xBF",
+        "\xEF\xBB\xBB",
+        "\xEF\xBC\xA1",
+        "\xF0\x9F\x98\x80",
+        "\xE2\x80\xA8",
+    };
+    static const char *const invalid[] = {"\xD8", "\xFF", "\xE2\x82", "\xED\xA0\x80", "\xC0\xAF"};
+    const size_t nvalid = sizeof valid / sizeof valid[0];
+    const size_t ninvalid = sizeof invalid / sizeof invalid[0];
+    nw_text *slow = nw_text_new();
+    char text[512], e1[256], e2[256];
+    uint64_t seed = 0x6e7774657374ULL;
+    size_t agreed_ok = 0, agreed_err = 0;
+    for (int round = 0; round < 4000; round++) {
+        size_t len = 0;
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        int n = 1 + (int)((seed >> 33) % 40);
+        for (int k = 0; k < n; k++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            /* One piece in 200 invalid: about one text in ten has one. */
+            size_t r = (size_t)(seed >> 33) % 1000;
+            const char *piece = r < ninvalid ? invalid[r] : valid[r % nvalid];
+            size_t pl = strlen(piece);
+            memcpy(text + len, piece, pl);
+            len += pl;
+        }
+        nw_normalizer_set_fast_path(f->n, true);
+        nw_err a = nw_normalize(f->n, text, len, f->t, e1, sizeof e1);
+        nw_normalizer_set_fast_path(f->n, false);
+        nw_err b = nw_normalize(f->n, text, len, slow, e2, sizeof e2);
+        if (a != b || (a != NW_OK && strcmp(e1, e2) != 0))
+            fail_msg("round %d: fast %d (%s), ICU %d (%s)", round, a, a ? e1 : "", b, b ? e2 : "");
+        if (a == NW_OK) {
+            assert_same_text(f->t, slow, "a random text");
+            agreed_ok++;
+        } else {
+            agreed_err++;
+        }
+    }
+    nw_normalizer_set_fast_path(f->n, true);
+    /* Both outcomes were exercised. */
+    assert_true(agreed_ok > 2000);
+    assert_true(agreed_err > 100);
+    nw_text_free(slow);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -336,6 +428,7 @@ int main(void)
         cmocka_unit_test(invalid_utf8_is_an_error_with_the_offset),
         cmocka_unit_test(seeds_normalise_cleanly),
         cmocka_unit_test(fast_path_agrees_with_icu),
+        cmocka_unit_test(random_texts_agree),
     };
     return cmocka_run_group_tests_name("normalize", tests, setup, teardown);
 }
