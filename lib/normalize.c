@@ -651,7 +651,7 @@ nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, 
             i = remove[r].end; /* the whole removed span */
             continue;
         }
-        char c = in->match[in->match_cp[i]];
+        int32_t c = in->cps[i];
         if (c == '\n') {
             pending_space = 0;
             newlines += any;
@@ -681,13 +681,20 @@ nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, 
         line_empty = 0;
         any = 1;
         /*
-         * A run of kept characters up to the next white space or removed
-         * span: its bytes in one copy, its offsets shifted by a constant.
+         * A run of kept characters up to a line break, the removed span or
+         * white space that is not one space between two kept characters
+         * (the text is normalised: inside a line those are copied as they
+         * are): its bytes in one copy, its offsets shifted by a constant.
          */
         size_t end = r < nremove && remove[r].start < in->ncp ? remove[r].start : in->ncp;
         size_t j = i + 1;
-        while (j < end && in->match[in->match_cp[j]] != ' ' && in->match[in->match_cp[j]] != '\n')
+        while (j < end) {
+            int32_t cj = in->cps[j];
+            if (cj == '\n' ||
+                (cj == ' ' && (j + 1 >= end || in->cps[j + 1] == ' ' || in->cps[j + 1] == '\n')))
+                break;
             j++;
+        }
         uint32_t dshift = in->display_cp[i] - (uint32_t)di, mshift = in->match_cp[i] - (uint32_t)mi;
         for (size_t k = i; k < j; k++, ncp++) {
             out->display_cp[ncp] = in->display_cp[k] - dshift;
