@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include <string.h>
+#include <unicode/utf8.h>
 
 #include "newswatch/furniture.h"
 #include "newswatch/segment.h"
@@ -77,6 +78,45 @@ static const char *clean(fixture *f, const char *text)
         if (strcmp(got_, want) != 0)                                                               \
             fail_msg("got  '%s'\nwant '%s'", got_, want);                                          \
     } while (0)
+
+/* Removes code points [a, b) and [c, d) (d == 0: one span) of text; the result's display form. */
+static const char *removed(fixture *f, const char *text, uint32_t a, uint32_t b, uint32_t c,
+                           uint32_t d)
+{
+    char err[256];
+    nw_span spans[2] = {{a, b}, {c, d}};
+    assert_int_equal(nw_normalize(f->n, text, strlen(text), f->in, err, sizeof err), NW_OK);
+    assert_int_equal(nw_text_remove(f->in, spans, d > 0 ? 2 : 1, f->out, err, sizeof err), NW_OK);
+    /* The offsets and code points describe the result, in both forms. */
+    const nw_text *o = f->out;
+    assert_int_equal(o->display_cp[o->ncp], o->display_len);
+    assert_int_equal(o->match_cp[o->ncp], o->match_len);
+    for (size_t i = 0; i < o->ncp; i++) {
+        int32_t off = (int32_t)o->display_cp[i], cp;
+        U8_NEXT_UNSAFE((const uint8_t *)o->display, off, cp);
+        assert_int_equal(cp, o->cps[i]);
+        assert_int_equal(off, o->display_cp[i + 1]);
+    }
+    return o->display;
+}
+
+/*
+ * White space where spans were removed: one space between the words left on
+ * a line, none at its ends, at most one blank line; untouched elsewhere.
+ */
+static void removal_keeps_the_white_space_rules(void **state)
+{
+    fixture *f = *state;
+    /* "one two http://x.com three\nfour": the link is code points 8..20. */
+    assert_string_equal(removed(f, "one two http://x.com three\nfour", 8, 20, 0, 0),
+                        "one two three\nfour");
+    assert_string_equal(removed(f, "one two http://x.com\nfour", 8, 20, 0, 0), "one two\nfour");
+    assert_string_equal(removed(f, "http://x.com two\nfour", 0, 12, 0, 0), "two\nfour");
+    /* Whole lines: "a\n\nb\n\nc" without "b\n" keeps one blank line. */
+    assert_string_equal(removed(f, "خبر\n\nسطر\n\nنص", 5, 9, 0, 0), "خبر\n\nنص");
+    assert_string_equal(removed(f, "خبر\nسطر\nنص آخر هنا", 4, 8, 0, 0), "خبر\nنص آخر هنا");
+    assert_string_equal(removed(f, "أول\nثاني\nثالث", 0, 4, 9, 13), "ثاني");
+}
 
 static void line_rules(void **state)
 {
@@ -176,8 +216,11 @@ static void rule_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(line_rules),           cmocka_unit_test(blocks_and_links),
-        cmocka_unit_test(captions_and_repeats), cmocka_unit_test(tweets_and_page_dates),
+        cmocka_unit_test(removal_keeps_the_white_space_rules),
+        cmocka_unit_test(line_rules),
+        cmocka_unit_test(blocks_and_links),
+        cmocka_unit_test(captions_and_repeats),
+        cmocka_unit_test(tweets_and_page_dates),
         cmocka_unit_test(rule_errors),
     };
     return cmocka_run_group_tests_name("furniture", tests, setup, teardown);
