@@ -289,7 +289,8 @@ nw_err nw_analyzer_run(nw_analyzer *a, const nw_doc *doc, const nw_analysis **ou
     if (a->fr->nremove > 0) {
         err = nw_text_remove(a->page, a->fr->remove, a->fr->nremove, a->text, errbuf, errlen);
         if (err == NW_OK)
-            err = nw_segment(a->text, a->seg, errbuf, errlen);
+            err = nw_segment_after_removal(a->page, a->page_seg, a->fr->remove, a->fr->nremove,
+                                           a->text, a->seg, errbuf, errlen);
         if (err != NW_OK)
             return err;
         clean = a->text;

@@ -556,3 +556,108 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
     }
     return NW_OK;
 }
+
+/* Does every range of remove cover whole lines of t (from a line's start to past its end)? */
+static bool whole_lines(const nw_text *t, const nw_span *remove, size_t nremove)
+{
+    for (size_t k = 0; k < nremove; k++) {
+        uint32_t a = remove[k].start, b = remove[k].end;
+        if (a >= b || b > t->ncp || (a > 0 && t->cps[a - 1] != '\n') ||
+            (b < t->ncp && t->cps[b - 1] != '\n'))
+            return false;
+    }
+    return true;
+}
+
+/*
+ * Moves page's tokens into s for out (sentences and URLs of out already in
+ * s): line by line, the kept lines of page are out's non-empty lines in
+ * order, each the same code points. false when they are not (then the
+ * caller segments out anew) or when out of memory (*oom).
+ */
+static bool move_tokens(const nw_text *page, const nw_segments *ps, const nw_span *remove,
+                        size_t nremove, const nw_text *out, nw_segments *s, bool *oom)
+{
+    size_t ti = 0, r = 0, sent = 0, url = 0;
+    uint32_t ls = 0, os = 0;
+    while (ls < page->ncp) {
+        uint32_t le = ls;
+        while (le < page->ncp && page->cps[le] != '\n')
+            le++;
+        while (r < nremove && remove[r].end <= ls)
+            r++;
+        bool removed = r < nremove && remove[r].start <= ls;
+        if (le > ls && !removed) {
+            /* The next non-empty line of out: the same code points. */
+            while (os < out->ncp && out->cps[os] == '\n')
+                os++;
+            uint32_t oe = os;
+            while (oe < out->ncp && out->cps[oe] != '\n')
+                oe++;
+            if (oe - os != le - ls ||
+                memcmp(out->cps + os, page->cps + ls, (size_t)(le - ls) * sizeof(int32_t)) != 0)
+                return false;
+            for (; ti < ps->ntokens && ps->tokens[ti].start < le; ti++) {
+                if (ps->tokens[ti].start < ls)
+                    continue; /* cannot happen: tokens of earlier lines were passed */
+                if (!nw_grow((void **)&s->tokens, &s->cap_tokens, s->ntokens + 1,
+                             sizeof(nw_token))) {
+                    *oom = true;
+                    return false;
+                }
+                nw_token tok = ps->tokens[ti];
+                uint32_t start = tok.start - ls + os;
+                tok.end = tok.end - ls + os;
+                tok.start = start;
+                while (sent + 1 < s->nsentences && s->sentences[sent].end <= start)
+                    sent++;
+                while (url < s->nurls && s->urls[url].end <= start)
+                    url++;
+                tok.sentence = (uint32_t)sent;
+                tok.paragraph = s->nsentences > 0 ? s->sentences[sent].paragraph : 0;
+                tok.flags &= (uint8_t) ~(NW_TOKEN_HASHTAG | NW_TOKEN_IN_URL);
+                if (start > 0 && out->cps[start - 1] == '#')
+                    tok.flags |= NW_TOKEN_HASHTAG;
+                if (url < s->nurls && s->urls[url].start <= start && start < s->urls[url].end)
+                    tok.flags |= NW_TOKEN_IN_URL;
+                if (s->nsentences > 0) {
+                    nw_sentence *st = &s->sentences[sent];
+                    if (st->ntokens == 0)
+                        st->first_token = (uint32_t)s->ntokens;
+                    st->ntokens++;
+                }
+                s->tokens[s->ntokens++] = tok;
+            }
+            os = oe;
+        } else {
+            /* An empty or removed line: its tokens (if any) are not in out. */
+            while (ti < ps->ntokens && ps->tokens[ti].start < le)
+                ti++;
+        }
+        ls = le + 1;
+    }
+    /* Every non-empty line of out was one of page's. */
+    while (os < out->ncp && out->cps[os] == '\n')
+        os++;
+    return os >= out->ncp;
+}
+
+nw_err nw_segment_after_removal(const nw_text *page, const nw_segments *page_seg,
+                                const nw_span *remove, size_t nremove, const nw_text *out,
+                                nw_segments *s, char *errbuf, size_t errlen)
+{
+    if (!whole_lines(page, remove, nremove))
+        return nw_segment(out, s, errbuf, errlen);
+    pthread_once(&tables_once, fill_tables);
+    s->ntokens = s->nsentences = s->nurls = 0;
+    s->nkeyed = 0;
+    s->memo_index = NULL;
+    if (!find_sentences_and_urls(s, out->cps, out->ncp))
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    bool oom = false;
+    if (move_tokens(page, page_seg, remove, nremove, out, s, &oom))
+        return NW_OK;
+    if (oom)
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    return nw_segment(out, s, errbuf, errlen);
+}

@@ -78,4 +78,17 @@ void nw_segments_free(nw_segments *s);
 /* Segments t into s (replacing what s held). NW_ENOMEM is the only error. */
 nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen);
 
+/*
+ * Segments out, which nw_text_remove made of page without the code point
+ * ranges in remove, into s, from page_seg (page's segmentation). When every
+ * range is whole lines (page furniture), page's tokens are kept, moved to
+ * their place in out (a token never crosses a line), and only sentences and
+ * URLs are found again; otherwise (a link cut out of a line) out is
+ * segmented anew. The result is nw_segment(out, s)'s either way, in about
+ * half its time for a page. NW_ENOMEM is the only error.
+ */
+nw_err nw_segment_after_removal(const nw_text *page, const nw_segments *page_seg,
+                                const nw_span *remove, size_t nremove, const nw_text *out,
+                                nw_segments *s, char *errbuf, size_t errlen);
+
 #endif
