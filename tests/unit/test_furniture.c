@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <string.h>
 #include <unicode/utf8.h>
 
@@ -118,6 +119,96 @@ static void removal_keeps_the_white_space_rules(void **state)
     assert_string_equal(removed(f, "أول\nثاني\nثالث", 0, 4, 9, 13), "ثاني");
 }
 
+/* Every token, sentence and URL of a and b are the same. */
+static void assert_same_segments(const nw_segments *a, const nw_segments *b, const char *what)
+{
+    if (a->ntokens != b->ntokens || a->nsentences != b->nsentences || a->nurls != b->nurls)
+        fail_msg("%s: %zu/%zu/%zu tokens/sentences/URLs against %zu/%zu/%zu", what, a->ntokens,
+                 a->nsentences, a->nurls, b->ntokens, b->nsentences, b->nurls);
+    for (size_t i = 0; i < a->ntokens; i++) {
+        const nw_token *x = &a->tokens[i], *y = &b->tokens[i];
+        if (x->start != y->start || x->end != y->end || x->sentence != y->sentence ||
+            x->paragraph != y->paragraph || x->kind != y->kind || x->script != y->script ||
+            x->flags != y->flags)
+            fail_msg("%s: token %zu differs", what, i);
+    }
+    for (size_t i = 0; i < a->nsentences; i++) {
+        const nw_sentence *x = &a->sentences[i], *y = &b->sentences[i];
+        if (x->start != y->start || x->end != y->end || x->first_token != y->first_token ||
+            x->ntokens != y->ntokens || x->paragraph != y->paragraph)
+            fail_msg("%s: sentence %zu differs", what, i);
+    }
+    for (size_t i = 0; i < a->nurls; i++)
+        if (a->urls[i].start != b->urls[i].start || a->urls[i].end != b->urls[i].end)
+            fail_msg("%s: URL %zu differs", what, i);
+}
+
+/*
+ * The text without its furniture is segmented from the page's tokens when
+ * whole lines went, and anew when a link went from inside a line: the same
+ * segmentation as nw_segment's either way, on every seed (with the shipped
+ * furniture rules) and on pages made for it.
+ */
+static void segmentation_after_removal_is_the_same(void **state)
+{
+    fixture *f = *state;
+    char err[512];
+    nw_furniture *shipped;
+    assert_int_equal(
+        nw_furniture_new_from_file(f->n, "config/furniture.conf", &shipped, err, sizeof err),
+        NW_OK);
+    static const char *const names[] = {
+        "000_c7189a82eabcfedc", "001_36b4ca6c38791fab", "002_cf9858d6c968c6dd",
+        "003_36327a287adc8b89", "004_6be975f03497fb3e",
+    };
+    static const char *const pages[] = {
+        "خبر عاجل\nشارك القصة\n\nالنص الأول. جملة ثانية #وسم\n\nاقرأ أيضا: شيء\n\nخاتمة U.S. end",
+        "RIP #Baghdad pic.twitter.com/pHJaoVWfbf\nnext line www.ina.iq/x here",
+        "الرئيسية دولي\nخبر\n\n\nسياسة التعليقات\nلا تنشر\n\nآخر سطر",
+    };
+    nw_segments *direct = nw_segments_new(), *moved = nw_segments_new();
+    size_t whole = 0;
+    for (size_t i = 0; i < 8; i++) {
+        char *text;
+        size_t len;
+        const nw_furniture *which = i < 5 ? shipped : f->f;
+        if (i < 5) {
+            char path[256];
+            snprintf(path, sizeof path, TU_SEEDS_DIR "/%s.txt", names[i]);
+            text = tu_read(path, &len);
+        } else {
+            text = strdup(pages[i - 5]);
+            len = strlen(text);
+        }
+        assert_int_equal(nw_normalize(f->n, text, len, f->in, err, sizeof err), NW_OK);
+        assert_int_equal(nw_segment(f->in, f->s, err, sizeof err), NW_OK);
+        assert_int_equal(nw_furniture_find(which, f->in, f->s, f->r, err, sizeof err), NW_OK);
+        assert_true(f->r->nremove > 0);
+        assert_int_equal(
+            nw_text_remove(f->in, f->r->remove, f->r->nremove, f->out, err, sizeof err), NW_OK);
+        assert_int_equal(nw_segment(f->out, direct, err, sizeof err), NW_OK);
+        assert_int_equal(nw_segment_after_removal(f->in, f->s, f->r->remove, f->r->nremove, f->out,
+                                                  moved, err, sizeof err),
+                         NW_OK);
+        assert_same_segments(direct, moved, i < 5 ? names[i] : pages[i - 5]);
+        /* Whole lines only (the tokens were moved, not found again)? */
+        bool lines = true;
+        for (size_t k = 0; k < f->r->nremove; k++) {
+            uint32_t a = f->r->remove[k].start, b = f->r->remove[k].end;
+            lines = lines && (a == 0 || f->in->cps[a - 1] == '\n') &&
+                    (b == f->in->ncp || f->in->cps[b - 1] == '\n');
+        }
+        whole += lines;
+        free(text);
+    }
+    /* Both ways were taken: the seeds lose whole lines; a stripped link is inside one. */
+    assert_true(whole >= 5);
+    assert_true(whole < 8);
+    nw_segments_free(direct);
+    nw_segments_free(moved);
+    nw_furniture_free(shipped);
+}
+
 static void line_rules(void **state)
 {
     fixture *f = *state;
@@ -217,6 +308,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(removal_keeps_the_white_space_rules),
+        cmocka_unit_test(segmentation_after_removal_is_the_same),
         cmocka_unit_test(line_rules),
         cmocka_unit_test(blocks_and_links),
         cmocka_unit_test(captions_and_repeats),
