@@ -335,6 +335,64 @@ static fast_cp fast_entry(UChar32 c)
     return f;
 }
 
+/*
+ * Code points of the Basic Multilingual Plane that NFKC replaces by one to
+ * four simple starters whatever surrounds them (… → ..., fullwidth Ａ → A,
+ * the ligature ﻻ → لا, ² → 2), sorted by code point: the fast path writes
+ * their replacements instead of sending the whole text to ICU. A code point
+ * qualifies when it is a starter itself (combining class 0, nothing to
+ * reorder) and every code point it becomes is simple below FAST_TABLE with
+ * class 0: such code points compose with nothing before them, and what
+ * follows that could compose with them is not simple, which sends the text
+ * to ICU anyway.
+ */
+#define MAX_EXPANSION 4
+typedef struct expansion {
+    uint16_t cp, n;
+    uint16_t to[MAX_EXPANSION];
+} expansion;
+static expansion expansions[2048];
+static size_t nexpansions;
+
+static void fill_expansions(const UNormalizer2 *nfkc)
+{
+    for (UChar32 c = 0x80; c < 0x10000 && nexpansions < sizeof expansions / sizeof expansions[0];
+         c++) {
+        if (U_IS_SURROGATE(c) || simple_bmp[c] || u_getCombiningClass(c) != 0)
+            continue;
+        UChar in[1] = {(UChar)c}, to[MAX_EXPANSION + 1];
+        UErrorCode status = U_ZERO_ERROR;
+        int32_t n = unorm2_normalize(nfkc, in, 1, to, MAX_EXPANSION + 1, &status);
+        if (U_FAILURE(status) || n < 1 || n > MAX_EXPANSION)
+            continue;
+        bool ok = true;
+        for (int32_t k = 0; k < n && ok; k++)
+            ok =
+                to[k] < FAST_TABLE && fast[to[k]].kind != K_SLOW && u_getCombiningClass(to[k]) == 0;
+        if (!ok)
+            continue;
+        expansion *e = &expansions[nexpansions++];
+        e->cp = (uint16_t)c;
+        e->n = (uint16_t)n;
+        for (int32_t k = 0; k < n; k++)
+            e->to[k] = to[k];
+    }
+}
+
+/* The replacement of c, or NULL when it has none (binary search). */
+static const expansion *find_expansion(UChar32 c)
+{
+    size_t lo = 0, hi = nexpansions;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (expansions[mid].cp < c)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < nexpansions && expansions[lo].cp == c ? &expansions[lo] : NULL;
+}
+
 static void fill_tables(void)
 {
     UErrorCode status = U_ZERO_ERROR;
@@ -351,6 +409,7 @@ static void fill_tables(void)
             fast[c].kind = K_SLOW;
         }
     }
+    fill_expansions(nfkc);
     tables_ok = true;
 }
 
@@ -486,6 +545,7 @@ static int fast_run(fast_state *st, nw_text *out)
     unsigned pend = st->pend;
     int result = RUN_END;
     while (s < end) {
+        const uint8_t *at = s;
         unsigned b = s[0];
         const fast_cp *f;
         if (b < 0x80) {
@@ -499,6 +559,7 @@ static int fast_run(fast_state *st, nw_text *out)
             break;
         }
         if (!fast_emit(f, d, m, dcp, mcp, cps, &di, &mi, &ncp, &pend)) {
+            s = at; /* the code point that is not simple: the caller looks at it */
             result = RUN_SLOW;
             break;
         }
@@ -519,14 +580,24 @@ static fast_result normalize_simple(const UNormalizer2 *nfkc, const char *in, si
         int r = fast_run(&st, out);
         if (r == RUN_END)
             break;
-        if (r == RUN_SLOW)
-            return FAST_SLOW;
-        /* A sequence of three or four bytes, or an invalid one. */
+        /* A code point that is not simple, a sequence of three or four bytes, or an invalid one. */
         size_t n = nw_utf8_sequence((const char *)st.s, (size_t)(st.end - st.s));
         if (n == 0)
             return FAST_INVALID;
+        UChar32 c;
+        int32_t k = 0;
+        U8_NEXT_UNSAFE(st.s, k, c);
+        const expansion *e = c < 0x10000 && !simple_bmp[c] ? find_expansion(c) : NULL;
+        if (e != NULL) {
+            st.s += n;
+            for (uint16_t j = 0; j < e->n; j++)
+                fast_emit(&fast[e->to[j]], (uint8_t *)out->display, (uint8_t *)out->match,
+                          out->display_cp, out->match_cp, out->cps, &st.di, &st.mi, &st.ncp,
+                          &st.pend);
+            continue;
+        }
         fast_cp other;
-        if (!long_entry(nfkc, st.s, &other))
+        if (r == RUN_SLOW || !long_entry(nfkc, st.s, &other))
             return FAST_SLOW;
         st.s += n;
         if (!fast_emit(&other, (uint8_t *)out->display, (uint8_t *)out->match, out->display_cp,
