@@ -344,7 +344,10 @@ static fast_cp fast_entry(UChar32 c)
  * reorder) and every code point it becomes is simple below FAST_TABLE with
  * class 0: such code points compose with nothing before them, and what
  * follows that could compose with them is not simple, which sends the text
- * to ICU anyway.
+ * to ICU anyway. And it must fit the fast path's room (see nw_normalize): no
+ * more code points than its UTF-8 has bytes, and at most twice its bytes in
+ * each form (ﷲ, three bytes, becomes الله, four code points in eight bytes:
+ * it goes to ICU).
  */
 #define MAX_EXPANSION 4
 typedef struct expansion {
@@ -365,11 +368,17 @@ static void fill_expansions(const UNormalizer2 *nfkc)
         int32_t n = unorm2_normalize(nfkc, in, 1, to, MAX_EXPANSION + 1, &status);
         if (U_FAILURE(status) || n < 1 || n > MAX_EXPANSION)
             continue;
-        bool ok = true;
-        for (int32_t k = 0; k < n && ok; k++)
+        int32_t bytes = U8_LENGTH(c), dbytes = 0, mbytes = 0;
+        bool ok = n <= bytes;
+        for (int32_t k = 0; k < n && ok; k++) {
             ok =
                 to[k] < FAST_TABLE && fast[to[k]].kind != K_SLOW && u_getCombiningClass(to[k]) == 0;
-        if (!ok)
+            if (ok) {
+                dbytes += fast[to[k]].dlen;
+                mbytes += fast[to[k]].mlen;
+            }
+        }
+        if (!ok || dbytes > 2 * bytes || mbytes > 2 * bytes)
             continue;
         expansion *e = &expansions[nexpansions++];
         e->cp = (uint16_t)c;
