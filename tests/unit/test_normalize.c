@@ -420,6 +420,42 @@ static void random_texts_agree(void **state)
     nw_text_free(slow);
 }
 
+/*
+ * Texts made of little but code points NFKC replaces by several (…, ligatures,
+ * squared and parenthesised forms, fullwidth letters, ﷲ and ﷺ which grow the
+ * most): both paths agree, and neither writes past its buffers (the
+ * SANITIZE=1 build checks that).
+ */
+static void replacements_fit(void **state)
+{
+    fixture *f = *state;
+    static const char *const pieces[] = {
+        "\xE2\x80\xA6", "\xEF\xBB\xBB", "\xE3\x89\x90", "\xEF\xB7\xB2",
+        "\xEF\xB7\xBA", "\xEF\xBC\xA1", "\xEF\xAC\x80", "\xE2\x91\xB4",
+        "\xC7\x86",     "\xC2\xB2",     "\xE3\x8E\xA1",
+    };
+    nw_text *slow = nw_text_new();
+    char err[256];
+    for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+        size_t pl = strlen(pieces[i]), len = 0;
+        char *text = malloc(3000 * (pl + 1) + 1);
+        for (int k = 0; k < 3000; k++) {
+            memcpy(text + len, pieces[i], pl);
+            len += pl;
+            if (k % 7 == 6)
+                text[len++] = ' ';
+        }
+        nw_normalizer_set_fast_path(f->n, true);
+        assert_int_equal(nw_normalize(f->n, text, len, f->t, err, sizeof err), NW_OK);
+        nw_normalizer_set_fast_path(f->n, false);
+        assert_int_equal(nw_normalize(f->n, text, len, slow, err, sizeof err), NW_OK);
+        assert_same_text(f->t, slow, pieces[i]);
+        free(text);
+    }
+    nw_normalizer_set_fast_path(f->n, true);
+    nw_text_free(slow);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +469,7 @@ int main(void)
         cmocka_unit_test(seeds_normalise_cleanly),
         cmocka_unit_test(fast_path_agrees_with_icu),
         cmocka_unit_test(random_texts_agree),
+        cmocka_unit_test(replacements_fit),
     };
     return cmocka_run_group_tests_name("normalize", tests, setup, teardown);
 }
