@@ -537,8 +537,10 @@ static size_t word_readings(const char *w, size_t wl, char (*scratch)[NW_PHRASE_
             head = scratch[k];
             hl += 4;
         }
-        /* The name starts after the proclitics (for لل, after both lams). */
-        /* Proclitics are two-byte letters: pl bytes are pl / 2 code points. */
+        /*
+         * The name starts after the proclitics (for لل, after both lams),
+         * which are two-byte letters: pl bytes are pl / 2 code points.
+         */
         r[n++] =
             (reading){head, hl, nw_hash_table64_inline(head, hl), (uint32_t)(pl / 2), restored};
     }
