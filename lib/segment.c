@@ -47,7 +47,8 @@ static uint8_t wb_flags[WB_CLASSES];
  * separator or sentence terminator; S_URL, the first letter of a URL prefix
  * (h, w, p in either case); S_START, a code point a word may start with;
  * S_LETTER and S_DIGIT, the letters and digits that join each other (WB5,
- * WB8-10). Code points from TABLE_END on take the general tests.
+ * WB8-10); S_ENDS, a code point that ends any word before it. Code points
+ * from TABLE_END on take the general tests.
  */
 enum { S_SENT = 1, S_URL = 2, S_START = 4, S_LETTER = 8, S_DIGIT = 16, S_ENDS = 32 };
 static uint8_t scan_flags[TABLE_END];
@@ -262,13 +263,6 @@ static size_t url_at(const int32_t *cps, size_t i, size_t n)
 }
 
 /*
- * Sentences and URLs in one scan: only line separators, terminators and the
- * first letters of URL prefixes need a look, and the table says which those
- * are. The jumps of the sentence rules skip only white space, terminators and
- * closing punctuation, never a URL's first letter; URLs are not looked for
- * inside one already found.
- */
-/*
  * The first code point from i on that a sentence or URL rule looks at (n at
  * the end): out of line and calling nothing, so that the scan over the other
  * 95 % keeps its state in registers.
@@ -280,6 +274,13 @@ static __attribute__((noinline)) size_t next_mark(const int32_t *cps, size_t i, 
     return i;
 }
 
+/*
+ * Sentences and URLs in one scan: only line separators, terminators and the
+ * first letters of URL prefixes need a look, and the table says which those
+ * are. The jumps of the sentence rules skip only white space, terminators and
+ * closing punctuation, never a URL's first letter; URLs are not looked for
+ * inside one already found.
+ */
 static bool find_sentences_and_urls(nw_segments *s, const int32_t *cps, size_t n)
 {
     size_t start = 0, url_end = 0;
