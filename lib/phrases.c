@@ -21,6 +21,15 @@ typedef struct first {
     uint32_t single; /* entry index + 1 of the one-word phrase that is this word; 0 for none */
 } first;
 
+/*
+ * A filter of 64-bit hashes, one bit per hash (its upper half: the tables'
+ * slots use the lower): a clear bit says the key is certainly not there.
+ */
+typedef struct bit_filter {
+    uint64_t *words;
+    size_t bits; /* a power of two; 0 before the first key */
+} bit_filter;
+
 struct nw_phrases {
     char *pool;
     size_t pool_len, pool_cap;
@@ -35,20 +44,18 @@ struct nw_phrases {
     uint32_t *fslots;
     size_t nfslots;
     /*
-     * A one-bit-per-hash filter of the first words: most words of a text
-     * start no phrase, and one bit read says so without probing the tables.
-     * filter_bits is a power of two, at least 16 bits per first word.
+     * The first words' hashes: most words of a text start no phrase, and one
+     * bit says so without probing the tables. At least 16 bits per first word.
      */
-    uint64_t *filter;
-    size_t filter_bits;
+    bit_filter firsts_filter;
     /*
      * The same for the first two words of the phrases of two words or more
-     * (a bit per pair of their hashes): a first word that starts longer
-     * phrases (على: علي السيستاني) is mostly followed by a word that
-     * continues none, and one bit says so before any key is built.
+     * (pair_hash): a first word that starts longer phrases (على: علي
+     * السيستاني) is mostly followed by a word that continues none, and one bit
+     * says so before any key is built.
      */
-    uint64_t *pairs;
-    size_t pair_bits, npairs;
+    bit_filter pairs_filter;
+    size_t npairs;
 };
 
 nw_phrases *nw_phrases_new(void)
@@ -66,8 +73,8 @@ void nw_phrases_free(nw_phrases *p)
     free(p->slots);
     free(p->firsts);
     free(p->fslots);
-    free(p->filter);
-    free(p->pairs);
+    free(p->firsts_filter.words);
+    free(p->pairs_filter.words);
     free(p);
 }
 
@@ -116,97 +123,94 @@ static bool rehash(uint32_t **slots, size_t *nslots, size_t count, const char *p
     return true;
 }
 
-static size_t filter_bit(const nw_phrases *p, uint64_t h)
+static inline bool bf_has(const bit_filter *f, uint64_t h)
 {
-    return (size_t)(h >> 32) & (p->filter_bits - 1);
+    if (f->bits == 0)
+        return false;
+    size_t b = (size_t)(h >> 32) & (f->bits - 1);
+    return (f->words[b >> 6] >> (b & 63)) & 1;
+}
+
+static void bf_set(bit_filter *f, uint64_t h)
+{
+    size_t b = (size_t)(h >> 32) & (f->bits - 1);
+    f->words[b >> 6] |= 1ull << (b & 63);
+}
+
+/*
+ * Makes room in f for nkeys keys: when it has fewer than 16 bits per key, a
+ * new, empty filter of 32 to 64 bits per key (*emptied: the caller sets its
+ * keys again). false when out of memory (f as it was).
+ */
+static bool bf_reserve(bit_filter *f, size_t nkeys, bool *emptied)
+{
+    *emptied = false;
+    if (nkeys * 16 <= f->bits)
+        return true;
+    size_t bits = 4096;
+    while (bits < nkeys * 32)
+        bits *= 2;
+    uint64_t *words = calloc(bits / 64, sizeof(uint64_t));
+    if (words == NULL)
+        return false;
+    free(f->words);
+    f->words = words;
+    f->bits = bits;
+    *emptied = true;
+    return true;
 }
 
 /* May a phrase start with the word whose hash is h? (false: certainly not) */
 static inline bool may_start(const nw_phrases *p, uint64_t h)
 {
-    size_t b = filter_bit(p, h);
-    return p->filter_bits > 0 && (p->filter[b >> 6] >> (b & 63)) & 1;
+    return bf_has(&p->firsts_filter, h);
 }
 
-/* Adds a first word (its hash h) to the filter, growing the filter when it gets full. */
+/* Adds a first word (its hash h) to the filter; the first words are p->firsts. */
 static bool filter_add(nw_phrases *p, uint64_t h)
 {
-    if (p->nfirsts * 16 > p->filter_bits) {
-        size_t bits = 4096;
-        while (bits < p->nfirsts * 32)
-            bits *= 2;
-        uint64_t *nf = calloc(bits / 64, sizeof(uint64_t));
-        if (nf == NULL)
-            return false;
-        free(p->filter);
-        p->filter = nf;
-        p->filter_bits = bits;
-        for (size_t k = 0; k < p->nfirsts; k++) {
-            const first *f = &p->firsts[k];
-            size_t b = filter_bit(p, nw_hash_table64(p->pool + f->key, f->keylen));
-            p->filter[b >> 6] |= 1ull << (b & 63);
-        }
-    }
-    size_t b = filter_bit(p, h);
-    p->filter[b >> 6] |= 1ull << (b & 63);
+    bool emptied;
+    if (!bf_reserve(&p->firsts_filter, p->nfirsts, &emptied))
+        return false;
+    for (size_t k = 0; emptied && k < p->nfirsts; k++)
+        bf_set(&p->firsts_filter, nw_hash_table64(p->pool + p->firsts[k].key, p->firsts[k].keylen));
+    bf_set(&p->firsts_filter, h);
     return true;
 }
 
-/* The bit of a pair of words (the hashes of each). */
-static size_t pair_bit(const nw_phrases *p, uint64_t h1, uint64_t h2)
+/* The hash of a pair of words (the hashes of each). */
+static inline uint64_t pair_hash(uint64_t h1, uint64_t h2)
 {
-    return (size_t)(nw_hash_mix64(h1 ^ (h2 * 0xff51afd7ed558ccdULL)) >> 32) & (p->pair_bits - 1);
+    return nw_hash_mix64(h1 ^ (h2 * 0xff51afd7ed558ccdULL));
 }
 
 /* May a phrase start with these two words? (false: certainly not) */
 static inline bool may_pair(const nw_phrases *p, uint64_t h1, uint64_t h2)
 {
-    if (p->pair_bits == 0)
-        return false;
-    size_t b = pair_bit(p, h1, h2);
-    return (p->pairs[b >> 6] >> (b & 63)) & 1;
+    return bf_has(&p->pairs_filter, pair_hash(h1, h2));
 }
 
-/* The hashes of the first two words of a key (words joined by one space). */
-static void key_pair(const char *key, size_t keylen, uint64_t *h1, uint64_t *h2)
+/* The hash of the first two words of a key (words joined by one space). */
+static uint64_t key_pair(const char *key, size_t keylen)
 {
     const char *sp = memchr(key, ' ', keylen);
     size_t l1 = (size_t)(sp - key);
     const char *w2 = sp + 1;
     const char *sp2 = memchr(w2, ' ', keylen - l1 - 1);
     size_t l2 = sp2 != NULL ? (size_t)(sp2 - w2) : keylen - l1 - 1;
-    *h1 = nw_hash_table64(key, l1);
-    *h2 = nw_hash_table64(w2, l2);
+    return pair_hash(nw_hash_table64(key, l1), nw_hash_table64(w2, l2));
 }
 
-/* Adds the first two words of a phrase of two words or more, growing the filter when full. */
+/* Adds the first two words of a phrase of two words or more; the phrases are p->entries. */
 static bool pairs_add(nw_phrases *p, const char *key, size_t keylen)
 {
-    p->npairs++;
-    if (p->npairs * 16 > p->pair_bits) {
-        size_t bits = 4096;
-        while (bits < p->npairs * 32)
-            bits *= 2;
-        uint64_t *np = calloc(bits / 64, sizeof(uint64_t));
-        if (np == NULL)
-            return false;
-        free(p->pairs);
-        p->pairs = np;
-        p->pair_bits = bits;
-        for (size_t k = 0; k < p->nentries; k++) {
-            const entry *e = &p->entries[k];
-            if (e->nwords < 2)
-                continue;
-            uint64_t a, b;
-            key_pair(p->pool + e->key, e->keylen, &a, &b);
-            size_t bit = pair_bit(p, a, b);
-            p->pairs[bit >> 6] |= 1ull << (bit & 63);
-        }
-    }
-    uint64_t a, b;
-    key_pair(key, keylen, &a, &b);
-    size_t bit = pair_bit(p, a, b);
-    p->pairs[bit >> 6] |= 1ull << (bit & 63);
+    bool emptied;
+    if (!bf_reserve(&p->pairs_filter, ++p->npairs, &emptied))
+        return false;
+    for (size_t k = 0; emptied && k < p->nentries; k++)
+        if (p->entries[k].nwords >= 2)
+            bf_set(&p->pairs_filter, key_pair(p->pool + p->entries[k].key, p->entries[k].keylen));
+    bf_set(&p->pairs_filter, key_pair(key, keylen));
     return true;
 }
 
