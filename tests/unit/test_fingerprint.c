@@ -578,6 +578,27 @@ static void short_texts(void **state)
 }
 
 /* (h) The text form: round trip, size, and what decoding refuses. */
+/*
+ * Fingerprints are kept in the alert state and compared across restarts and
+ * releases: the seeds' encoded fingerprints (their FNV-1a hashes here) must
+ * not change, whatever way the machine computes them (AVX2 or not).
+ */
+static void seed_fingerprints_are_stable(void **state)
+{
+    fixture *f = *state;
+    static const uint64_t want[NSEEDS] = {
+        0xb3a798f944e5c399ULL, 0x77cf6cd53461524dULL, 0xbe2bc8e5f33a2f3bULL,
+        0xeb2cadfbf7166b9eULL, 0x9dfee0ec10f7ab9eULL,
+    };
+    seed_fingerprints(f);
+    for (size_t i = 0; i < NSEEDS; i++) {
+        char text[NW_FINGERPRINT_TEXT_SIZE];
+        nw_fingerprint_encode(&f->fp[i], text, sizeof text);
+        if (nw_hash_fnv1a64(text, strlen(text)) != want[i])
+            fail_msg("%s: the fingerprint changed: %s", seed_names[i], text);
+    }
+}
+
 static void encode_decode(void **state)
 {
     fixture *f = *state;
@@ -655,6 +676,7 @@ int main(void)
         cmocka_unit_test(syndicated_copy_is_near),
         cmocka_unit_test(different_seeds_are_not_duplicates),
         cmocka_unit_test(short_texts),
+        cmocka_unit_test(seed_fingerprints_are_stable),
         cmocka_unit_test(encode_decode),
     };
     return cmocka_run_group_tests_name("fingerprint", tests, setup, teardown);
