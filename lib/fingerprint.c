@@ -1,6 +1,11 @@
 #include "newswatch/fingerprint.h"
 
+#include <stdbool.h>
 #include <string.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX2_PATH 1
+#endif
 
 #include "newswatch/hash.h"
 
@@ -48,13 +53,56 @@ static void params_init(minhash_params *p)
     }
 }
 
-static void minhash_add(const minhash_params *p, uint32_t *mh, uint64_t x)
+/* Folds x into the minima (each below 2^32, kept in 64 bits for the AVX2 path). */
+static void minhash_add(const minhash_params *p, uint64_t *mh, uint64_t x)
 {
     for (size_t i = 0; i < NW_MINHASH_K; i++) {
-        uint32_t v = (uint32_t)((p->a[i] * x + p->b[i]) >> 32);
+        uint64_t v = (p->a[i] * x + p->b[i]) >> 32;
         if (v < mh[i])
             mh[i] = v;
     }
+}
+
+#ifdef HAVE_AVX2_PATH
+/*
+ * The same, four hash functions at a time: AVX2 multiplies 32 by 32 bits,
+ * so the upper half of a * x + b (mod 2^64) is put together from the parts
+ * that reach it: the upper half of a_lo x_lo + b, plus the lower halves of
+ * a_lo x_hi and a_hi x_lo, mod 2^32. Every minimum is the scalar one (the
+ * seeds' fingerprints are pinned by a test).
+ */
+__attribute__((target("avx2"))) static void minhash_add_avx2(const minhash_params *p, uint64_t *mh,
+                                                             uint64_t x)
+{
+    const __m256i xlo = _mm256_set1_epi64x((long long)(x & 0xFFFFFFFFu));
+    const __m256i xhi = _mm256_set1_epi64x((long long)(x >> 32));
+    const __m256i low32 = _mm256_set1_epi64x(0xFFFFFFFFLL);
+    for (size_t i = 0; i < NW_MINHASH_K; i += 4) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)&p->a[i]);
+        __m256i b = _mm256_loadu_si256((const __m256i *)&p->b[i]);
+        __m256i high = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epu32(a, xlo), b), 32);
+        __m256i cross = _mm256_add_epi64(_mm256_mul_epu32(a, xhi),
+                                         _mm256_mul_epu32(_mm256_srli_epi64(a, 32), xlo));
+        __m256i v = _mm256_and_si256(_mm256_add_epi64(high, cross), low32);
+        __m256i m = _mm256_loadu_si256((const __m256i *)&mh[i]);
+        /* Values below 2^32: the signed comparison is the unsigned one. */
+        __m256i smaller = _mm256_cmpgt_epi64(m, v);
+        _mm256_storeu_si256((__m256i *)&mh[i], _mm256_blendv_epi8(m, v, smaller));
+    }
+}
+#endif
+
+/* Folds x into the minima with the fastest instructions the processor has. */
+static void minhash_fold(const minhash_params *p, uint64_t *mh, uint64_t x, bool avx2)
+{
+#ifdef HAVE_AVX2_PATH
+    if (avx2) {
+        minhash_add_avx2(p, mh, x);
+        return;
+    }
+#endif
+    (void)avx2;
+    minhash_add(p, mh, x);
 }
 
 void nw_fingerprint_compute(const nw_text *t, const nw_segments *s, nw_fingerprint *out)
@@ -65,8 +113,14 @@ void nw_fingerprint_compute(const nw_text *t, const nw_segments *s, nw_fingerpri
     uint64_t ring[NW_FINGERPRINT_SHINGLE];
     size_t nwords = 0; /* shingle words seen (URL words skipped) */
     uint32_t nshingles = 0;
+    uint64_t mh[NW_MINHASH_K];
     for (size_t i = 0; i < NW_MINHASH_K; i++)
-        out->minhash[i] = UINT32_MAX;
+        mh[i] = UINT32_MAX;
+#ifdef HAVE_AVX2_PATH
+    bool avx2 = __builtin_cpu_supports("avx2");
+#else
+    bool avx2 = false;
+#endif
 
     for (size_t i = 0; i < s->ntokens; i++) {
         const nw_token *tok = &s->tokens[i];
@@ -88,18 +142,20 @@ void nw_fingerprint_compute(const nw_text *t, const nw_segments *s, nw_fingerpri
         ring[nwords % NW_FINGERPRINT_SHINGLE] = tok->kind == NW_TOKEN_NUMBER ? NUMBER_HASH : wh;
         nwords++;
         if (nwords >= NW_FINGERPRINT_SHINGLE) {
-            minhash_add(
-                &p, out->minhash,
-                shingle_hash(ring, nwords % NW_FINGERPRINT_SHINGLE, NW_FINGERPRINT_SHINGLE));
+            minhash_fold(
+                &p, mh, shingle_hash(ring, nwords % NW_FINGERPRINT_SHINGLE, NW_FINGERPRINT_SHINGLE),
+                avx2);
             if (nshingles < UINT32_MAX)
                 nshingles++;
         }
     }
     /* A text shorter than a shingle is one shingle of all its words. */
     if (nwords > 0 && nwords < NW_FINGERPRINT_SHINGLE) {
-        minhash_add(&p, out->minhash, shingle_hash(ring, 0, nwords));
+        minhash_fold(&p, mh, shingle_hash(ring, 0, nwords), avx2);
         nshingles = 1;
     }
+    for (size_t i = 0; i < NW_MINHASH_K; i++)
+        out->minhash[i] = (uint32_t)mh[i];
     out->exact = exact;
     out->nshingles = nshingles;
 }
