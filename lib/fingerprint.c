@@ -1,6 +1,7 @@
 #include "newswatch/fingerprint.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -117,7 +118,7 @@ void nw_fingerprint_compute(const nw_text *t, const nw_segments *s, nw_fingerpri
     for (size_t i = 0; i < NW_MINHASH_K; i++)
         mh[i] = UINT32_MAX;
 #ifdef HAVE_AVX2_PATH
-    bool avx2 = __builtin_cpu_supports("avx2");
+    bool avx2 = __builtin_cpu_supports("avx2") && getenv("NW_FINGERPRINT_PORTABLE") == NULL;
 #else
     bool avx2 = false;
 #endif

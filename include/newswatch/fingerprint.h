@@ -104,7 +104,10 @@ typedef struct nw_fingerprint {
 
 /*
  * The fingerprint of an analysed document: t and s are an nw_analysis's text
- * (clean, furniture removed) and seg (its tokens).
+ * (clean, furniture removed) and seg (its tokens). On x86-64 processors with
+ * AVX2 the MinHash is computed four hash functions at a time; the result is
+ * the same, and NW_FINGERPRINT_PORTABLE set in the environment selects the
+ * portable code (the tests compare both).
  */
 void nw_fingerprint_compute(const nw_text *t, const nw_segments *s, nw_fingerprint *out);
 
