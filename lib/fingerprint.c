@@ -65,6 +65,8 @@ static void minhash_add(const minhash_params *p, uint64_t *mh, uint64_t x)
 }
 
 #ifdef HAVE_AVX2_PATH
+_Static_assert(NW_MINHASH_K % 4 == 0, "the AVX2 path takes four hash functions at a time");
+
 /*
  * The same, four hash functions at a time: AVX2 multiplies 32 by 32 bits,
  * so the upper half of a * x + b (mod 2^64) is put together from the parts
