@@ -89,13 +89,6 @@ static void write_event_entities(nw_jsonw *w, const nw_match *match, const nw_an
     nw_jsonw_array_end(w);
 }
 
-static void doc_string(nw_jsonw *w, const nw_doc *doc, nw_doc_field f)
-{
-    size_t len;
-    const char *v = nw_doc_get(doc, f, &len);
-    nw_jsonw_string(w, v, len);
-}
-
 nw_err nw_enricher_run(nw_enricher *e, const nw_doc *doc, int64_t fallback_time, nw_enriched *out,
                        char *errbuf, size_t errlen)
 {
@@ -169,7 +162,7 @@ nw_err nw_enricher_run(nw_enricher *e, const nw_doc *doc, int64_t fallback_time,
         nw_jsonw_object_begin(w);
         nw_match_write_members(&matches[i], an, doc, w);
         nw_jsonw_key(w, "doc_title");
-        doc_string(w, doc, NW_DOC_TITLE);
+        nw_doc_write_field(w, doc, NW_DOC_TITLE);
         nw_jsonw_key(w, "event_time");
         nw_jsonw_cstring(w, when);
         nw_jsonw_key(w, "fingerprint");

@@ -382,13 +382,6 @@ static void span_object(nw_jsonw *w, const nw_text *t, const char *key, uint32_t
     nw_jsonw_object_end(w);
 }
 
-static void doc_string(nw_jsonw *w, const nw_doc *doc, nw_doc_field f)
-{
-    size_t len;
-    const char *v = nw_doc_get(doc, f, &len);
-    nw_jsonw_string(w, v, len);
-}
-
 /* The members nw_analysis_write_members writes, for nw_analysis_to_json's check. */
 static const char *const enriched_members[] = {
     "schema",    "id",       "source",    "url",      "published_at", "title",
@@ -403,13 +396,13 @@ void nw_analysis_write_members(const nw_analysis *an, const nw_doc *doc, nw_json
     nw_jsonw_key(w, "schema");
     nw_jsonw_cstring(w, NW_ENRICHED_SCHEMA);
     nw_jsonw_key(w, "id");
-    doc_string(w, doc, NW_DOC_ID);
+    nw_doc_write_field(w, doc, NW_DOC_ID);
     nw_jsonw_key(w, "source");
-    doc_string(w, doc, NW_DOC_SOURCE);
+    nw_doc_write_field(w, doc, NW_DOC_SOURCE);
     nw_jsonw_key(w, "url");
-    doc_string(w, doc, NW_DOC_URL);
+    nw_doc_write_field(w, doc, NW_DOC_URL);
     nw_jsonw_key(w, "published_at");
-    doc_string(w, doc, NW_DOC_PUBLISHED_AT);
+    nw_doc_write_field(w, doc, NW_DOC_PUBLISHED_AT);
     nw_jsonw_key(w, "title");
     nw_jsonw_string(w, an->title->display, an->title->display_len);
     nw_jsonw_key(w, "lang");

@@ -156,6 +156,13 @@ static nw_err set_title_from_body(nw_doc *doc, char *errbuf, size_t errlen)
     return nw_set_error(errbuf, errlen, NW_EINVAL, "the body has no visible text");
 }
 
+void nw_doc_write_field(nw_jsonw *w, const nw_doc *doc, nw_doc_field field)
+{
+    size_t len;
+    const char *v = nw_doc_get(doc, field, &len);
+    nw_jsonw_string(w, v, len);
+}
+
 void nw_doc_id_for_body(const char *body, size_t len, char out[17])
 {
     snprintf(out, 17, "%016llx", (unsigned long long)nw_hash_fnv1a64(body, len));

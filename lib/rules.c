@@ -1062,13 +1062,6 @@ static void text_slice(nw_jsonw *w, const nw_text *t, uint32_t start, uint32_t e
                     t->display_cp[end] - t->display_cp[start]);
 }
 
-static void doc_field(nw_jsonw *w, const nw_doc *doc, nw_doc_field f)
-{
-    size_t len;
-    const char *v = nw_doc_get(doc, f, &len);
-    nw_jsonw_string(w, v, len);
-}
-
 static const char *const match_members[] = {
     "schema",       "event",    "title", "severity", "doc_id",     "source", "url",
     "published_at", "evidence", "terms", "entities", "casualties", NULL};
@@ -1087,13 +1080,13 @@ void nw_match_write_members(const nw_match *match, const nw_analysis *an, const 
     nw_jsonw_key(w, "severity");
     nw_jsonw_cstring(w, match->event->severity);
     nw_jsonw_key(w, "doc_id");
-    doc_field(w, doc, NW_DOC_ID);
+    nw_doc_write_field(w, doc, NW_DOC_ID);
     nw_jsonw_key(w, "source");
-    doc_field(w, doc, NW_DOC_SOURCE);
+    nw_doc_write_field(w, doc, NW_DOC_SOURCE);
     nw_jsonw_key(w, "url");
-    doc_field(w, doc, NW_DOC_URL);
+    nw_doc_write_field(w, doc, NW_DOC_URL);
     nw_jsonw_key(w, "published_at");
-    doc_field(w, doc, NW_DOC_PUBLISHED_AT);
+    nw_doc_write_field(w, doc, NW_DOC_PUBLISHED_AT);
     nw_jsonw_key(w, "evidence");
     nw_jsonw_object_begin(w);
     nw_span_write_members(w, t, "text", ev->start, ev->end);

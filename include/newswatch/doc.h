@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "newswatch/error.h"
+#include "newswatch/jsonw.h"
 
 #define NW_DOC_SCHEMA "newswatch.doc/1"
 
@@ -50,6 +51,8 @@ nw_err nw_doc_set(nw_doc *doc, nw_doc_field field, const char *val, size_t len, 
                   size_t errlen);
 /* The field's bytes (NUL-terminated for convenience) or NULL when unset. */
 const char *nw_doc_get(const nw_doc *doc, nw_doc_field field, size_t *len);
+/* Writes the field to w as a JSON string, null when unset (the records that quote a document). */
+void nw_doc_write_field(nw_jsonw *w, const nw_doc *doc, nw_doc_field field);
 
 /*
  * A document from a text file's bytes: id = the file name without directory
