@@ -598,9 +598,8 @@ static bool move_tokens(const nw_text *page, const nw_segments *ps, const nw_spa
             if (oe - os != le - ls ||
                 memcmp(out->cps + os, page->cps + ls, (size_t)(le - ls) * sizeof(int32_t)) != 0)
                 return false;
+            /* Tokens of earlier lines were all passed: these start in [ls, le). */
             for (; ti < ps->ntokens && ps->tokens[ti].start < le; ti++) {
-                if (ps->tokens[ti].start < ls)
-                    continue; /* cannot happen: tokens of earlier lines were passed */
                 if (!nw_grow((void **)&s->tokens, &s->cap_tokens, s->ntokens + 1,
                              sizeof(nw_token))) {
                     *oom = true;
