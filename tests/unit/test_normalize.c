@@ -245,6 +245,26 @@ static void assert_same_text(const nw_text *a, const nw_text *b, const char *wha
 }
 
 /*
+ * Normalises in[0..len) on both paths (the fast one into f->t, ICU's into
+ * slow) and checks that they agree: the same result, and the same text or
+ * the same error. Returns the result; the fast path is on again after.
+ */
+static nw_err both_paths(fixture *f, nw_text *slow, const char *in, size_t len, const char *what)
+{
+    char e1[256], e2[256];
+    nw_normalizer_set_fast_path(f->n, true);
+    nw_err a = nw_normalize(f->n, in, len, f->t, e1, sizeof e1);
+    nw_normalizer_set_fast_path(f->n, false);
+    nw_err b = nw_normalize(f->n, in, len, slow, e2, sizeof e2);
+    nw_normalizer_set_fast_path(f->n, true);
+    if (a != b || (a != NW_OK && strcmp(e1, e2) != 0))
+        fail_msg("%s: fast %d (%s), ICU %d (%s)", what, a, a ? e1 : "", b, b ? e2 : "");
+    if (a == NW_OK)
+        assert_same_text(f->t, slow, what);
+    return a;
+}
+
+/*
  * Texts NFKC leaves alone are mapped without ICU's normaliser; everything
  * else goes through it. Both paths must give the same text: every seed, and
  * strings that need NFKC (to compose, decompose or reorder) or are on the edge.
@@ -252,7 +272,6 @@ static void assert_same_text(const nw_text *a, const nw_text *b, const char *wha
 static void fast_path_agrees_with_icu(void **state)
 {
     fixture *f = *state;
-    char err[256];
     nw_text *slow = nw_text_new();
     static const char *const cases[] = {
         "بغداد الجديدة والكرادة",
@@ -278,15 +297,8 @@ static void fast_path_agrees_with_icu(void **state)
         " \n \n ",
     };
     size_t before = nw_normalizer_fast_texts(f->n);
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        nw_normalizer_set_fast_path(f->n, true);
-        assert_int_equal(nw_normalize(f->n, cases[i], strlen(cases[i]), f->t, err, sizeof err),
-                         NW_OK);
-        nw_normalizer_set_fast_path(f->n, false);
-        assert_int_equal(nw_normalize(f->n, cases[i], strlen(cases[i]), slow, err, sizeof err),
-                         NW_OK);
-        assert_same_text(f->t, slow, cases[i]);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(both_paths(f, slow, cases[i], strlen(cases[i]), cases[i]), NW_OK);
     /*
      * Arabic, ASCII, deleted marks, no-break spaces and common punctuation
      * (cases 0, 1, 4, 9, 13, 14, 15), and code points NFKC replaces by a few
@@ -305,26 +317,17 @@ static void fast_path_agrees_with_icu(void **state)
         snprintf(path, sizeof path, TU_SEEDS_DIR "/%s.txt", names[i]);
         size_t len = 0;
         char *text = tu_read(path, &len);
-        nw_normalizer_set_fast_path(f->n, true);
-        assert_int_equal(nw_normalize(f->n, text, len, f->t, err, sizeof err), NW_OK);
-        nw_normalizer_set_fast_path(f->n, false);
-        assert_int_equal(nw_normalize(f->n, text, len, slow, err, sizeof err), NW_OK);
-        assert_same_text(f->t, slow, names[i]);
+        assert_int_equal(both_paths(f, slow, text, len, names[i]), NW_OK);
         /* Line by line too: most lines take the fast path even where the page does not. */
         for (char *line = text, *nl; *line != '\0'; line = nl + 1) {
             nl = strchr(line, '\n');
             if (nl == NULL)
                 nl = line + strlen(line) - 1;
             size_t n = (size_t)(nl - line) + 1;
-            nw_normalizer_set_fast_path(f->n, true);
-            assert_int_equal(nw_normalize(f->n, line, n, f->t, err, sizeof err), NW_OK);
-            nw_normalizer_set_fast_path(f->n, false);
-            assert_int_equal(nw_normalize(f->n, line, n, slow, err, sizeof err), NW_OK);
-            assert_same_text(f->t, slow, names[i]);
+            assert_int_equal(both_paths(f, slow, line, n, names[i]), NW_OK);
         }
         free(text);
     }
-    nw_normalizer_set_fast_path(f->n, true);
     nw_text_free(slow);
 }
 
@@ -384,7 +387,7 @@ static void random_texts_agree(void **state)
     const size_t nvalid = sizeof valid / sizeof valid[0];
     const size_t ninvalid = sizeof invalid / sizeof invalid[0];
     nw_text *slow = nw_text_new();
-    char text[512], e1[256], e2[256];
+    char text[512];
     uint64_t seed = 0x6e7774657374ULL;
     size_t agreed_ok = 0, agreed_err = 0;
     for (int round = 0; round < 4000; round++) {
@@ -400,20 +403,13 @@ static void random_texts_agree(void **state)
             memcpy(text + len, piece, pl);
             len += pl;
         }
-        nw_normalizer_set_fast_path(f->n, true);
-        nw_err a = nw_normalize(f->n, text, len, f->t, e1, sizeof e1);
-        nw_normalizer_set_fast_path(f->n, false);
-        nw_err b = nw_normalize(f->n, text, len, slow, e2, sizeof e2);
-        if (a != b || (a != NW_OK && strcmp(e1, e2) != 0))
-            fail_msg("round %d: fast %d (%s), ICU %d (%s)", round, a, a ? e1 : "", b, b ? e2 : "");
-        if (a == NW_OK) {
-            assert_same_text(f->t, slow, "a random text");
+        char what[32];
+        snprintf(what, sizeof what, "random text %d", round);
+        if (both_paths(f, slow, text, len, what) == NW_OK)
             agreed_ok++;
-        } else {
+        else
             agreed_err++;
-        }
     }
-    nw_normalizer_set_fast_path(f->n, true);
     /* Both outcomes were exercised. */
     assert_true(agreed_ok > 2000);
     assert_true(agreed_err > 100);
@@ -435,7 +431,6 @@ static void replacements_fit(void **state)
         "\xC7\x86",     "\xC2\xB2",     "\xE3\x8E\xA1",
     };
     nw_text *slow = nw_text_new();
-    char err[256];
     for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
         size_t pl = strlen(pieces[i]), len = 0;
         char *text = malloc(3000 * (pl + 1) + 1);
@@ -445,14 +440,9 @@ static void replacements_fit(void **state)
             if (k % 7 == 6)
                 text[len++] = ' ';
         }
-        nw_normalizer_set_fast_path(f->n, true);
-        assert_int_equal(nw_normalize(f->n, text, len, f->t, err, sizeof err), NW_OK);
-        nw_normalizer_set_fast_path(f->n, false);
-        assert_int_equal(nw_normalize(f->n, text, len, slow, err, sizeof err), NW_OK);
-        assert_same_text(f->t, slow, pieces[i]);
+        assert_int_equal(both_paths(f, slow, text, len, pieces[i]), NW_OK);
         free(text);
     }
-    nw_normalizer_set_fast_path(f->n, true);
     nw_text_free(slow);
 }
 
