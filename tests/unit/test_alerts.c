@@ -241,15 +241,11 @@ static void times_in_rfc3339(void **state)
 static void the_seeds_raise_two_new_alerts(void **state)
 {
     fixture *f = *state;
-    static const char *const names[] = {
-        "000_c7189a82eabcfedc", "001_36b4ca6c38791fab", "002_cf9858d6c968c6dd",
-        "003_36327a287adc8b89", "004_6be975f03497fb3e",
-    };
     nw_alert_state *bombing = nw_alert_state_new("baghdad-bombing");
     nw_alert_state *airport = nw_alert_state_new("baghdad-airport-rockets");
     int news = 0;
-    for (size_t i = 0; i < 5; i++) {
-        char *text = seed(names[i]);
+    for (size_t i = 0; i < TU_NSEEDS; i++) {
+        char *text = seed(tu_seed_name(i));
         nw_alert_outcome o;
         bool is_airport = i == 4;
         nw_alert_decision d = observe(f, is_airport ? airport : bombing,

@@ -237,14 +237,10 @@ static void seed_004_entities(void **state)
 static void offsets_point_into_the_text(void **state)
 {
     fixture *f = *state;
-    static const char *const names[] = {
-        "000_c7189a82eabcfedc", "001_36b4ca6c38791fab", "002_cf9858d6c968c6dd",
-        "003_36327a287adc8b89", "004_6be975f03497fb3e",
-    };
     char err[256];
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < TU_NSEEDS; i++) {
         char *text;
-        const nw_analysis *an = run_seed(f, names[i], &text);
+        const nw_analysis *an = run_seed(f, tu_seed_name(i), &text);
         assert_true(an->nmentions > 5);
         char *json;
         size_t len;
@@ -273,7 +269,8 @@ static void offsets_point_into_the_text(void **state)
             const char *sf = json_string_value(json_object_get(e, "surface"));
             assert_true(s < en && en <= ncp);
             if (cp[en] - cp[s] != strlen(sf) || memcmp(t + cp[s], sf, strlen(sf)) != 0)
-                fail_msg("%s: entity %zu: text[%zu:%zu] is not '%s'", names[i], k, s, en, sf);
+                fail_msg("%s: entity %zu: text[%zu:%zu] is not '%s'", tu_seed_name(i), k, s, en,
+                         sf);
             assert_non_null(json_string_value(json_object_get(e, "type")));
             assert_non_null(json_string_value(json_object_get(e, "name")));
         }

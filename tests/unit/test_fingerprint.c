@@ -19,12 +19,7 @@
 #include "newswatch/hash.h"
 #include "testutil.h"
 
-#define NSEEDS 5
-
-static const char *const seed_names[NSEEDS] = {
-    "000_c7189a82eabcfedc", "001_36b4ca6c38791fab", "002_cf9858d6c968c6dd",
-    "003_36327a287adc8b89", "004_6be975f03497fb3e",
-};
+#define NSEEDS TU_NSEEDS
 
 /*
  * The margins the seeds keep around the threshold: every near copy measures
@@ -114,15 +109,8 @@ static int setup(void **state)
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    for (size_t i = 0; i < NSEEDS; i++) {
-        char path[256];
-        snprintf(path, sizeof path, TU_SEEDS_DIR "/%s.txt", seed_names[i]);
-        f->raw[i] = tu_read(path, &f->rawlen[i]);
-        if (f->raw[i] == NULL) {
-            fprintf(stderr, "cannot read %s\n", path);
-            return -1;
-        }
-    }
+    for (size_t i = 0; i < NSEEDS; i++)
+        f->raw[i] = tu_read_seed(i, &f->rawlen[i]);
     *state = f;
     return 0;
 }
@@ -178,9 +166,9 @@ static double expect_near(fixture *f, size_t i, const nw_fingerprint *b, const c
 {
     double sim = nw_fingerprint_similarity(&f->fp[i], b);
     if (!nw_fingerprint_is_duplicate(&f->fp[i], b) || !nw_fingerprint_is_duplicate(b, &f->fp[i]))
-        fail_msg("%s: %s is not a duplicate (similarity %.3f)", seed_names[i], what, sim);
+        fail_msg("%s: %s is not a duplicate (similarity %.3f)", tu_seed_name(i), what, sim);
     if (sim < NEAR_FLOOR)
-        fail_msg("%s: %s: similarity %.3f is under the margin %.2f", seed_names[i], what, sim,
+        fail_msg("%s: %s: similarity %.3f is under the margin %.2f", tu_seed_name(i), what, sim,
                  NEAR_FLOOR);
     return sim;
 }
@@ -213,7 +201,7 @@ static void same_text_is_exact(void **state)
         }
         fingerprint_of(f, v.p, v.len, &b);
         if (b.exact != f->fp[i].exact)
-            fail_msg("%s: white space changes the exact hash", seed_names[i]);
+            fail_msg("%s: white space changes the exact hash", tu_seed_name(i));
         assert_true(nw_fingerprint_is_duplicate(&f->fp[i], &b));
         free(v.p);
     }
@@ -426,7 +414,7 @@ static void other_furniture_is_duplicate(void **state)
         nw_fingerprint b;
         fingerprint_of(f, v.p, v.len, &b);
         if (b.exact != f->fp[i].exact)
-            fail_msg("%s: furniture left in the text (similarity %.3f)", seed_names[i],
+            fail_msg("%s: furniture left in the text (similarity %.3f)", tu_seed_name(i),
                      nw_fingerprint_similarity(&f->fp[i], &b));
         assert_true(nw_fingerprint_is_duplicate(&f->fp[i], &b));
         free(v.p);
@@ -465,7 +453,7 @@ static void syndicated_copy_is_near(void **state)
         /* ... and still not a copy of any other seed. */
         for (size_t j = 0; j < NSEEDS; j++)
             if (j != i && nw_fingerprint_is_duplicate(&f->fp[j], &b))
-                fail_msg("the copy of %s is a duplicate of %s", seed_names[i], seed_names[j]);
+                fail_msg("the copy of %s is a duplicate of %s", tu_seed_name(i), tu_seed_name(j));
         free(cut.p);
         free(nums.p);
         free(v.p);
@@ -483,10 +471,10 @@ static void different_seeds_are_not_duplicates(void **state)
     seed_fingerprints(f);
     printf("similarity of the seeds:\n      ");
     for (size_t j = 0; j < NSEEDS; j++)
-        printf("  %.3s  ", seed_names[j]);
+        printf("  %.3s  ", tu_seed_name(j));
     printf("\n");
     for (size_t i = 0; i < NSEEDS; i++) {
-        printf("  %.3s ", seed_names[i]);
+        printf("  %.3s ", tu_seed_name(i));
         for (size_t j = 0; j < NSEEDS; j++) {
             double sim = nw_fingerprint_similarity(&f->fp[i], &f->fp[j]);
             assert_true(sim == nw_fingerprint_similarity(&f->fp[j], &f->fp[i]));
@@ -494,11 +482,11 @@ static void different_seeds_are_not_duplicates(void **state)
             if (i == j)
                 continue;
             if (nw_fingerprint_is_duplicate(&f->fp[i], &f->fp[j]))
-                fail_msg("%s and %s are duplicates (similarity %.3f)", seed_names[i], seed_names[j],
-                         sim);
+                fail_msg("%s and %s are duplicates (similarity %.3f)", tu_seed_name(i),
+                         tu_seed_name(j), sim);
             if (sim > DIFFERENT_CEILING)
-                fail_msg("%s and %s: similarity %.3f is over the margin %.2f", seed_names[i],
-                         seed_names[j], sim, DIFFERENT_CEILING);
+                fail_msg("%s and %s: similarity %.3f is over the margin %.2f", tu_seed_name(i),
+                         tu_seed_name(j), sim, DIFFERENT_CEILING);
         }
         printf("\n");
     }
@@ -600,7 +588,7 @@ static void seed_fingerprints_are_stable(void **state)
             char text[NW_FINGERPRINT_TEXT_SIZE];
             nw_fingerprint_encode(&f->fp[i], text, sizeof text);
             if (nw_hash_fnv1a64(text, strlen(text)) != want[i])
-                fail_msg("%s (%s code): the fingerprint changed: %s", seed_names[i],
+                fail_msg("%s (%s code): the fingerprint changed: %s", tu_seed_name(i),
                          portable ? "portable" : "fastest", text);
         }
     }

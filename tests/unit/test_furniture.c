@@ -157,10 +157,6 @@ static void segmentation_after_removal_is_the_same(void **state)
     assert_int_equal(
         nw_furniture_new_from_file(f->n, "config/furniture.conf", &shipped, err, sizeof err),
         NW_OK);
-    static const char *const names[] = {
-        "000_c7189a82eabcfedc", "001_36b4ca6c38791fab", "002_cf9858d6c968c6dd",
-        "003_36327a287adc8b89", "004_6be975f03497fb3e",
-    };
     static const char *const pages[] = {
         "خبر عاجل\nشارك القصة\n\nالنص الأول. جملة ثانية #وسم\n\nاقرأ أيضا: شيء\n\nخاتمة U.S. end",
         "RIP #Baghdad pic.twitter.com/pHJaoVWfbf\nnext line www.ina.iq/x here",
@@ -168,16 +164,16 @@ static void segmentation_after_removal_is_the_same(void **state)
     };
     nw_segments *direct = nw_segments_new(), *moved = nw_segments_new();
     size_t whole = 0;
-    for (size_t i = 0; i < 8; i++) {
+    const size_t npages = sizeof pages / sizeof pages[0];
+    for (size_t i = 0; i < TU_NSEEDS + npages; i++) {
         char *text;
         size_t len;
-        const nw_furniture *which = i < 5 ? shipped : f->f;
-        if (i < 5) {
-            char path[256];
-            snprintf(path, sizeof path, TU_SEEDS_DIR "/%s.txt", names[i]);
-            text = tu_read(path, &len);
+        const bool seed = i < TU_NSEEDS;
+        const nw_furniture *which = seed ? shipped : f->f;
+        if (seed) {
+            text = tu_read_seed(i, &len);
         } else {
-            text = strdup(pages[i - 5]);
+            text = strdup(pages[i - TU_NSEEDS]);
             len = strlen(text);
         }
         assert_int_equal(nw_normalize(f->n, text, len, f->in, err, sizeof err), NW_OK);
@@ -190,7 +186,7 @@ static void segmentation_after_removal_is_the_same(void **state)
         assert_int_equal(nw_segment_after_removal(f->in, f->s, f->r->remove, f->r->nremove, f->out,
                                                   moved, err, sizeof err),
                          NW_OK);
-        assert_same_segments(direct, moved, i < 5 ? names[i] : pages[i - 5]);
+        assert_same_segments(direct, moved, seed ? tu_seed_name(i) : pages[i - TU_NSEEDS]);
         /* Whole lines only (the tokens were moved, not found again)? */
         bool lines = true;
         for (size_t k = 0; k < f->r->nremove; k++) {
@@ -202,8 +198,8 @@ static void segmentation_after_removal_is_the_same(void **state)
         free(text);
     }
     /* Both ways were taken: the seeds lose whole lines; a stripped link is inside one. */
-    assert_true(whole >= 5);
-    assert_true(whole < 8);
+    assert_true(whole >= TU_NSEEDS);
+    assert_true(whole < TU_NSEEDS + npages);
     nw_segments_free(direct);
     nw_segments_free(moved);
     nw_furniture_free(shipped);

@@ -257,18 +257,12 @@ static void prepared_lookups_find_the_same(void **state)
     const nw_phrases *p = nw_gazetteer_phrases(g);
     nw_text *t = nw_text_new();
     nw_segments *s = nw_segments_new();
-    static const char *const names[] = {
-        "000_c7189a82eabcfedc", "001_36b4ca6c38791fab", "002_cf9858d6c968c6dd",
-        "003_36327a287adc8b89", "004_6be975f03497fb3e",
-    };
     size_t hits = 0;
-    for (size_t i = 0; i < 6; i++) {
+    for (size_t i = 0; i <= TU_NSEEDS; i++) {
         char *text;
         size_t len = 0;
-        if (i < 5) {
-            char path[256];
-            snprintf(path, sizeof path, TU_SEEDS_DIR "/%s.txt", names[i]);
-            text = tu_read(path, &len);
+        if (i < TU_NSEEDS) {
+            text = tu_read_seed(i, &len);
         } else {
             static const char edge[] = "وبغداد للعراق والكاظمي بالعراق فلبنان وللعراق Baghdad's "
                                        "@Kadhimi #بغداد ولمطار بغداد الدولي";

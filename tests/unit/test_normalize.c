@@ -191,16 +191,10 @@ static void invalid_utf8_is_an_error_with_the_offset(void **state)
 static void seeds_normalise_cleanly(void **state)
 {
     fixture *f = *state;
-    static const char *const names[] = {
-        "000_c7189a82eabcfedc", "001_36b4ca6c38791fab", "002_cf9858d6c968c6dd",
-        "003_36327a287adc8b89", "004_6be975f03497fb3e",
-    };
-    for (size_t i = 0; i < 5; i++) {
-        char path[256], err[256];
-        snprintf(path, sizeof path, TU_SEEDS_DIR "/%s.txt", names[i]);
+    for (size_t i = 0; i < TU_NSEEDS; i++) {
+        char err[256];
         size_t len = 0;
-        char *text = tu_read(path, &len);
-        assert_non_null(text);
+        char *text = tu_read_seed(i, &len);
         assert_int_equal(nw_normalize(f->n, text, len, f->t, err, sizeof err), NW_OK);
         nw_text *t = f->t;
         assert_true(nw_utf8_valid(t->display, t->display_len, NULL));
@@ -308,23 +302,17 @@ static void fast_path_agrees_with_icu(void **state)
      * 18 code points (5: U+FDFA), supplementary and Hangul code points (11, 12).
      */
     assert_int_equal(nw_normalizer_fast_texts(f->n) - before, 10);
-    static const char *const names[] = {
-        "000_c7189a82eabcfedc", "001_36b4ca6c38791fab", "002_cf9858d6c968c6dd",
-        "003_36327a287adc8b89", "004_6be975f03497fb3e",
-    };
-    for (size_t i = 0; i < 5; i++) {
-        char path[256];
-        snprintf(path, sizeof path, TU_SEEDS_DIR "/%s.txt", names[i]);
+    for (size_t i = 0; i < TU_NSEEDS; i++) {
         size_t len = 0;
-        char *text = tu_read(path, &len);
-        assert_int_equal(both_paths(f, slow, text, len, names[i]), NW_OK);
+        char *text = tu_read_seed(i, &len);
+        assert_int_equal(both_paths(f, slow, text, len, tu_seed_name(i)), NW_OK);
         /* Line by line too: most lines take the fast path even where the page does not. */
         for (char *line = text, *nl; *line != '\0'; line = nl + 1) {
             nl = strchr(line, '\n');
             if (nl == NULL)
                 nl = line + strlen(line) - 1;
             size_t n = (size_t)(nl - line) + 1;
-            assert_int_equal(both_paths(f, slow, line, n, names[i]), NW_OK);
+            assert_int_equal(both_paths(f, slow, line, n, tu_seed_name(i)), NW_OK);
         }
         free(text);
     }

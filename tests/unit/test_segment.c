@@ -209,19 +209,12 @@ static void agree_with_icu(fixture *f, const char *name)
 static void seeds_agree_with_icu(void **state)
 {
     fixture *f = *state;
-    static const char *const names[] = {
-        "000_c7189a82eabcfedc", "001_36b4ca6c38791fab", "002_cf9858d6c968c6dd",
-        "003_36327a287adc8b89", "004_6be975f03497fb3e",
-    };
-    for (size_t i = 0; i < 5; i++) {
-        char path[256];
-        snprintf(path, sizeof path, TU_SEEDS_DIR "/%s.txt", names[i]);
-        char *text = tu_read(path, NULL);
-        assert_non_null(text);
+    for (size_t i = 0; i < TU_NSEEDS; i++) {
+        char *text = tu_read_seed(i, NULL);
         run(f, text);
         assert_true(f->s->ntokens > 300);
         assert_true(f->s->nsentences > 10);
-        agree_with_icu(f, names[i]);
+        agree_with_icu(f, tu_seed_name(i));
         free(text);
     }
     run(f, "yesterday’s toll: 1,000.5 people; U.S. forces e.g. Covid19 #تفجير_بغداد @x ...\n"

@@ -79,4 +79,29 @@ static inline void tu_rmtree(const char *dir)
 /* The project's copy of the seed documents (tests run from the repository root). */
 #define TU_SEEDS_DIR "samples/seeds"
 
+/* The seeds: TU_NSEEDS of them, named TU_SEEDS_DIR/<name>.txt. */
+#define TU_NSEEDS 5
+
+static inline const char *tu_seed_name(size_t i)
+{
+    static const char *const names[TU_NSEEDS] = {
+        "000_c7189a82eabcfedc", "001_36b4ca6c38791fab", "002_cf9858d6c968c6dd",
+        "003_36327a287adc8b89", "004_6be975f03497fb3e",
+    };
+    return names[i];
+}
+
+/* Seed i's bytes, as tu_read gives them, aborting when it cannot be read. */
+static inline char *tu_read_seed(size_t i, size_t *len)
+{
+    char path[256];
+    snprintf(path, sizeof path, TU_SEEDS_DIR "/%s.txt", tu_seed_name(i));
+    char *text = tu_read(path, len);
+    if (text == NULL) {
+        fprintf(stderr, "cannot read %s\n", path);
+        abort();
+    }
+    return text;
+}
+
 #endif
