@@ -481,6 +481,41 @@ typedef struct fast_state {
     unsigned pend;
 } fast_state;
 
+/*
+ * White space is kept pending until the next character (see fast_state):
+ * notes a space (newline false) or a line break, ncp code points written.
+ */
+static inline __attribute__((always_inline)) void note_white(bool newline, unsigned *pend,
+                                                             uint32_t ncp)
+{
+    if (ncp == 0)
+        return; /* leading white space is dropped */
+    if (newline)
+        *pend = *pend >= 2 ? *pend + 1 : 2;
+    else if (*pend == 0)
+        *pend = 1;
+}
+
+/* Writes the pending white space before a character: one space, or at most one blank line. */
+static inline __attribute__((always_inline)) void
+flush_white(unsigned *pend, uint8_t *restrict d, uint8_t *restrict m, uint32_t *restrict dcp,
+            uint32_t *restrict mcp, int32_t *restrict cps, uint32_t *di, uint32_t *mi,
+            uint32_t *ncp)
+{
+    if (*pend == 0)
+        return;
+    unsigned k = *pend == 1 ? 1 : *pend - 1 > 2 ? 2 : *pend - 1;
+    uint8_t sep = *pend == 1 ? ' ' : '\n';
+    for (unsigned j = 0; j < k; j++) {
+        dcp[*ncp] = *di;
+        mcp[*ncp] = *mi;
+        cps[(*ncp)++] = sep;
+        d[(*di)++] = sep;
+        m[(*mi)++] = sep;
+    }
+    *pend = 0;
+}
+
 /* Appends the code point f describes; false when it is not simple (K_SLOW). */
 static inline __attribute__((always_inline)) bool
 fast_emit(const fast_cp *f, uint8_t *restrict d, uint8_t *restrict m, uint32_t *restrict dcp,
@@ -489,30 +524,11 @@ fast_emit(const fast_cp *f, uint8_t *restrict d, uint8_t *restrict m, uint32_t *
 {
     unsigned kind = f->kind;
     if (kind != K_CHAR) {
-        if (kind == K_SPACE) {
-            if (*pend == 0 && *ncp > 0)
-                *pend = 1;
-        } else if (kind == K_NEWLINE) {
-            if (*ncp > 0)
-                *pend = *pend >= 2 ? *pend + 1 : 2;
-        } else if (kind == K_SLOW) {
-            return false;
-        }
-        return true; /* K_DELETE */
+        if (kind == K_SPACE || kind == K_NEWLINE)
+            note_white(kind == K_NEWLINE, pend, *ncp);
+        return kind != K_SLOW; /* K_DELETE: nothing */
     }
-    /* The white space before this character: at most one blank line. */
-    if (*pend != 0) {
-        unsigned k = *pend == 1 ? 1 : *pend - 1 > 2 ? 2 : *pend - 1;
-        uint8_t sep = *pend == 1 ? ' ' : '\n';
-        for (unsigned j = 0; j < k; j++) {
-            dcp[*ncp] = *di;
-            mcp[*ncp] = *mi;
-            cps[(*ncp)++] = sep;
-            d[(*di)++] = sep;
-            m[(*mi)++] = sep;
-        }
-        *pend = 0;
-    }
+    flush_white(pend, d, m, dcp, mcp, cps, di, mi, ncp);
     dcp[*ncp] = *di;
     mcp[*ncp] = *mi;
     cps[(*ncp)++] = f->dc;
@@ -722,9 +738,11 @@ nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, 
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         out->cap_cp = in->ncp + 1;
     }
-    size_t di = 0, mi = 0, ncp = 0, r = 0;
-    int pending_space = 0, newlines = 0, line_empty = 1, any = 0;
-    size_t i = 0;
+    /* The normaliser's white space rules (fast_state), across the removed spans. */
+    uint32_t di = 0, mi = 0, ncp = 0;
+    unsigned pend = 0;
+    uint8_t *d = (uint8_t *)out->display, *m = (uint8_t *)out->match;
+    size_t r = 0, i = 0;
     while (i < in->ncp) {
         while (r < nremove && remove[r].end <= i)
             r++;
@@ -733,34 +751,12 @@ nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, 
             continue;
         }
         int32_t c = in->cps[i];
-        if (c == '\n') {
-            pending_space = 0;
-            newlines += any;
-            line_empty = 1;
+        if (c == '\n' || c == ' ') {
+            note_white(c == '\n', &pend, ncp);
             i++;
             continue;
         }
-        if (c == ' ') {
-            pending_space = !line_empty;
-            i++;
-            continue;
-        }
-        if (newlines > 0 || pending_space) {
-            int k = newlines > 2 ? 2 : newlines;
-            char sep = newlines > 0 ? '\n' : ' ';
-            for (int j = 0; j < (newlines > 0 ? k : 1); j++) {
-                out->display_cp[ncp] = (uint32_t)di;
-                out->match_cp[ncp] = (uint32_t)mi;
-                out->cps[ncp] = sep;
-                ncp++;
-                out->display[di++] = sep;
-                out->match[mi++] = sep;
-            }
-            newlines = 0;
-            pending_space = 0;
-        }
-        line_empty = 0;
-        any = 1;
+        flush_white(&pend, d, m, out->display_cp, out->match_cp, out->cps, &di, &mi, &ncp);
         /*
          * A run of kept characters up to a line break, the removed span or
          * white space that is not one space between two kept characters
@@ -776,26 +772,20 @@ nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, 
                 break;
             j++;
         }
-        uint32_t dshift = in->display_cp[i] - (uint32_t)di, mshift = in->match_cp[i] - (uint32_t)mi;
+        uint32_t dshift = in->display_cp[i] - di, mshift = in->match_cp[i] - mi;
         for (size_t k = i; k < j; k++, ncp++) {
             out->display_cp[ncp] = in->display_cp[k] - dshift;
             out->match_cp[ncp] = in->match_cp[k] - mshift;
             out->cps[ncp] = in->cps[k];
         }
-        size_t dl = in->display_cp[j] - in->display_cp[i], ml = in->match_cp[j] - in->match_cp[i];
-        memcpy(out->display + di, in->display + in->display_cp[i], dl);
-        memcpy(out->match + mi, in->match + in->match_cp[i], ml);
+        uint32_t dl = in->display_cp[j] - in->display_cp[i], ml = in->match_cp[j] - in->match_cp[i];
+        memcpy(d + di, in->display + in->display_cp[i], dl);
+        memcpy(m + mi, in->match + in->match_cp[i], ml);
         di += dl;
         mi += ml;
         i = j;
     }
-    out->display_cp[ncp] = (uint32_t)di;
-    out->match_cp[ncp] = (uint32_t)mi;
-    out->cps[ncp] = 0;
-    out->display[di] = '\0';
-    out->match[mi] = '\0';
-    out->display_len = di;
-    out->match_len = mi;
-    out->ncp = ncp;
+    fast_state st = {NULL, NULL, di, mi, ncp, pend};
+    fast_finish(&st, out);
     return NW_OK;
 }
