@@ -432,6 +432,9 @@ static int config_rules(config *cf, nw_normalizer *n, const nw_furniture *f, con
             snprintf(err, errlen, "out of memory");
         return -1;
     }
+    /* As the daemon does (consumer/stages.c). */
+    if (nw_analyzer_screen(cf->a, nw_rules_terms(cf->r), err, errlen) != NW_OK)
+        return -1;
     return 0;
 }
 
@@ -551,7 +554,8 @@ static int rss_child(int argc, char **argv)
     }
     nw_analyzer *a = nw_analyzer_new(g, f, err, sizeof err);
     nw_matcher *m = nw_matcher_new(r);
-    if (a == NULL || m == NULL) {
+    if (a == NULL || m == NULL ||
+        nw_analyzer_screen(a, nw_rules_terms(r), err, sizeof err) != NW_OK) {
         fprintf(stderr, "nw-bench --rss-child: cannot create the analyzer\n");
         return 1;
     }

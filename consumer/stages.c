@@ -40,6 +40,11 @@ nw_enricher *nw_enricher_new(const nw_pipeline *p, char *errbuf, size_t errlen)
         nw_enricher_free(e);
         return NULL;
     }
+    /* The matcher looks every token up in the rules' terms: screened with the analyzer's. */
+    if (nw_analyzer_screen(e->analyzer, nw_rules_terms(p->rules), errbuf, errlen) != NW_OK) {
+        nw_enricher_free(e);
+        return NULL;
+    }
     return e;
 }
 

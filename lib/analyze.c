@@ -25,6 +25,10 @@ struct nw_analyzer {
     size_t cap_words;
     nw_dates dates;
     nw_analysis result;
+    /* The indexes each document's tokens are screened against (nw_phrases_prepare). */
+    const nw_phrases *screened[NW_SEGMENTS_SCREENED];
+    size_t nscreened;
+    nw_phrases_screen *screen;
 };
 
 const char *nw_lang_name(nw_lang lang)
@@ -39,6 +43,7 @@ void nw_analyzer_free(nw_analyzer *a)
         return;
     nw_normalizer_free(a->norm);
     nw_recognizer_free(a->rec);
+    nw_phrases_screen_free(a->screen);
     nw_text_free(a->page);
     nw_text_free(a->text);
     nw_text_free(a->title);
@@ -80,7 +85,31 @@ nw_analyzer *nw_analyzer_new(const nw_gazetteer *g, const nw_furniture *f, char 
         nw_analyzer_free(a);
         return NULL;
     }
+    if (nw_analyzer_screen(a, nw_gazetteer_phrases(g), errbuf, errlen) != NW_OK ||
+        nw_analyzer_screen(a, nw_recognizer_words(a->rec), errbuf, errlen) != NW_OK) {
+        nw_analyzer_free(a);
+        return NULL;
+    }
     return a;
+}
+
+nw_err nw_analyzer_screen(nw_analyzer *a, const nw_phrases *p, char *errbuf, size_t errlen)
+{
+    for (size_t d = 0; d < a->nscreened; d++)
+        if (a->screened[d] == p)
+            return NW_OK;
+    if (a->nscreened == NW_SEGMENTS_SCREENED)
+        return nw_set_error(errbuf, errlen, NW_EINVAL,
+                            "the analyzer already screens %d indexes, as many as it can",
+                            NW_SEGMENTS_SCREENED);
+    a->screened[a->nscreened] = p;
+    nw_phrases_screen *sc = nw_phrases_screen_new(a->screened, a->nscreened + 1, errbuf, errlen);
+    if (sc == NULL)
+        return NW_ENOMEM;
+    nw_phrases_screen_free(a->screen);
+    a->screen = sc;
+    a->nscreened++;
+    return NW_OK;
 }
 
 static bool add_mention(nw_analyzer *a, const nw_entity *e, nw_entity_type type, uint32_t start,
@@ -298,7 +327,7 @@ nw_err nw_analyzer_run(nw_analyzer *a, const nw_doc *doc, const nw_analysis **ou
     }
     /* Each token's lookup keys, once for the four indexes (gazetteer, titles, casualties, rules).
      */
-    err = nw_phrases_prepare(clean, seg, errbuf, errlen);
+    err = nw_phrases_prepare(clean, seg, a->screen, errbuf, errlen);
     /* The recognisers' words are looked up at each token several times: once, here. */
     if (err == NW_OK)
         err = nw_phrases_memo(nw_recognizer_words(a->rec), clean, seg, errbuf, errlen);

@@ -637,12 +637,72 @@ static int match_view(const nw_phrases *p, const nw_text *t, const words_view *v
 struct nw_token_keys {
     uint32_t first; /* s->keys[first ...]: its readings */
     uint8_t nreadings, possessive, at;
+    uint8_t screen; /* bit d: a reading passes the filter of s->screened[d] */
 };
 
-nw_err nw_phrases_prepare(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
+struct nw_phrases_screen {
+    const nw_phrases *indexes[NW_SEGMENTS_SCREENED];
+    size_t n;
+    uint8_t *table; /* entry b: bit d set when indexes[d]'s filter has bit b (modulo its size) */
+    uint64_t mask;  /* entries - 1 */
+};
+
+void nw_phrases_screen_free(nw_phrases_screen *sc)
+{
+    if (sc == NULL)
+        return;
+    free(sc->table);
+    free(sc);
+}
+
+nw_phrases_screen *nw_phrases_screen_new(const nw_phrases *const *indexes, size_t n, char *errbuf,
+                                         size_t errlen)
+{
+    if (n > NW_SEGMENTS_SCREENED) {
+        nw_set_error(errbuf, errlen, NW_EINVAL, "%zu indexes to screen; at most %d can be", n,
+                     NW_SEGMENTS_SCREENED);
+        return NULL;
+    }
+    /*
+     * The filters' sizes are powers of two: a table as large as the largest
+     * holds each filter's bit b at every entry congruent to b.
+     */
+    size_t entries = 1;
+    for (size_t d = 0; d < n; d++)
+        if (indexes[d]->firsts_filter.bits > entries)
+            entries = indexes[d]->firsts_filter.bits;
+    nw_phrases_screen *sc = calloc(1, sizeof *sc);
+    if (sc == NULL || (sc->table = calloc(entries, 1)) == NULL) {
+        nw_phrases_screen_free(sc);
+        nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        return NULL;
+    }
+    for (size_t d = 0; d < n; d++) {
+        const bit_filter *f = &indexes[d]->firsts_filter;
+        sc->indexes[d] = indexes[d];
+        for (size_t b = 0; f->bits > 0 && b < entries; b++)
+            sc->table[b] |= (uint8_t)(((f->words[(b & (f->bits - 1)) >> 6] >> (b & 63)) & 1) << d);
+    }
+    sc->n = n;
+    sc->mask = entries - 1;
+    return sc;
+}
+
+/* Bit d: one of the readings r[0..nr) passes the filter of sc's index d. */
+static inline uint8_t screen_readings(const nw_phrases_screen *sc, const reading *r, size_t nr)
+{
+    uint8_t bits = 0;
+    for (size_t k = 0; k < nr; k++)
+        bits |= sc->table[(r[k].hash >> 32) & sc->mask];
+    return bits;
+}
+
+nw_err nw_phrases_prepare(const nw_text *t, nw_segments *s, const nw_phrases_screen *sc,
+                          char *errbuf, size_t errlen)
 {
     s->nkeyed = s->nkeys = s->key_pool_len = 0;
     s->memo_index = NULL;
+    s->nscreened = 0;
     /*
      * Restored-article readings (لل as ل + ال) are copied to the pool: at
      * most two per word, each at most the word plus 4 bytes. Sized once, so
@@ -673,8 +733,14 @@ nw_err nw_phrases_prepare(const nw_text *t, nw_segments *s, char *errbuf, size_t
             r[k].bytes = copy;
         }
         s->keyed[i] =
-            (struct nw_token_keys){(uint32_t)s->nkeys, (uint8_t)nr, possessive, (uint8_t)at};
+            (struct nw_token_keys){(uint32_t)s->nkeys, (uint8_t)nr, possessive, (uint8_t)at,
+                                   sc != NULL ? screen_readings(sc, r, nr) : 0};
         s->nkeys += nr;
+    }
+    if (sc != NULL) {
+        for (size_t d = 0; d < sc->n; d++)
+            s->screened[d] = sc->indexes[d];
+        s->nscreened = sc->n;
     }
     s->nkeyed = s->ntokens;
     return NW_OK;
@@ -728,6 +794,13 @@ int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s
         *hit = *m;
         return 1;
     }
+    /* A screened index: most tokens end here, at their bit. */
+    for (size_t d = 0; d < s->nscreened; d++)
+        if (s->screened[d] == p) {
+            if (!((s->keyed[i].screen >> d) & 1))
+                return 0;
+            break;
+        }
     return match_filtered(p, t, s, i, hit);
 }
 

@@ -119,6 +119,11 @@ const nw_event *nw_rules_find_event(const nw_rules *r, const char *id)
     return NULL;
 }
 
+const nw_phrases *nw_rules_terms(const nw_rules *r)
+{
+    return r->terms;
+}
+
 size_t nw_rules_class_count(const nw_rules *r)
 {
     return r->nclasses;

@@ -70,6 +70,18 @@ nw_analyzer *nw_analyzer_new(const nw_gazetteer *g, const nw_furniture *f, char 
 void nw_analyzer_free(nw_analyzer *a);
 
 /*
+ * Screens every analysed document's tokens against p too, as the analyzer
+ * does for its own indexes (gazetteer, recognisers): a later
+ * nw_phrases_match in p on the analysis, at a token none of whose readings
+ * can start one of p's phrases (most tokens), ends at one bit. For an index
+ * consulted at every token after the analysis, such as nw_rules_terms for
+ * the matcher; results are the same without it. p is not copied: the caller
+ * keeps it alive and unchanged while a uses it. NW_EINVAL when a already
+ * screens as many indexes as it can (NW_SEGMENTS_SCREENED).
+ */
+nw_err nw_analyzer_screen(nw_analyzer *a, const nw_phrases *p, char *errbuf, size_t errlen);
+
+/*
  * Analyses the document's title and body. Invalid UTF-8 is NW_EUTF8 with
  * the byte offset; out of memory is NW_ENOMEM.
  */

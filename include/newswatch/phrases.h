@@ -66,14 +66,34 @@ int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s
                      nw_phrase_hit *hit);
 
 /*
+ * A screen: the filters of first words of up to NW_SEGMENTS_SCREENED
+ * indexes, merged into one table (bit d of each entry for indexes[d]), so
+ * that nw_phrases_prepare tests a reading against all of them with one load.
+ * Make it once the indexes are complete. It keeps pointers to them, not
+ * copies: they must outlive it, unchanged. NULL with NW_EINVAL in errbuf for
+ * more than NW_SEGMENTS_SCREENED indexes, or NW_ENOMEM.
+ */
+typedef struct nw_phrases_screen nw_phrases_screen;
+nw_phrases_screen *nw_phrases_screen_new(const nw_phrases *const *indexes, size_t n, char *errbuf,
+                                         size_t errlen);
+/* Frees the screen (not its indexes); NULL is a no-op. */
+void nw_phrases_screen_free(nw_phrases_screen *sc);
+
+/*
  * Prepares, once per segmentation, what a lookup in any index needs from each
  * token: the word, its heads after proclitics, and their hashes. They are kept
  * in s until the next nw_segment; nw_phrases_match uses them when they are
  * there and computes the same for each call when not (same results either
  * way). The analyzer prepares each document once for its four indexes.
+ *
+ * With a screen (sc may be NULL), each token is also tested against its
+ * indexes: a lookup in one of them, at a token none of whose readings passes
+ * that index's filter of first words (most tokens), then ends at one bit kept
+ * in s. Other indexes are looked up as before. sc must outlive that use of s.
  * NW_ENOMEM is the only error.
  */
-nw_err nw_phrases_prepare(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen);
+nw_err nw_phrases_prepare(const nw_text *t, nw_segments *s, const nw_phrases_screen *sc,
+                          char *errbuf, size_t errlen);
 
 /*
  * Looks every token of a prepared segmentation up in p once and keeps the

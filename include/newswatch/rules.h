@@ -75,6 +75,13 @@ const nw_event *nw_rules_event_at(const nw_rules *r, size_t i);
 const nw_event *nw_rules_find_event(const nw_rules *r, const char *id);
 size_t nw_rules_class_count(const nw_rules *r);
 
+/*
+ * The index of the rules' terms (entity names and keyword class terms),
+ * looked up at every token of every document the matcher runs on: give it to
+ * nw_analyzer_screen, and most of those lookups end at one bit. Owned by r.
+ */
+const nw_phrases *nw_rules_terms(const nw_rules *r);
+
 /* A term of a rule found in the text: an entity or a keyword class term. */
 typedef struct nw_term {
     const nw_entity *entity; /* NULL for a keyword */

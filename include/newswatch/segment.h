@@ -49,6 +49,9 @@ typedef struct nw_span {
     uint32_t start, end; /* code points */
 } nw_span;
 
+/* At most this many indexes screened by nw_phrases_prepare. */
+#define NW_SEGMENTS_SCREENED 8
+
 typedef struct nw_segments {
     nw_token *tokens;
     size_t ntokens;
@@ -65,6 +68,12 @@ typedef struct nw_segments {
     struct nw_lookup_key *keys;
     char *key_pool;
     size_t nkeyed, cap_keyed, nkeys, cap_keys, key_pool_len, cap_key_pool;
+    /*
+     * Private: the indexes whose filters of first words nw_phrases_prepare
+     * tested each token's readings against (its bits in struct nw_token_keys).
+     */
+    const void *screened[NW_SEGMENTS_SCREENED];
+    size_t nscreened;
     /* Private: one index's lookups at every token (nw_phrases_memo), until nw_segment. */
     const void *memo_index;
     void *memo_hits; /* nw_phrase_hit per token; .ntokens 0 for none */

@@ -255,6 +255,10 @@ static void prepared_lookups_find_the_same(void **state)
     assert_int_equal(nw_gazetteer_new_from_file(f->n, "config/gazetteer.txt", &g, err, sizeof err),
                      NW_OK);
     const nw_phrases *p = nw_gazetteer_phrases(g);
+    nw_phrases *empty = nw_phrases_new();
+    const nw_phrases *screen[] = {empty, p};
+    nw_phrases_screen *sc = nw_phrases_screen_new(screen, 2, err, sizeof err);
+    assert_non_null(sc);
     nw_text *t = nw_text_new();
     nw_segments *s = nw_segments_new();
     size_t hits = 0;
@@ -275,13 +279,22 @@ static void prepared_lookups_find_the_same(void **state)
         int *rplain = calloc(s->ntokens + 1, sizeof *rplain);
         for (size_t k = 0; k < s->ntokens; k++)
             rplain[k] = nw_phrases_match(p, t, s, k, &plain[k]);
-        assert_int_equal(nw_phrases_prepare(t, s, err, sizeof err), NW_OK);
-        assert_int_equal(s->nkeyed, s->ntokens); /* the prepared path is the one taken below */
-        for (size_t k = 0; k < s->ntokens; k++) {
-            nw_phrase_hit h;
-            int r = nw_phrases_match(p, t, s, k, &h);
-            assert_same_hit(r, &h, rplain[k], &plain[k], k);
-            hits += r;
+        /*
+         * Prepared, then also screened: p behind an empty index, so that its
+         * bit is not the first; a screened token whose bit is clear ends there.
+         */
+        for (int screened = 0; screened < 2; screened++) {
+            assert_int_equal(nw_phrases_prepare(t, s, screened ? sc : NULL, err, sizeof err),
+                             NW_OK);
+            assert_int_equal(s->nkeyed, s->ntokens); /* the prepared path is taken below */
+            assert_int_equal(s->nscreened, screened ? 2 : 0);
+            for (size_t k = 0; k < s->ntokens; k++) {
+                nw_phrase_hit h;
+                int r = nw_phrases_match(p, t, s, k, &h);
+                assert_same_hit(r, &h, rplain[k], &plain[k], k);
+                assert_int_equal(nw_phrases_match(empty, t, s, k, &h), 0);
+                hits += screened ? 0 : (size_t)r;
+            }
         }
         /* Memoised: the same hits again, read from what nw_phrases_memo kept. */
         assert_int_equal(nw_phrases_memo(p, t, s, err, sizeof err), NW_OK);
@@ -300,6 +313,14 @@ static void prepared_lookups_find_the_same(void **state)
         free(text);
     }
     assert_true(hits > 100);
+    /* More indexes than a segmentation can screen: refused. */
+    const nw_phrases *many[NW_SEGMENTS_SCREENED + 1];
+    for (size_t d = 0; d <= NW_SEGMENTS_SCREENED; d++)
+        many[d] = p;
+    assert_null(nw_phrases_screen_new(many, NW_SEGMENTS_SCREENED + 1, err, sizeof err));
+    assert_non_null(strstr(err, "at most 8"));
+    nw_phrases_screen_free(sc);
+    nw_phrases_free(empty);
     nw_segments_free(s);
     nw_text_free(t);
     nw_gazetteer_free(g);
@@ -354,7 +375,7 @@ static void an_index_of_many_phrases_finds_each(void **state)
         assert_int_equal(nw_segment(t, s, err, sizeof err), NW_OK);
         for (int prepared = 0; prepared < 2; prepared++) {
             if (prepared)
-                assert_int_equal(nw_phrases_prepare(t, s, err, sizeof err), NW_OK);
+                assert_int_equal(nw_phrases_prepare(t, s, NULL, err, sizeof err), NW_OK);
             nw_phrase_hit h;
             assert_int_equal(nw_phrases_match(p, t, s, 0, &h), 1);
             assert_int_equal(h.ntokens, k % 3 == 0 ? 2 : 1);
