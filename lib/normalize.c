@@ -9,6 +9,7 @@
 #include <unicode/ustring.h>
 #include <unicode/utf16.h>
 #include <unicode/utf8.h>
+#include <wchar.h>
 
 #include "newswatch/furniture.h"
 #include "newswatch/utf8.h"
@@ -570,14 +571,17 @@ static __attribute__((noinline)) int fast_run(fast_state *st, nw_text *out)
     uint32_t di = st->di, mi = st->mi, ncp = st->ncp;
     unsigned pend = st->pend;
     int result = RUN_END;
-    while (s < end) {
-        unsigned b = s[0];
+    /* Two bytes can be read anywhere before the last byte: that one is taken after the loop. */
+    const uint8_t *last = end - (s < end);
+    while (s < last) {
+        unsigned b = s[0], b1 = s[1];
         const fast_cp *f;
         if (b < 0x80) {
             f = &fast[b];
             s++;
-        } else if (b - 0xC2u <= 0xDFu - 0xC2u && s + 1 < end && (s[1] & 0xC0) == 0x80) {
-            f = &fast[((b & 0x1Fu) << 6) | (s[1] & 0x3Fu)];
+        } else if (b - 0xC2u <= 0xDFu - 0xC2u && b1 - 0x80u < 0x40u) {
+            /* ((b & 0x1F) << 6) | (b1 & 0x3F), for a lead byte and a continuation byte */
+            f = &fast[b * 64 + b1 - (0xC0u * 64 + 0x80u)];
             s += 2;
         } else {
             result = RUN_LONG;
@@ -588,6 +592,15 @@ static __attribute__((noinline)) int fast_run(fast_state *st, nw_text *out)
             s -= 2;
             result = RUN_SLOW;
             break;
+        }
+    }
+    if (result == RUN_END && s < end) {
+        /* The last byte: ASCII, or else not valid (the caller says so). */
+        if (*s < 0x80) {
+            fast_emit(&fast[*s], d, m, dcp, mcp, cps, &di, &mi, &ncp, &pend);
+            s++;
+        } else {
+            result = RUN_LONG;
         }
     }
     st->s = s;
@@ -718,6 +731,24 @@ char *nw_normalize_to_match(nw_normalizer *n, const char *in, size_t len, size_t
     return res;
 }
 
+_Static_assert(sizeof(wchar_t) == sizeof(int32_t), "code points are searched with wmemchr");
+
+/* to[k] = from[k] - shift for k < n: four at a time (GCC's and Clang's vector types). */
+typedef uint32_t u32x4 __attribute__((vector_size(16)));
+static void shift_offsets(uint32_t *restrict to, const uint32_t *restrict from, uint32_t shift,
+                          size_t n)
+{
+    u32x4 by = {shift, shift, shift, shift}, v;
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        memcpy(&v, from + k, sizeof v);
+        v -= by;
+        memcpy(to + k, &v, sizeof v);
+    }
+    for (; k < n; k++)
+        to[k] = from[k] - shift;
+}
+
 nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, nw_text *out,
                       char *errbuf, size_t errlen)
 {
@@ -764,20 +795,22 @@ nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, 
          * are): its bytes in one copy, its offsets shifted by a constant.
          */
         size_t end = r < nremove && remove[r].start < in->ncp ? remove[r].start : in->ncp;
-        size_t j = i + 1;
-        while (j < end) {
-            int32_t cj = in->cps[j];
-            if (cj == '\n' ||
-                (cj == ' ' && (j + 1 >= end || in->cps[j + 1] == ' ' || in->cps[j + 1] == '\n')))
-                break;
-            j++;
-        }
-        uint32_t dshift = in->display_cp[i] - di, mshift = in->match_cp[i] - mi;
-        for (size_t k = i; k < j; k++, ncp++) {
-            out->display_cp[ncp] = in->display_cp[k] - dshift;
-            out->match_cp[ncp] = in->match_cp[k] - mshift;
-            out->cps[ncp] = in->cps[k];
-        }
+        size_t j = end;
+        /*
+         * In a normalised text a space is always followed by a character:
+         * the run ends at the next line break, or else before a space that
+         * the removed span follows. (wchar_t is a 32-bit int here: glibc's
+         * wmemchr finds the line break many code points at a time.)
+         */
+        const wchar_t *nl = wmemchr((const wchar_t *)in->cps + i + 1, L'\n', end - i - 1);
+        if (nl != NULL)
+            j = (size_t)(nl - (const wchar_t *)in->cps);
+        else if (in->cps[end - 1] == ' ')
+            j = end - 1;
+        shift_offsets(out->display_cp + ncp, in->display_cp + i, in->display_cp[i] - di, j - i);
+        shift_offsets(out->match_cp + ncp, in->match_cp + i, in->match_cp[i] - mi, j - i);
+        memcpy(out->cps + ncp, in->cps + i, (j - i) * sizeof(int32_t));
+        ncp += (uint32_t)(j - i);
         uint32_t dl = in->display_cp[j] - in->display_cp[i], ml = in->match_cp[j] - in->match_cp[i];
         memcpy(d + di, in->display + in->display_cp[i], dl);
         memcpy(m + mi, in->match + in->match_cp[i], ml);

@@ -55,9 +55,10 @@ nw_err nw_furniture_find(const nw_furniture *f, const nw_text *t, const nw_segme
                          nw_furniture_result *r, char *errbuf, size_t errlen);
 
 /*
- * Builds out from in without the code point ranges in remove (sorted, not
- * overlapping), keeping the forms' invariants: lines trimmed, at most one
- * blank line in a row, no leading or trailing white space.
+ * Builds out from in, a normalised text (nw_normalize or nw_text_remove made
+ * it), without the code point ranges in remove (sorted, not overlapping),
+ * keeping the forms' invariants: lines trimmed, at most one blank line in a
+ * row, no leading or trailing white space.
  */
 nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, nw_text *out,
                       char *errbuf, size_t errlen);
