@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
+#include <wchar.h>
+
 #include "grow.h"
 
 nw_segments *nw_segments_new(void)
@@ -570,6 +572,16 @@ static bool whole_lines(const nw_text *t, const nw_span *remove, size_t nremove)
     return true;
 }
 
+_Static_assert(sizeof(wchar_t) == sizeof(int32_t), "code points are searched with wmemchr");
+
+/* Where the line of t that code point i is in ends: its line break, or the end of t. */
+static uint32_t line_end(const nw_text *t, uint32_t i)
+{
+    /* wchar_t is a 32-bit int here: glibc's wmemchr reads many code points at a time. */
+    const wchar_t *nl = wmemchr((const wchar_t *)t->cps + i, L'\n', t->ncp - i);
+    return nl != NULL ? (uint32_t)(nl - (const wchar_t *)t->cps) : (uint32_t)t->ncp;
+}
+
 /*
  * Moves page's tokens into s for out (sentences and URLs of out already in
  * s): line by line, the kept lines of page are out's non-empty lines in
@@ -582,9 +594,7 @@ static bool move_tokens(const nw_text *page, const nw_segments *ps, const nw_spa
     size_t ti = 0, r = 0, sent = 0, url = 0;
     uint32_t ls = 0, os = 0;
     while (ls < page->ncp) {
-        uint32_t le = ls;
-        while (le < page->ncp && page->cps[le] != '\n')
-            le++;
+        uint32_t le = line_end(page, ls);
         while (r < nremove && remove[r].end <= ls)
             r++;
         bool removed = r < nremove && remove[r].start <= ls;
@@ -592,9 +602,7 @@ static bool move_tokens(const nw_text *page, const nw_segments *ps, const nw_spa
             /* The next non-empty line of out: the same code points. */
             while (os < out->ncp && out->cps[os] == '\n')
                 os++;
-            uint32_t oe = os;
-            while (oe < out->ncp && out->cps[oe] != '\n')
-                oe++;
+            uint32_t oe = line_end(out, os);
             if (oe - os != le - ls ||
                 memcmp(out->cps + os, page->cps + ls, (size_t)(le - ls) * sizeof(int32_t)) != 0)
                 return false;
