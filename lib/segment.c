@@ -271,6 +271,15 @@ static size_t url_at(const int32_t *cps, size_t i, size_t n)
  */
 static __attribute__((noinline)) size_t next_mark(const int32_t *cps, size_t i, size_t n)
 {
+    /* Four code points a time while all four are in the table (TABLE_END is a power of two). */
+    while (i + 4 <= n) {
+        uint32_t a = (uint32_t)cps[i], b = (uint32_t)cps[i + 1], c = (uint32_t)cps[i + 2],
+                 d = (uint32_t)cps[i + 3];
+        if ((a | b | c | d) >= TABLE_END ||
+            ((scan_flags[a] | scan_flags[b] | scan_flags[c] | scan_flags[d]) & (S_SENT | S_URL)))
+            break;
+        i += 4;
+    }
     while (i < n && (uint32_t)cps[i] < TABLE_END && !(scan_flags[cps[i]] & (S_SENT | S_URL)))
         i++;
     return i;
