@@ -181,7 +181,8 @@ static nw_err tag_entities(nw_analyzer *a, const nw_text *t, const nw_segments *
     if (!nw_grow((void **)&a->covered, &a->cap_covered, s->ntokens + 1, 1))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     memset(a->covered, 0, s->ntokens + 1);
-    for (size_t i = 0; i < s->ntokens;) {
+    /* Only the tokens the screen lets through (and hashtags) can start an entity's name. */
+    for (size_t i = 0; (i = nw_phrases_next(p, s, i)) < s->ntokens;) {
         const nw_token *tok = &s->tokens[i];
         if (tok->flags & NW_TOKEN_IN_URL) {
             i++;

@@ -732,9 +732,12 @@ nw_err nw_phrases_prepare(const nw_text *t, nw_segments *s, const nw_phrases_scr
             s->key_pool_len += r[k].len;
             r[k].bytes = copy;
         }
-        s->keyed[i] =
-            (struct nw_token_keys){(uint32_t)s->nkeys, (uint8_t)nr, possessive, (uint8_t)at,
-                                   sc != NULL ? screen_readings(sc, r, nr) : 0};
+        /* A hashtag's words are looked up one by one: it stays a candidate for every index. */
+        uint8_t screen = (s->tokens[i].flags & NW_TOKEN_HASHTAG) ? 0xFF
+                         : sc != NULL                            ? screen_readings(sc, r, nr)
+                                                                 : 0;
+        s->keyed[i] = (struct nw_token_keys){(uint32_t)s->nkeys, (uint8_t)nr, possessive,
+                                             (uint8_t)at, screen};
         s->nkeys += nr;
     }
     if (sc != NULL) {
@@ -804,6 +807,29 @@ int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s
     return match_filtered(p, t, s, i, hit);
 }
 
+/* Bit of p in the tokens' screens of s; 0 when s was not prepared with a screen of p. */
+static uint8_t screen_bit(const nw_phrases *p, const nw_segments *s)
+{
+    if (s->nkeyed != s->ntokens)
+        return 0;
+    for (size_t d = 0; d < s->nscreened; d++)
+        if (s->screened[d] == p)
+            return (uint8_t)(1u << d);
+    return 0;
+}
+
+size_t nw_phrases_next(const nw_phrases *p, const nw_segments *s, size_t i)
+{
+    uint8_t bit = screen_bit(p, s);
+    if (bit == 0)
+        return i;
+    const struct nw_token_keys *k = s->keyed;
+    size_t n = s->ntokens;
+    while (i < n && !(k[i].screen & bit))
+        i++;
+    return i;
+}
+
 nw_err nw_phrases_memo(const nw_phrases *p, const nw_text *t, nw_segments *s, char *errbuf,
                        size_t errlen)
 {
@@ -813,9 +839,12 @@ nw_err nw_phrases_memo(const nw_phrases *p, const nw_text *t, nw_segments *s, ch
     if (!nw_grow(&s->memo_hits, &s->cap_memo, s->ntokens + 1, sizeof(nw_phrase_hit)))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     nw_phrase_hit *hits = s->memo_hits;
-    for (size_t i = 0; i < s->ntokens; i++)
-        if (!nw_phrases_match(p, t, s, i, &hits[i]))
+    for (size_t i = 0, next = 0; i < s->ntokens; i++) {
+        if (i == next)
+            next = nw_phrases_next(p, s, i);
+        if (i < next || !nw_phrases_match(p, t, s, i, &hits[i]))
             hits[i].ntokens = 0;
+    }
     s->memo_index = p;
     return NW_OK;
 }

@@ -970,7 +970,8 @@ static nw_err collect(nw_matcher *m, const nw_analysis *an, char *errbuf, size_t
             !add_occ(m, r->type_atom[mn->type], mn->first_token, par, &term))
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i < s->ntokens;) {
+    /* Only the tokens the screen lets through (and hashtags) can start a term. */
+    for (size_t i = 0; (i = nw_phrases_next(r->terms, s, i)) < s->ntokens;) {
         const nw_token *tok = &s->tokens[i];
         nw_phrase_hit h;
         if (tok->flags & NW_TOKEN_IN_URL) {

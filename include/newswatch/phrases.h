@@ -96,6 +96,15 @@ nw_err nw_phrases_prepare(const nw_text *t, nw_segments *s, const nw_phrases_scr
                           char *errbuf, size_t errlen);
 
 /*
+ * The first token at or after i (s->ntokens when none) where
+ * nw_phrases_match in p may find a phrase, or a hashtag (whose words are
+ * looked up with nw_phrases_match_words): where s was prepared with a screen
+ * of p, the tokens in between are certain to start none of p's phrases, and a
+ * loop over the tokens can skip them. i itself when s has no screen of p.
+ */
+size_t nw_phrases_next(const nw_phrases *p, const nw_segments *s, size_t i);
+
+/*
  * Looks every token of a prepared segmentation up in p once and keeps the
  * results in s (until the next nw_segment or memo): nw_phrases_match on p
  * then reads them. For an index that is consulted several times per token

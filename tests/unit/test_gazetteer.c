@@ -261,7 +261,7 @@ static void prepared_lookups_find_the_same(void **state)
     assert_non_null(sc);
     nw_text *t = nw_text_new();
     nw_segments *s = nw_segments_new();
-    size_t hits = 0;
+    size_t hits = 0, skipped = 0;
     for (size_t i = 0; i <= TU_NSEEDS; i++) {
         char *text;
         size_t len = 0;
@@ -294,6 +294,20 @@ static void prepared_lookups_find_the_same(void **state)
                 assert_same_hit(r, &h, rplain[k], &plain[k], k);
                 assert_int_equal(nw_phrases_match(empty, t, s, k, &h), 0);
                 hits += screened ? 0 : (size_t)r;
+                /*
+                 * nw_phrases_next skips only tokens that start nothing and
+                 * are not hashtags; without a screen it skips none.
+                 */
+                size_t next = nw_phrases_next(p, s, k);
+                if (!screened || r || (s->tokens[k].flags & NW_TOKEN_HASHTAG))
+                    assert_int_equal(next, k);
+                assert_true(next >= k && next <= s->ntokens);
+                skipped += next - k;
+                /* The empty index: screened, only hashtags stop the skipping. */
+                size_t tag = k;
+                while (screened && tag < s->ntokens && !(s->tokens[tag].flags & NW_TOKEN_HASHTAG))
+                    tag++;
+                assert_int_equal(nw_phrases_next(empty, s, k), tag);
             }
         }
         /* Memoised: the same hits again, read from what nw_phrases_memo kept. */
@@ -313,6 +327,7 @@ static void prepared_lookups_find_the_same(void **state)
         free(text);
     }
     assert_true(hits > 100);
+    assert_true(skipped > 1000); /* the screen lets most tokens be skipped */
     /* More indexes than a segmentation can screen: refused. */
     const nw_phrases *many[NW_SEGMENTS_SCREENED + 1];
     for (size_t d = 0; d <= NW_SEGMENTS_SCREENED; d++)
