@@ -376,7 +376,8 @@ void nw_recognize_casualties(const nw_recognizer *r, const nw_text *t, const nw_
 {
     out->killed = out->wounded = -1;
     out->killed_sentence = out->wounded_sentence = 0;
-    for (size_t i = 0; i < s->ntokens; i++) {
+    /* Tokens the screen says start none of the words are skipped. */
+    for (size_t i = 0; (i = nw_phrases_next(r->words, s, i)) < s->ntokens; i++) {
         nw_phrase_hit h;
         if (!lookup(r, t, s, i, &h))
             continue;
@@ -451,7 +452,8 @@ static bool adjacent(const nw_text *t, const nw_segments *s, size_t i)
 int nw_recognize_titled_names(const nw_recognizer *r, const nw_text *t, const nw_segments *s,
                               const uint8_t *covered, nw_name_cb found, void *ctx)
 {
-    for (size_t i = 0; i < s->ntokens; i++) {
+    /* Tokens the screen says start none of the words are skipped. */
+    for (size_t i = 0; (i = nw_phrases_next(r->words, s, i)) < s->ntokens; i++) {
         nw_phrase_hit h;
         if (!lookup(r, t, s, i, &h) || !has(&h, W_TITLE) || has(&h, W_TITLE_OF))
             continue;
