@@ -1,5 +1,6 @@
 #include "newswatch/phrases.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -502,6 +503,72 @@ static size_t proclitic_splits(const char *w, size_t wl, split out[8])
 }
 
 /*
+ * The same splits from a table: which splits a word has depends only on
+ * what its first four letters are (a conjunction و ف, a preposition ب ك, ل,
+ * ا, or another), and on its length, which every split needs to exceed by
+ * two letters. The table holds, for each of the 5^4 combinations of
+ * classes, proclitic_splits of a long word made of them (shortest first);
+ * a word's splits are the first of its entry that leave two letters.
+ */
+enum { C_OTHER, C_CONJ, C_PREP, C_LAM, C_ALEF, NCLASSES };
+typedef struct split_list {
+    uint8_t n;
+    split s[8];
+} split_list;
+static split_list split_table[NCLASSES * NCLASSES * NCLASSES * NCLASSES];
+static uint8_t letter_classes[512]; /* lead byte D8 or D9 (its low bit) and the second byte */
+static pthread_once_t split_once = PTHREAD_ONCE_INIT;
+
+static void fill_split_table(void)
+{
+    static const char *const letters[NCLASSES] = {"ع", "و", "ب", "ل", "ا"};
+    static const char *const of_class[NCLASSES] = {"", "وف", "بك", "ل", "ا"};
+    for (unsigned c = 1; c < NCLASSES; c++)
+        for (const unsigned char *l = (const unsigned char *)of_class[c]; *l; l += 2)
+            letter_classes[(l[0] & 1u) << 8 | l[1]] = (uint8_t)c;
+    for (unsigned key = 0; key < sizeof split_table / sizeof split_table[0]; key++) {
+        char w[16];
+        for (unsigned k = 0, rest = key; k < 8; k++, rest /= NCLASSES)
+            memcpy(w + 2 * k, letters[k < 4 ? rest % NCLASSES : C_OTHER], 2);
+        split_table[key].n = (uint8_t)proclitic_splits(w, sizeof w, split_table[key].s);
+    }
+}
+
+/* The class of the two bytes at w (a letter of a proclitic, or C_OTHER). */
+static inline unsigned letter_class(const unsigned char *w)
+{
+    unsigned i = (w[0] & 0xFEu) == 0xD8u ? (w[0] & 1u) << 8 | w[1] : 0;
+    return letter_classes[i];
+}
+
+/* The splits of w, shortest first: *n of the list returned. */
+static inline const split *word_splits(const char *w, size_t wl, size_t *n)
+{
+    const unsigned char *u = (const unsigned char *)w;
+    /*
+     * A split of L bytes reads only its own letters, and must leave two: letter
+     * k (bytes 2k, 2k + 1) matters only to splits of more than 2k bytes, so only
+     * in words of at least 2k + 6 bytes. The others stay C_OTHER.
+     */
+    unsigned key = 0;
+    if (wl >= 6) {
+        key = letter_class(u);
+        if (wl >= 8)
+            key += NCLASSES * letter_class(u + 2);
+        if (wl >= 10)
+            key += NCLASSES * NCLASSES * letter_class(u + 4);
+        if (wl >= 12)
+            key += NCLASSES * NCLASSES * NCLASSES * letter_class(u + 6);
+    }
+    const split_list *l = &split_table[key];
+    size_t k = 0;
+    while (k < l->n && (size_t)l->s[k].len + 4 <= wl)
+        k++;
+    *n = k;
+    return l->s;
+}
+
+/*
  * One way to read a word: bytes to look up, their hash, code points of
  * proclitics skipped. (The type nw_segments keeps prepared readings in.)
  */
@@ -510,24 +577,30 @@ typedef struct nw_lookup_key {
     size_t len;
     uint64_t hash;
     uint32_t skip;
-    bool restored; /* bytes are in the caller's scratch, not in the text */
+    bool restored; /* bytes are a restored-article key in the caller's scratch, not in the text */
 } reading;
 
 #define MAX_READINGS 9 /* the word, and 8 proclitic splits or the possessive */
 
+/* Room for the restored-article keys of one word: at most two, each at most NW_PHRASE_MAX_BYTES. */
+#define RESTORED_ROOM (2 * NW_PHRASE_MAX_BYTES)
+
 /*
  * The readings of word w: [0] the word, then its proclitic splits (shortest
  * first), or, when it has none, the word without an English 's (*possessive).
- * Restored-article keys (لل read as ل + ال) are written to scratch.
+ * Restored-article keys (لل read as ل + ال; at most two, each at most wl + 4
+ * and NW_PHRASE_MAX_BYTES bytes) are written one after the other at scratch:
+ * *used bytes. In line: nw_phrases_prepare calls it for every token.
  */
-static size_t word_readings(const char *w, size_t wl, char (*scratch)[NW_PHRASE_MAX_BYTES + 1],
-                            reading *r, bool *possessive)
+static inline __attribute__((always_inline)) size_t
+word_readings(const char *w, size_t wl, char *scratch, size_t *used, reading *r, bool *possessive)
 {
+    *used = 0;
     size_t n = 0;
     r[n++] = (reading){w, wl, nw_hash_table64_inline(w, wl), 0, false};
     *possessive = false;
-    split splits[8];
-    size_t nsplits = wl >= 6 ? proclitic_splits(w, wl, splits) : 0;
+    size_t nsplits;
+    const split *splits = word_splits(w, wl, &nsplits);
     for (size_t k = 0; k < nsplits; k++) {
         size_t pl = splits[k].len;
         const char *head = w + pl;
@@ -536,10 +609,12 @@ static size_t word_readings(const char *w, size_t wl, char (*scratch)[NW_PHRASE_
         if (restored) {
             if (hl + 4 > NW_PHRASE_MAX_BYTES)
                 continue;
-            memcpy(scratch[k], "ال", 4);
-            memcpy(scratch[k] + 4, head, hl);
-            head = scratch[k];
+            char *key = scratch + *used;
+            memcpy(key, "ال", 4);
+            memcpy(key + 4, head, hl);
+            head = key;
             hl += 4;
+            *used += hl;
         }
         /*
          * The name starts after the proclitics (for لل, after both lams),
@@ -619,13 +694,15 @@ static int match_view(const nw_phrases *p, const nw_text *t, const words_view *v
 {
     if (p->nentries == 0 || i >= v->n)
         return 0;
+    pthread_once(&split_once, fill_split_table);
     size_t full_len;
     const char *full = word_bytes(t, w_start(v, i), w_end(v, i), &full_len);
     size_t at = mention_at(full, full_len);
-    char scratch[8][NW_PHRASE_MAX_BYTES + 1];
+    char scratch[RESTORED_ROOM];
+    size_t used;
     reading r[MAX_READINGS];
     bool possessive;
-    size_t nr = word_readings(full + at, full_len - at, scratch, r, &possessive);
+    size_t nr = word_readings(full + at, full_len - at, scratch, &used, r, &possessive);
     uint32_t mask = passing(p, r, nr);
     if (mask == 0)
         return 0; /* no reading starts a phrase: most words */
@@ -700,11 +777,12 @@ static inline uint8_t screen_readings(const nw_phrases_screen *sc, const reading
 nw_err nw_phrases_prepare(const nw_text *t, nw_segments *s, const nw_phrases_screen *sc,
                           char *errbuf, size_t errlen)
 {
+    pthread_once(&split_once, fill_split_table);
     s->nkeyed = s->nkeys = s->key_pool_len = 0;
     s->memo_index = NULL;
     s->nscreened = 0;
     /*
-     * Restored-article readings (لل as ل + ال) are copied to the pool: at
+     * Restored-article readings (لل as ل + ال) are written to the pool: at
      * most two per word, each at most the word plus 4 bytes. Sized once, so
      * that the readings can point into it.
      */
@@ -712,7 +790,6 @@ nw_err nw_phrases_prepare(const nw_text *t, nw_segments *s, const nw_phrases_scr
     if (!nw_grow((void **)&s->keyed, &s->cap_keyed, s->ntokens + 1, sizeof(struct nw_token_keys)) ||
         !nw_grow((void **)&s->key_pool, &s->cap_key_pool, pool_max, 1))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    char scratch[8][NW_PHRASE_MAX_BYTES + 1];
     for (size_t i = 0; i < s->ntokens; i++) {
         size_t full_len;
         const char *full = word_bytes(t, s->tokens[i].start, s->tokens[i].end, &full_len);
@@ -721,17 +798,10 @@ nw_err nw_phrases_prepare(const nw_text *t, nw_segments *s, const nw_phrases_scr
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         reading *r = &s->keys[s->nkeys];
         bool possessive;
-        size_t nr = word_readings(full + at, full_len - at, scratch, r, &possessive);
-        for (size_t k = 0; k < nr; k++) {
-            if (!r[k].restored)
-                continue;
-            if (s->key_pool_len + r[k].len > pool_max) /* cannot happen: see pool_max */
-                return nw_set_error(errbuf, errlen, NW_EINVAL, "phrase readings overflow");
-            char *copy = s->key_pool + s->key_pool_len;
-            memcpy(copy, r[k].bytes, r[k].len);
-            s->key_pool_len += r[k].len;
-            r[k].bytes = copy;
-        }
+        size_t used;
+        size_t nr = word_readings(full + at, full_len - at, s->key_pool + s->key_pool_len, &used, r,
+                                  &possessive);
+        s->key_pool_len += used;
         /* A hashtag's words are looked up one by one: it stays a candidate for every index. */
         uint8_t screen = (s->tokens[i].flags & NW_TOKEN_HASHTAG) ? 0xFF
                          : sc != NULL                            ? screen_readings(sc, r, nr)
