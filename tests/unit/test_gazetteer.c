@@ -359,6 +359,147 @@ static void synthetic_word(unsigned k, char *out)
  * the one-word phrase was added before or after the longer one, and finds
  * nothing for words that start no phrase; prepared or not.
  */
+/*
+ * The clitic rules, checked against a reading of them written here from
+ * their description (phrases.h): a conjunction (و ف), then a preposition
+ * (ب ك ل), then the article (ال), each optional, ل before the article
+ * written لل (the name then read with ال); at least two letters must remain;
+ * the whole word first, then the splits from the shortest. Every word of two
+ * to five letters over و ف ب ك ل ا ع, and of six over و ب ل ا ع, is looked up
+ * in an index of some of the words of one to three letters over them.
+ */
+static const char *const clitic_letters[] = {"و", "ف", "ب", "ك", "ل", "ا", "ع"};
+#define NCLITIC_LETTERS 7
+
+/* Is the word of letters w[0..n) in the index? Every letter, half the pairs, a third of the
+ * triples. */
+static bool indexed(const unsigned *w, size_t n)
+{
+    unsigned code = 0;
+    for (size_t k = n; k-- > 0;)
+        code = code * NCLITIC_LETTERS + w[k];
+    return n == 1 || (n == 2 && code % 2 == 0) || (n == 3 && code % 3 == 0);
+}
+
+static void spell(const unsigned *w, size_t n, char *out)
+{
+    out[0] = '\0';
+    for (size_t k = 0; k < n; k++)
+        strcat(out, clitic_letters[w[k]]);
+}
+
+/* The phrase a word is read as under the rules above (into out), or false. */
+static bool expected_reading(const unsigned *w, size_t n, char *out)
+{
+    if (indexed(w, n)) {
+        spell(w, n, out);
+        return true;
+    }
+    /* Splits, shortest first: letters stripped, and whether ال is put back. */
+    for (size_t strip = 1; strip + 2 <= n; strip++) {
+        for (int restored = 0; restored < 2; restored++) {
+            /* Is w[0 .. strip) a conjunction, a preposition and an article, in that order? */
+            size_t k = 0;
+            if (k < strip && w[k] <= 1) /* و ف */
+                k++;
+            bool lam = false;
+            if (k < strip && w[k] >= 2 && w[k] <= 4) { /* ب ك ل */
+                lam = w[k] == 4;
+                k++;
+            }
+            bool ok;
+            if (restored) /* لل: the second lam ends the proclitics; the name is read with ال */
+                ok = lam && k + 1 == strip && w[k] == 4;
+            else if (!lam && k + 2 == strip) /* ال */
+                ok = w[k] == 5 && w[k + 1] == 4;
+            else
+                ok = k == strip;
+            if (!ok)
+                continue;
+            unsigned name[8];
+            size_t nn = 0;
+            if (restored) {
+                name[nn++] = 5;
+                name[nn++] = 4;
+            }
+            for (size_t j = strip; j < n; j++)
+                name[nn++] = w[j];
+            if (nn <= 3 && indexed(name, nn)) {
+                spell(name, nn, out);
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static void clitics_follow_their_rules(void **state)
+{
+    fixture *f = *state;
+    char err[512], word[64], expect[64];
+    nw_phrases *p = nw_phrases_new();
+    nw_text *t = nw_text_new();
+    nw_segments *s = nw_segments_new();
+    /* The index; a phrase's value is its number in phrases[]. */
+    char **phrases = calloc(400, sizeof *phrases);
+    unsigned nphrases = 0;
+    for (unsigned len = 1; len <= 3; len++) {
+        unsigned total = 1;
+        for (unsigned k = 0; k < len; k++)
+            total *= NCLITIC_LETTERS;
+        for (unsigned code = 0; code < total; code++) {
+            unsigned w[3];
+            for (unsigned k = 0, c = code; k < len; k++, c /= NCLITIC_LETTERS)
+                w[k] = c % NCLITIC_LETTERS;
+            if (!indexed(w, len))
+                continue;
+            spell(w, len, word);
+            phrases[nphrases] = strdup(word);
+            assert_int_equal(
+                nw_phrases_add(p, f->n, t, s, word, strlen(word), nphrases, err, sizeof err),
+                NW_OK);
+            nphrases++;
+        }
+    }
+    size_t checked = 0, split = 0;
+    for (unsigned len = 2; len <= 6; len++) {
+        unsigned letters = len <= 5 ? NCLITIC_LETTERS : 5;
+        static const unsigned six[] = {0, 2, 4, 5, 6}; /* و ب ل ا ع */
+        unsigned total = 1;
+        for (unsigned k = 0; k < len; k++)
+            total *= letters;
+        for (unsigned code = 0; code < total; code++) {
+            unsigned w[8];
+            for (unsigned k = 0, c = code; k < len; k++, c /= letters)
+                w[k] = len <= 5 ? c % letters : six[c % letters];
+            spell(w, len, word);
+            bool found = expected_reading(w, len, expect);
+            assert_int_equal(nw_normalize(f->n, word, strlen(word), t, err, sizeof err), NW_OK);
+            assert_int_equal(nw_segment(t, s, err, sizeof err), NW_OK);
+            assert_int_equal(s->ntokens, 1);
+            for (int prepared = 0; prepared < 2; prepared++) {
+                if (prepared)
+                    assert_int_equal(nw_phrases_prepare(t, s, NULL, err, sizeof err), NW_OK);
+                nw_phrase_hit h;
+                int r = nw_phrases_match(p, t, s, 0, &h);
+                if (r != (int)found || (found && strcmp(phrases[h.values[0]], expect) != 0))
+                    fail_msg("%s: read as %s, expected %s", word, r ? phrases[h.values[0]] : "-",
+                             found ? expect : "-");
+            }
+            checked++;
+            split += found && strcmp(expect, word) != 0;
+        }
+    }
+    assert_true(checked > 20000);
+    assert_true(split > 1000);
+    for (unsigned k = 0; k < nphrases; k++)
+        free(phrases[k]);
+    free(phrases);
+    nw_segments_free(s);
+    nw_text_free(t);
+    nw_phrases_free(p);
+}
+
 static void an_index_of_many_phrases_finds_each(void **state)
 {
     fixture *f = *state;
@@ -417,6 +558,7 @@ int main(void)
         cmocka_unit_test(the_default_gazetteer),
         cmocka_unit_test(prepared_lookups_find_the_same),
         cmocka_unit_test(an_index_of_many_phrases_finds_each),
+        cmocka_unit_test(clitics_follow_their_rules),
     };
     return cmocka_run_group_tests_name("gazetteer", tests, setup, teardown);
 }
