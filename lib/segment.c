@@ -54,6 +54,19 @@ static uint8_t wb_flags[WB_CLASSES];
  */
 enum { S_SENT = 1, S_URL = 2, S_START = 4, S_LETTER = 8, S_DIGIT = 16, S_ENDS = 32 };
 static uint8_t scan_flags[TABLE_END];
+static uint8_t script_table[TABLE_END]; /* script_of, below TABLE_END */
+
+static uint8_t script_of(int32_t c)
+{
+    if ((c >= 0x0600 && c <= 0x06FF) || (c >= 0x0750 && c <= 0x077F) ||
+        (c >= 0x08A0 && c <= 0x08FF) || (c >= 0xFB50 && c <= 0xFDFF) ||
+        (c >= 0xFE70 && c <= 0xFEFF))
+        return NW_SCRIPT_ARABIC;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= 0x00C0 && c <= 0x024F) ||
+        (c >= 0x1E00 && c <= 0x1EFF))
+        return NW_SCRIPT_LATIN;
+    return NW_SCRIPT_OTHER;
+}
 
 static void fill_tables(void)
 {
@@ -88,6 +101,7 @@ static void fill_tables(void)
             w != U_WB_SINGLE_QUOTE && c != '@')
             f |= S_ENDS;
         scan_flags[c] = f;
+        script_table[c] = script_of(c);
     }
 }
 
@@ -134,18 +148,6 @@ static size_t skip_ignored(const int32_t *cps, size_t j, size_t n)
     while (j < n && is_ignored(wb(cps[j])))
         j++;
     return j;
-}
-
-static uint8_t script_of(int32_t c)
-{
-    if ((c >= 0x0600 && c <= 0x06FF) || (c >= 0x0750 && c <= 0x077F) ||
-        (c >= 0x08A0 && c <= 0x08FF) || (c >= 0xFB50 && c <= 0xFDFF) ||
-        (c >= 0xFE70 && c <= 0xFEFF))
-        return NW_SCRIPT_ARABIC;
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= 0x00C0 && c <= 0x024F) ||
-        (c >= 0x1E00 && c <= 0x1EFF))
-        return NW_SCRIPT_LATIN;
-    return NW_SCRIPT_OTHER;
 }
 
 static int sb(int32_t c)
@@ -389,7 +391,7 @@ static size_t common_tokens(nw_segments *s, const int32_t *cps, size_t n, size_t
         uint8_t script = NW_SCRIPT_OTHER;
         for (size_t k = i; k < j; k++) {
             if (cps[k] != '@' && (scan_flags[cps[k]] & S_LETTER)) {
-                script = script_of(cps[k]);
+                script = script_table[cps[k]];
                 break;
             }
         }
