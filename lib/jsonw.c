@@ -95,6 +95,21 @@ static void before_value(nw_jsonw *w)
     }
 }
 
+/*
+ * Does one of the eight bytes at p need an escape? Exact, with the usual word
+ * tricks: a byte is zero when (x - 1) & ~x has its high bit, and below 0x20
+ * when (x - 0x20) & ~x has it (borrows only ever come from such a byte).
+ */
+static inline bool any_escape(const char *p)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t v, q, b;
+    memcpy(&v, p, 8);
+    q = v ^ (ones * '"');
+    b = v ^ (ones * '\\');
+    return (((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v)) & highs;
+}
+
 static void put_string(nw_jsonw *w, const char *s, size_t n)
 {
     /* At most 6 output bytes per input byte (\u00XX); reserve the common case. */
@@ -103,6 +118,11 @@ static void put_string(nw_jsonw *w, const char *s, size_t n)
     w->buf[w->len++] = '"';
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
+        /* Eight bytes at a time while none of them needs an escape (most of a text). */
+        while (i + 8 <= n && !any_escape(s + i))
+            i += 8;
+        if (i >= n)
+            break;
         unsigned char c = (unsigned char)s[i];
         if (!needs_escape[c])
             continue;
@@ -206,9 +226,17 @@ void nw_jsonw_cstring(nw_jsonw *w, const char *s)
 void nw_jsonw_int(nw_jsonw *w, int64_t v)
 {
     before_value(w);
+    /* Digits from the last, of the magnitude as unsigned (INT64_MIN has no positive). */
     char num[24];
-    int n = snprintf(num, sizeof num, "%" PRId64, v);
-    put(w, num, (size_t)n);
+    size_t at = sizeof num;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        num[--at] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (v < 0)
+        num[--at] = '-';
+    put(w, num + at, sizeof num - at);
 }
 
 void nw_jsonw_bool(nw_jsonw *w, bool v)

@@ -49,6 +49,74 @@ static void strings_match_jansson(void **state)
     nw_jsonw_free(w);
 }
 
+/* Writes [s] (or [v]) and compares with jansson's output for the same array. */
+static void assert_array_as_jansson(nw_jsonw *w, json_t *a)
+{
+    const char *out;
+    size_t len;
+    assert_int_equal(nw_jsonw_finish(w, &out, &len, NULL, 0), NW_OK);
+    char *want = json_dumps(a, JSON_COMPACT);
+    assert_string_equal(out, want);
+    assert_int_equal(len, strlen(want));
+    free(want);
+    json_decref(a);
+}
+
+/*
+ * Every ASCII byte at every place of a longer text (strings are scanned
+ * eight bytes at a time), and integers at the edges of their digits and range.
+ */
+static void every_byte_and_integer_matches_jansson(void **state)
+{
+    (void)state;
+    nw_jsonw *w = nw_jsonw_new();
+    char text[24];
+    for (unsigned c = 0; c < 128; c++)
+        for (size_t at = 0; at < sizeof text; at++) {
+            /* Arabic letters (two bytes each) around the byte. */
+            for (size_t k = 0; k + 1 < sizeof text; k += 2)
+                memcpy(text + k, "\xD8\xA8", 2);
+            text[at] = (char)c;
+            if (at % 2 == 0 && at + 1 < sizeof text)
+                text[at + 1] = 'x'; /* not half a letter */
+            else if (at % 2 == 1)
+                text[at - 1] = 'y';
+            nw_jsonw_reset(w);
+            nw_jsonw_array_begin(w);
+            nw_jsonw_string(w, text, sizeof text);
+            nw_jsonw_array_end(w);
+            json_t *a = json_array();
+            json_array_append_new(a, json_stringn(text, sizeof text));
+            assert_array_as_jansson(w, a);
+        }
+    static const int64_t ints[] = {0,
+                                   1,
+                                   -1,
+                                   9,
+                                   10,
+                                   -10,
+                                   99,
+                                   100,
+                                   12345,
+                                   -987654,
+                                   INT32_MAX,
+                                   INT32_MIN,
+                                   (int64_t)INT32_MAX + 1,
+                                   INT64_MAX,
+                                   INT64_MIN,
+                                   INT64_MIN + 1};
+    nw_jsonw_reset(w);
+    nw_jsonw_array_begin(w);
+    json_t *a = json_array();
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        nw_jsonw_int(w, ints[i]);
+        json_array_append_new(a, json_integer((json_int_t)ints[i]));
+    }
+    nw_jsonw_array_end(w);
+    assert_array_as_jansson(w, a);
+    nw_jsonw_free(w);
+}
+
 /* Nesting, commas, every kind of value, against json_dumps of the same tree. */
 static void nested_record_matches_jansson(void **state)
 {
@@ -171,6 +239,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(strings_match_jansson),
+        cmocka_unit_test(every_byte_and_integer_matches_jansson),
         cmocka_unit_test(nested_record_matches_jansson),
         cmocka_unit_test(members_are_spliced_or_refused),
         cmocka_unit_test(unbalanced_output_is_an_error),
