@@ -13,6 +13,7 @@
 
 #include "newswatch/furniture.h"
 #include "newswatch/utf8.h"
+#include "scan.h"
 
 #define MAX_INPUT (256u << 20)
 
@@ -38,6 +39,7 @@ void nw_text_free(nw_text *t)
     free(t->display_cp);
     free(t->match_cp);
     free(t->cps);
+    free(t->runs);
     free(t);
 }
 
@@ -289,6 +291,7 @@ typedef struct fast_cp {
     int32_t dc;              /* the display form's code point */
     uint8_t dlen, mlen;      /* their lengths in bytes */
     uint8_t kind;            /* K_CHAR, or what to do instead; K_SLOW: not simple */
+    uint8_t cls;             /* for K_CHAR: nw_scan_class of dc */
 } fast_cp;
 static fast_cp fast[FAST_TABLE];
 static bool tables_ok;
@@ -333,6 +336,7 @@ static fast_cp fast_entry(UChar32 c)
     f.mlen = (uint8_t)n;
     f.dc = dc;
     f.kind = K_CHAR;
+    f.cls = nw_scan_class(dc);
     return f;
 }
 
@@ -446,6 +450,19 @@ static bool reserve_text(nw_text *out, size_t maxbytes, size_t maxcp)
     return true;
 }
 
+/* Room for the runs of a text of at most maxcp code points: two entries per code point at most. */
+static bool reserve_runs(nw_text *out, size_t maxcp)
+{
+    if (2 * maxcp + 2 > out->cap_runs) {
+        uint32_t *r = realloc(out->runs, (2 * maxcp + 2) * sizeof(uint32_t));
+        if (r == NULL)
+            return false;
+        out->runs = r;
+        out->cap_runs = 2 * maxcp + 2;
+    }
+    return true;
+}
+
 typedef enum { FAST_DONE, FAST_SLOW, FAST_INVALID } fast_result;
 
 /*
@@ -480,7 +497,34 @@ typedef struct fast_state {
     const uint8_t *s, *end;
     uint32_t di, mi, ncp;
     unsigned pend;
+    /* The runs' entries noted so far (nw_text.runs, lib/scan.h); in_run: one is open. */
+    uint32_t nruns;
+    unsigned in_run;
 } fast_state;
+
+/*
+ * After f was emitted (ncp code points written, white space still pending),
+ * notes where runs of letters and digits start and end, without a branch:
+ * the position of every code point is written at runs[*nruns], and the count
+ * moves past it only where a run starts or ends (a letter or digit after
+ * something else, or the reverse; a deleted code point changes nothing).
+ * Entries alternate, a start and an end; *in_run says a run is open. A code
+ * point of the general rules (NW_SCAN_OTHER_START, rare) adds an entry pair
+ * of its own.
+ */
+static inline __attribute__((always_inline)) void
+note_run(uint32_t *restrict runs, uint32_t *nruns, unsigned *in_run, const fast_cp *f, uint32_t ncp)
+{
+    unsigned kind = f->kind, cls = f->cls;
+    unsigned word = kind == K_DELETE ? *in_run : (cls & NW_SCAN_WORD);
+    runs[*nruns] = ncp - (kind == K_CHAR); /* the character's own place; white space's, pending */
+    *nruns += word ^ *in_run;
+    *in_run = word;
+    if (cls & NW_SCAN_OTHER_START) {
+        runs[(*nruns)++] = ncp - 1;
+        runs[(*nruns)++] = ncp | NW_RUN_OTHER;
+    }
+}
 
 /*
  * White space is kept pending until the next character (see fast_state):
@@ -568,8 +612,9 @@ static __attribute__((noinline)) int fast_run(fast_state *st, nw_text *out)
     uint8_t *restrict d = (uint8_t *)out->display, *restrict m = (uint8_t *)out->match;
     uint32_t *restrict dcp = out->display_cp, *restrict mcp = out->match_cp;
     int32_t *restrict cps = out->cps;
-    uint32_t di = st->di, mi = st->mi, ncp = st->ncp;
-    unsigned pend = st->pend;
+    uint32_t *restrict runs = out->runs;
+    uint32_t di = st->di, mi = st->mi, ncp = st->ncp, nruns = st->nruns;
+    unsigned pend = st->pend, in_run = st->in_run;
     int result = RUN_END;
     /* Two bytes can be read anywhere before the last byte: that one is taken after the loop. */
     const uint8_t *last = end - (s < end);
@@ -593,11 +638,13 @@ static __attribute__((noinline)) int fast_run(fast_state *st, nw_text *out)
             result = RUN_SLOW;
             break;
         }
+        note_run(runs, &nruns, &in_run, f, ncp);
     }
     if (result == RUN_END && s < end) {
         /* The last byte: ASCII, or else not valid (the caller says so). */
         if (*s < 0x80) {
             fast_emit(&fast[*s], d, m, dcp, mcp, cps, &di, &mi, &ncp, &pend);
+            note_run(runs, &nruns, &in_run, &fast[*s], ncp);
             s++;
         } else {
             result = RUN_LONG;
@@ -608,13 +655,15 @@ static __attribute__((noinline)) int fast_run(fast_state *st, nw_text *out)
     st->mi = mi;
     st->ncp = ncp;
     st->pend = pend;
+    st->nruns = nruns;
+    st->in_run = in_run;
     return result;
 }
 
 static fast_result normalize_simple(const UNormalizer2 *nfkc, const char *in, size_t len,
                                     nw_text *out)
 {
-    fast_state st = {(const uint8_t *)in, (const uint8_t *)in + len, 0, 0, 0, 0};
+    fast_state st = {(const uint8_t *)in, (const uint8_t *)in + len, 0, 0, 0, 0, 0, 0};
     for (;;) {
         int r = fast_run(&st, out);
         if (r == RUN_END)
@@ -629,10 +678,12 @@ static fast_result normalize_simple(const UNormalizer2 *nfkc, const char *in, si
         const expansion *e = c < 0x10000 && !simple_bmp[c] ? find_expansion(c) : NULL;
         if (e != NULL) {
             st.s += n;
-            for (uint16_t j = 0; j < e->n; j++)
+            for (uint16_t j = 0; j < e->n; j++) {
                 fast_emit(&fast[e->to[j]], (uint8_t *)out->display, (uint8_t *)out->match,
                           out->display_cp, out->match_cp, out->cps, &st.di, &st.mi, &st.ncp,
                           &st.pend);
+                note_run(out->runs, &st.nruns, &st.in_run, &fast[e->to[j]], st.ncp);
+            }
             continue;
         }
         fast_cp other;
@@ -642,8 +693,13 @@ static fast_result normalize_simple(const UNormalizer2 *nfkc, const char *in, si
         if (!fast_emit(&other, (uint8_t *)out->display, (uint8_t *)out->match, out->display_cp,
                        out->match_cp, out->cps, &st.di, &st.mi, &st.ncp, &st.pend))
             return FAST_SLOW;
+        note_run(out->runs, &st.nruns, &st.in_run, &other, st.ncp);
     }
     fast_finish(&st, out);
+    if (st.in_run) /* the last run ends with the text */
+        out->runs[st.nruns++] = st.ncp;
+    out->nruns = st.nruns;
+    out->runs_ok = true;
     return FAST_DONE;
 }
 
@@ -660,8 +716,9 @@ nw_err nw_normalize(nw_normalizer *n, const char *in, size_t len, nw_text *out, 
      * UTF-8 (the mapping gives ASCII or the code point itself); its matching
      * form may be (simple case folding takes U+023A, 2 bytes, to U+2C65, 3).
      */
+    out->runs_ok = false;
     if (tables_ok && n->use_fast && reserve_text(out, len * 2 + 4, len + 1) &&
-        normalize_simple(n->nfkc, in, len, out) == FAST_DONE) {
+        reserve_runs(out, len + 1) && normalize_simple(n->nfkc, in, len, out) == FAST_DONE) {
         n->fast_texts++;
         return NW_OK;
     }
@@ -680,7 +737,7 @@ nw_err nw_normalize(nw_normalizer *n, const char *in, size_t len, nw_text *out, 
     if (!reserve_text(out, (size_t)slen * 3 + 4, (size_t)slen + 1))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     /* The same mapping and white space rules as the fast path, from the tables where they apply. */
-    fast_state st = {NULL, NULL, 0, 0, 0, 0};
+    fast_state st = {NULL, NULL, 0, 0, 0, 0, 0, 0};
     int32_t i = 0;
     while (i < slen) {
         UChar32 c;
@@ -752,6 +809,7 @@ static void shift_offsets(uint32_t *restrict to, const uint32_t *restrict from, 
 nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, nw_text *out,
                       char *errbuf, size_t errlen)
 {
+    out->runs_ok = false; /* the segmenter takes this text a code point at a time */
     if (!grow_bytes(&out->display, &out->cap_display, in->display_len + 1) ||
         !grow_bytes(&out->match, &out->cap_match, in->match_len + 1))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
@@ -818,7 +876,7 @@ nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, 
         mi += ml;
         i = j;
     }
-    fast_state st = {NULL, NULL, di, mi, ncp, pend};
+    fast_state st = {NULL, NULL, di, mi, ncp, pend, 0, 0};
     fast_finish(&st, out);
     return NW_OK;
 }

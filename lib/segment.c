@@ -9,6 +9,7 @@
 #include <wchar.h>
 
 #include "grow.h"
+#include "scan.h"
 
 nw_segments *nw_segments_new(void)
 {
@@ -103,6 +104,20 @@ static void fill_tables(void)
         scan_flags[c] = f;
         script_table[c] = script_of(c);
     }
+}
+
+static bool is_word_start(int w);
+
+uint8_t nw_scan_class(int32_t c)
+{
+    pthread_once(&tables_once, fill_tables);
+    if (c >= 0 && c < TABLE_END) {
+        uint8_t f = scan_flags[c];
+        if (f & (S_LETTER | S_DIGIT))
+            return NW_SCAN_WORD | ((f & S_LETTER) ? NW_SCAN_LETTER : 0);
+        return (f & S_START) ? NW_SCAN_OTHER_START : 0;
+    }
+    return is_word_start((int)u_getIntPropertyValue(c, UCHAR_WORD_BREAK)) ? NW_SCAN_OTHER_START : 0;
 }
 
 static int wb(int32_t c)
@@ -427,6 +442,89 @@ static size_t common_tokens(nw_segments *s, const int32_t *cps, size_t n, size_t
     return i;
 }
 
+/*
+ * common_tokens from the runs of letters and digits the normaliser noted
+ * (nw_text.runs, lib/scan.h) instead of from every code point: the same
+ * tokens, and it stops where common_tokens would (at a start the general
+ * rules take, or when the tokens' array is full), returning where; *ri is the
+ * next run, kept between calls. After the last run no token starts: n.
+ */
+static size_t common_runs(nw_segments *s, const int32_t *cps, size_t n, size_t i, size_t *sent,
+                          size_t *url, const uint32_t *runs, size_t nruns, size_t *ri)
+{
+    nw_token *toks = s->tokens;
+    size_t nt = s->ntokens, cap = s->cap_tokens;
+    nw_sentence *sents = s->sentences;
+    size_t nsent = s->nsentences, se = *sent, u = *url;
+    const nw_span *urls = s->urls;
+    size_t nurls = s->nurls;
+    size_t r = *ri;
+    /* Runs the general rules took whole. */
+    while (r < nruns && (runs[r + 1] & ~NW_RUN_OTHER) <= i)
+        r += 2;
+    for (; r < nruns; r += 2) {
+        size_t a = runs[r] > i ? runs[r] : i, j = runs[r + 1];
+        if (j & NW_RUN_OTHER)
+            break; /* a start of the general rules */
+        int32_t c0 = cps[a];
+        /* Case beyond ASCII and Arabic, a run that something joins, a full array: the general loop.
+         */
+        if ((c0 >= 0x80 && (c0 < 0x0600 || c0 > 0x06FF)) ||
+            (j < n && !((uint32_t)cps[j] < TABLE_END && (scan_flags[cps[j]] & S_ENDS))) ||
+            nt == cap) {
+            i = a;
+            break;
+        }
+        while (se + 1 < nsent && sents[se].end <= a)
+            se++;
+        while (u < nurls && urls[u].end <= a)
+            u++;
+        uint8_t script = NW_SCRIPT_OTHER;
+        for (size_t k = a; k < j; k++) {
+            if (cps[k] != '@' && (scan_flags[cps[k]] & S_LETTER)) {
+                script = script_table[cps[k]];
+                break;
+            }
+        }
+        /* A letter makes a word ('@' counts as one): found above when the script is known. */
+        bool letters = script != NW_SCRIPT_OTHER;
+        for (size_t k = a; !letters && k < j; k++)
+            letters = (scan_flags[cps[k]] & S_LETTER) != 0;
+        uint8_t flags = 0;
+        if (a > 0 && cps[a - 1] == '#')
+            flags |= NW_TOKEN_HASHTAG;
+        if (c0 == '@' && j > a + 1)
+            flags |= NW_TOKEN_MENTION;
+        if (c0 >= 'A' && c0 <= 'Z')
+            flags |= NW_TOKEN_UPPER;
+        if (u < nurls && urls[u].start <= a && a < urls[u].end)
+            flags |= NW_TOKEN_IN_URL;
+        toks[nt] = (nw_token){
+            .start = (uint32_t)a,
+            .end = (uint32_t)j,
+            .sentence = (uint32_t)se,
+            .paragraph = nsent > 0 ? sents[se].paragraph : 0,
+            .kind = letters ? NW_TOKEN_WORD : NW_TOKEN_NUMBER,
+            .script = script,
+            .flags = flags,
+        };
+        if (nsent > 0) {
+            if (sents[se].ntokens == 0)
+                sents[se].first_token = (uint32_t)nt;
+            sents[se].ntokens++;
+        }
+        nt++;
+        i = j;
+    }
+    s->ntokens = nt;
+    *sent = se;
+    *url = u;
+    *ri = r;
+    if (r >= nruns)
+        return n;
+    return (runs[r + 1] & NW_RUN_OTHER) ? (runs[r] > i ? runs[r] : i) : i;
+}
+
 nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
 {
     pthread_once(&tables_once, fill_tables);
@@ -445,8 +543,10 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
     size_t room = n / 4 + 16 < 65536 ? n / 4 + 16 : 65536;
     if (!nw_grow((void **)&s->tokens, &s->cap_tokens, room, sizeof(nw_token)))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    size_t ri = 0;
     while (i < n) {
-        i = common_tokens(s, cps, n, i, &sent, &url);
+        i = t->runs_ok ? common_runs(s, cps, n, i, &sent, &url, t->runs, t->nruns, &ri)
+                       : common_tokens(s, cps, n, i, &sent, &url);
         if (i >= n)
             break;
         /* Most code points between words are spaces and punctuation of the table. */

@@ -288,12 +288,165 @@ static void token_fields_everywhere(void **state)
     }
 }
 
+/*
+ * The fast normaliser notes the runs of letters and digits as it writes a
+ * text, and the segmenter takes the common tokens from them; a text that ICU
+ * normalised has no runs and is taken a code point at a time. Both must give
+ * the same segmentation, field by field.
+ */
+static void assert_same_segmentation(const nw_segments *a, const nw_segments *b, const char *what)
+{
+    if (a->ntokens != b->ntokens)
+        fail_msg("%s: %zu tokens from the runs, %zu without", what, a->ntokens, b->ntokens);
+    for (size_t i = 0; i < a->ntokens; i++) {
+        const nw_token *x = &a->tokens[i], *y = &b->tokens[i];
+        if (x->start != y->start || x->end != y->end || x->sentence != y->sentence ||
+            x->paragraph != y->paragraph || x->kind != y->kind || x->script != y->script ||
+            x->flags != y->flags)
+            fail_msg("%s: token %zu: [%u, %u) sentence %u kind %d script %d flags %d from the "
+                     "runs; [%u, %u) %u %d %d %d without",
+                     what, i, x->start, x->end, x->sentence, x->kind, x->script, x->flags, y->start,
+                     y->end, y->sentence, y->kind, y->script, y->flags);
+    }
+    assert_int_equal(a->nsentences, b->nsentences);
+    assert_memory_equal(a->sentences, b->sentences, a->nsentences * sizeof(nw_sentence));
+    assert_int_equal(a->nurls, b->nurls);
+    if (a->nurls > 0)
+        assert_memory_equal(a->urls, b->urls, a->nurls * sizeof(nw_span));
+}
+
+/* Segments text both ways and compares; false when the fast path did not take it (no runs). */
+static bool check_runs(fixture *f, nw_normalizer *icu, nw_text *t2, nw_segments *s2,
+                       const char *text, size_t len, const char *what)
+{
+    char err[256];
+    assert_int_equal(nw_normalize(f->n, text, len, f->t, err, sizeof err), NW_OK);
+    if (!f->t->runs_ok)
+        return false;
+    assert_int_equal(nw_segment(f->t, f->s, err, sizeof err), NW_OK);
+    assert_int_equal(nw_normalize(icu, text, len, t2, err, sizeof err), NW_OK);
+    assert_false(t2->runs_ok);
+    assert_int_equal(t2->ncp, f->t->ncp);
+    assert_memory_equal(t2->cps, f->t->cps, f->t->ncp * sizeof(int32_t));
+    assert_int_equal(nw_segment(t2, s2, err, sizeof err), NW_OK);
+    assert_same_segmentation(f->s, s2, what);
+    return true;
+}
+
+static void runs_give_the_same_tokens(void **state)
+{
+    fixture *f = *state;
+    char err[256];
+    nw_normalizer *icu = nw_normalizer_new(err, sizeof err);
+    nw_normalizer_set_fast_path(icu, false);
+    nw_text *t2 = nw_text_new();
+    nw_segments *s2 = nw_segments_new();
+    for (size_t i = 0; i < TU_NSEEDS; i++) {
+        size_t len;
+        char *text = tu_read_seed(i, &len);
+        assert_true(check_runs(f, icu, t2, s2, text, len, tu_seed_name(i)));
+        free(text);
+    }
+    /*
+     * Random texts of pieces where the rules differ: mid-word punctuation,
+     * joiners (_ @ #), Latin-1 capitals, marks, code points of three bytes
+     * (letters and not), deleted ones, ones NFKC replaces on the fast path
+     * (… ﻻ), URLs, digits of both kinds, white space of every kind.
+     */
+    static const char *const pieces[] = {
+        "بغداد",
+        "والعراق",
+        "ب",
+        "x",
+        "Ali",
+        "U.S.",
+        "e.g.",
+        "É",
+        "é",
+        "_",
+        "@",
+        "#",
+        ".",
+        ",",
+        "،",
+        "؟",
+        "!",
+        "?",
+        ":",
+        "'",
+        "’",
+        "'s",
+        "3",
+        "3.5",
+        "1,000",
+        "٣٤",
+        "2021",
+        " ",
+        " ",
+        " ",
+        "\n",
+        "\n\n",
+        "\t",
+        "\xC2\xA0",
+        "http://",
+        "https://a.b/c",
+        "www.",
+        ".com/x",
+        "pic.twitter.com/ab",
+        "カタ",
+        "中",
+        "€",
+        "\xE2\x80\x8F",
+        "ـ",
+        "\xD9\x8E",
+        "\xCC\x81",
+        "…",
+        "ﻻ",
+        "“",
+        "”",
+        "«",
+        "»",
+        "-",
+        "—",
+        "(",
+        ")",
+        "ذ",
+        "١٠",
+        "ab12",
+        "_x",
+    };
+    const size_t npieces = sizeof pieces / sizeof pieces[0];
+    char text[512], what[32];
+    uint32_t seed = 12345;
+    int with_runs = 0;
+    for (int k = 0; k < 3000; k++) {
+        size_t len = 0;
+        int n = 1 + k % 40;
+        for (int p = 0; p < n; p++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *piece = pieces[(seed >> 16) % npieces];
+            size_t pl = strlen(piece);
+            if (len + pl >= sizeof text)
+                break;
+            memcpy(text + len, piece, pl);
+            len += pl;
+        }
+        snprintf(what, sizeof what, "random text %d", k);
+        with_runs += check_runs(f, icu, t2, s2, text, len, what);
+    }
+    /* A combining mark the normaliser keeps (U+0301) sends a text to ICU: the others have runs. */
+    assert_true(with_runs > 1000);
+    nw_segments_free(s2);
+    nw_text_free(t2);
+    nw_normalizer_free(icu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(words_follow_uax29),      cmocka_unit_test(sentences_and_paragraphs),
         cmocka_unit_test(urls_are_found),          cmocka_unit_test(seeds_agree_with_icu),
-        cmocka_unit_test(token_fields_everywhere),
+        cmocka_unit_test(token_fields_everywhere), cmocka_unit_test(runs_give_the_same_tokens),
     };
     return cmocka_run_group_tests_name("segment", tests, setup, teardown);
 }

@@ -1,0 +1,30 @@
+/*
+ * Internal to lib/: what the segmenter needs to know of each code point,
+ * given to the normaliser so that it can note the runs of letters and digits
+ * while it writes the text (nw_text's runs), and the segmenter can take the
+ * common tokens from them instead of looking at every code point again.
+ */
+#ifndef NEWSWATCH_LIB_SCAN_H
+#define NEWSWATCH_LIB_SCAN_H
+
+#include <stdint.h>
+
+enum {
+    NW_SCAN_WORD = 1,        /* a letter or digit that joins the next (WB5, WB8-10), below U+0800 */
+    NW_SCAN_LETTER = 2,      /* of those, a letter (or '@', which the word rules count as one) */
+    NW_SCAN_OTHER_START = 4, /* any other code point a word may start with: the general rules */
+};
+
+/* The classes of code point c (the display form's). Thread-safe. */
+uint8_t nw_scan_class(int32_t c);
+
+/*
+ * The runs the normaliser notes (nw_text.runs): two entries per run, its
+ * first code point and the one after its last. A run is a maximal run of
+ * NW_SCAN_WORD code points, or, flagged NW_RUN_OTHER in its second entry, one
+ * NW_SCAN_OTHER_START code point, where the segmenter's general rules take
+ * over. Deleted code points are not in the text and split no run.
+ */
+#define NW_RUN_OTHER 0x80000000u
+
+#endif
