@@ -910,8 +910,8 @@ nw_err nw_phrases_memo(const nw_phrases *p, const nw_text *t, nw_segments *s, ch
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     nw_phrase_hit *hits = s->memo_hits;
     for (size_t i = 0, next = 0; i < s->ntokens; i++) {
-        if (i == next)
-            next = nw_phrases_next(p, s, i);
+        if (i > next || i == 0)
+            next = nw_phrases_next(p, s, i); /* the first candidate at or after i */
         if (i < next || !nw_phrases_match(p, t, s, i, &hits[i]))
             hits[i].ntokens = 0;
     }
