@@ -86,7 +86,9 @@ nw_analyzer *nw_analyzer_new(const nw_gazetteer *g, const nw_furniture *f, char 
         return NULL;
     }
     if (nw_analyzer_screen(a, nw_gazetteer_phrases(g), errbuf, errlen) != NW_OK ||
-        nw_analyzer_screen(a, nw_recognizer_words(a->rec), errbuf, errlen) != NW_OK) {
+        nw_analyzer_screen(a, nw_recognizer_words(a->rec), errbuf, errlen) != NW_OK ||
+        (nw_dates_words() != NULL &&
+         nw_analyzer_screen(a, nw_dates_words(), errbuf, errlen) != NW_OK)) {
         nw_analyzer_free(a);
         return NULL;
     }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "newswatch/hash.h"
+#include "newswatch/phrases.h"
 
 /* Month names in the matching form (ة→ه, أإآ→ا, ى→ي, lower case). */
 #define W(s, v)                                                                                    \
@@ -150,6 +151,43 @@ int nw_dates_weekday(const char *w, size_t len)
 {
     pthread_once(&names_once, names_init);
     return name_lookup(w, len, KIND_WEEKDAY);
+}
+
+/* nw_dates_words: built once with a normaliser of its own, never freed. */
+static const nw_phrases *date_words;
+static pthread_once_t words_once = PTHREAD_ONCE_INIT;
+
+static void words_init(void)
+{
+    char err[256];
+    nw_normalizer *n = nw_normalizer_new(err, sizeof err);
+    nw_text *t = nw_text_new();
+    nw_segments *s = nw_segments_new();
+    nw_phrases *p = nw_phrases_new();
+    bool ok = n != NULL && t != NULL && s != NULL && p != NULL;
+    for (size_t i = 0; ok && i < sizeof months / sizeof months[0]; i++)
+        ok = nw_phrases_add(p, n, t, s, months[i].word, months[i].len, 0, err, sizeof err) == NW_OK;
+    for (size_t i = 0; ok && i < sizeof weekdays / sizeof weekdays[0]; i++)
+        ok = nw_phrases_add(p, n, t, s, weekdays[i].word, weekdays[i].len, 0, err, sizeof err) ==
+             NW_OK;
+    static const char *const two_word_starts[] = {"كانون", "تشرين"};
+    for (size_t i = 0; ok && i < 2; i++)
+        ok = nw_phrases_add(p, n, t, s, two_word_starts[i], strlen(two_word_starts[i]), 0, err,
+                            sizeof err) == NW_OK;
+    nw_segments_free(s);
+    nw_text_free(t);
+    nw_normalizer_free(n);
+    if (!ok) {
+        nw_phrases_free(p);
+        p = NULL;
+    }
+    date_words = p;
+}
+
+const nw_phrases *nw_dates_words(void)
+{
+    pthread_once(&words_once, words_init);
+    return date_words;
 }
 
 typedef struct cursor {
@@ -344,16 +382,25 @@ nw_err nw_dates_find(const nw_text *t, const nw_segments *s, nw_dates *out, char
 {
     out->ndates = 0;
     pthread_once(&names_once, names_init);
+    /*
+     * The next word the screen of nw_dates_words lets through (every word,
+     * when s has no such screen): the others start no date.
+     */
+    const nw_phrases *words = nw_dates_words();
+    size_t next_word = 0;
     for (size_t si = 0; si < s->nsentences; si++) {
         const nw_sentence *st = &s->sentences[si];
         cursor c = {t, s, st->first_token + st->ntokens};
         for (size_t i = st->first_token; i < c.end;) {
             bool oom = false;
             const nw_token *tok = &s->tokens[i];
-            size_t used = (tok->flags & NW_TOKEN_IN_URL) ||
-                                  (tok->kind == NW_TOKEN_WORD && !word_may_start_date(&c, i))
-                              ? 0
-                              : date_at(out, &c, i, &oom);
+            if (tok->kind == NW_TOKEN_WORD && words != NULL && next_word < i)
+                next_word = nw_phrases_next(words, s, i);
+            size_t used =
+                (tok->flags & NW_TOKEN_IN_URL) || (tok->kind == NW_TOKEN_WORD &&
+                                                   (next_word > i || !word_may_start_date(&c, i)))
+                    ? 0
+                    : date_at(out, &c, i, &oom);
             if (oom)
                 return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
             i += used > 0 ? used : 1;

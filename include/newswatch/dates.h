@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "newswatch/error.h"
+#include "newswatch/phrases.h"
 #include "newswatch/segment.h"
 #include "newswatch/text.h"
 
@@ -33,6 +34,15 @@ typedef struct nw_dates {
     nw_date *dates;
     size_t ndates, cap; /* cap is private */
 } nw_dates;
+
+/*
+ * An index of every word a date can start with besides a number: the month
+ * and weekday names and the first words of two-word months, built once and
+ * owned by the library (never freed; NULL when out of memory). A
+ * segmentation prepared with a screen of it (nw_phrases_prepare; the
+ * analyzer's is) lets nw_dates_find skip the other words.
+ */
+const nw_phrases *nw_dates_words(void);
 
 /*
  * Finds the dates of a segmented text: [weekday] day month [year],

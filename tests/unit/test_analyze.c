@@ -379,6 +379,53 @@ static void dates_in_both_languages(void **state)
     assert_int_equal(an->dates->ndates, 0);
 }
 
+/*
+ * The analyzer screens its tokens against nw_dates_words, and nw_dates_find
+ * then skips the words that cannot start a date; on a segmentation without
+ * that screen it looks at every word. Both must find the same dates: month
+ * and weekday names of every tradition, with clitics, on the seeds too.
+ */
+static void dates_with_and_without_the_screen(void **state)
+{
+    fixture *f = *state;
+    static const char *const texts[] = {
+        "في 1 يناير 2000، في 2 جانفي 2001، وبفبراير 2002، بشباط 2003، في 5 فيفري 2004",
+        "في 6 مارس 2005، وبآذار 2006، بأبريل 2007، في 9 نيسان 2008، في 10 أفريل 2009",
+        "وبمايو 2010، بأيار 2011، في 13 ماي 2012، في 14 يونيو 2013، وبيونيه 2014",
+        "بحزيران 2015، في 17 جوان 2016، في 18 يوليو 2017، وبيوليه 2018، بتموز 2019",
+        "في 21 جويلية 2020، في 22 أغسطس 2021، وبآب 2022، بأوت 2023، في 25 سبتمبر 2024",
+        "في 26 أيلول 2025، وبأكتوبر 2026، بنوفمبر 2027، في 29 ديسمبر 2028",
+        "يوم الخميس 21 كانون الثاني 2021، في 3 تشرين الأول، بكانون الأول 2019، الاثنين 1 "
+        "مارس، الثلاثاء 2 مارس، الأربعاء 3 مارس، الجمعة 4 مارس، السبت 5 مارس، الأحد 6 مارس، "
+        "الإثنين 7 مارس",
+        "on Monday, January 21, 2021 and Feb 3 2020, March 2019, sept 4, Sunday 5 May 2018, "
+        "apr 1 2017, dec 25, 2016 and 2021-01-21 or 21/1/2021 or 2021/1/21",
+        "May all rest. شهر أب الماضي. باب 2020 بآب 2020 وأب 2020",
+        "منذ كانون الثاني 2021 وحتى تشرين الأول 2022 ثم كانون الأول 2023",
+    };
+    char err[256];
+    nw_segments *s = nw_segments_new();
+    nw_dates plain = {0};
+    size_t found = 0;
+    for (size_t k = 0; k < sizeof texts / sizeof texts[0] + TU_NSEEDS; k++) {
+        char *seed = NULL;
+        const nw_analysis *an =
+            k < sizeof texts / sizeof texts[0]
+                ? run_text(f, texts[k])
+                : run_seed(f, tu_seed_name(k - sizeof texts / sizeof texts[0]), &seed);
+        assert_int_equal(nw_segment(an->text, s, err, sizeof err), NW_OK); /* no screen */
+        assert_int_equal(nw_dates_find(an->text, s, &plain, err, sizeof err), NW_OK);
+        assert_int_equal(an->dates->ndates, plain.ndates);
+        if (plain.ndates > 0)
+            assert_memory_equal(an->dates->dates, plain.dates, plain.ndates * sizeof(nw_date));
+        found += plain.ndates;
+        free(seed);
+    }
+    assert_true(found > 40);
+    free(plain.dates);
+    nw_segments_free(s);
+}
+
 static void language_per_document_and_sentence(void **state)
 {
     fixture *f = *state;
@@ -437,6 +484,7 @@ int main(void)
         cmocka_unit_test(names_after_titles_are_people),
         cmocka_unit_test(casualty_figures),
         cmocka_unit_test(dates_in_both_languages),
+        cmocka_unit_test(dates_with_and_without_the_screen),
         cmocka_unit_test(language_per_document_and_sentence),
         cmocka_unit_test(bad_input_is_an_error),
         cmocka_unit_test(first_document_without_entities),
