@@ -231,7 +231,9 @@ static bool is_caption(const nw_furniture *f, const nw_text *t, const nw_segment
             a++;
         return is_credit(f, t, s, a, tj);
     }
-    /* "... Source: AP" / "المصدر: وكالات" */
+    /* "... Source: AP" / "المصدر: وكالات": only in a line with a colon (memchr over its bytes). */
+    if (memchr(t->match + t->match_cp[ls], ':', t->match_cp[le] - t->match_cp[ls]) == NULL)
+        return false;
     for (size_t k = ti; k + 1 < tj; k++) {
         size_t wl = t->match_cp[s->tokens[k].end] - t->match_cp[s->tokens[k].start];
         const char *w = t->match + t->match_cp[s->tokens[k].start];
