@@ -291,8 +291,10 @@ typedef struct fast_cp {
     int32_t dc;              /* the display form's code point */
     uint8_t dlen, mlen;      /* their lengths in bytes */
     uint8_t kind;            /* K_CHAR, or what to do instead; K_SLOW: not simple */
-    uint8_t cls;             /* for K_CHAR: nw_scan_class of dc */
+    uint8_t cls;             /* for K_CHAR: nw_scan_class of dc, and PLAIN */
 } fast_cp;
+/* In fast_cp.cls: a letter or digit that only extends a run (the loop's shortcut). */
+#define PLAIN 0x80
 static fast_cp fast[FAST_TABLE];
 static bool tables_ok;
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
@@ -337,6 +339,8 @@ static fast_cp fast_entry(UChar32 c)
     f.dc = dc;
     f.kind = K_CHAR;
     f.cls = nw_scan_class(dc);
+    if ((f.cls & NW_SCAN_WORD) && !(f.cls & NW_SCAN_OTHER_START))
+        f.cls |= PLAIN;
     return f;
 }
 
@@ -631,6 +635,17 @@ static __attribute__((noinline)) int fast_run(fast_state *st, nw_text *out)
         } else {
             result = RUN_LONG;
             break;
+        }
+        if ((f->cls & PLAIN) && in_run && pend == 0) {
+            /* Inside a word: the character alone, nothing pending, the run already open. */
+            dcp[ncp] = di;
+            mcp[ncp] = mi;
+            cps[ncp++] = f->dc;
+            memcpy(d + di, &f->dbytes, 4);
+            memcpy(m + mi, &f->mbytes, 4);
+            di += f->dlen;
+            mi += f->mlen;
+            continue;
         }
         if (!fast_emit(f, d, m, dcp, mcp, cps, &di, &mi, &ncp, &pend)) {
             /* Not simple, so two bytes (ASCII is): the caller looks at that code point. */
