@@ -11,8 +11,7 @@
 
 enum {
     NW_SCAN_WORD = 1,        /* a letter or digit that joins the next (WB5, WB8-10), below U+0800 */
-    NW_SCAN_LETTER = 2,      /* of those, a letter (or '@', which the word rules count as one) */
-    NW_SCAN_OTHER_START = 4, /* any other code point a word may start with: the general rules */
+    NW_SCAN_OTHER_START = 2, /* any other code point a word may start with: the general rules */
 };
 
 /* The classes of code point c (the display form's). Thread-safe. */

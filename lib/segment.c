@@ -114,7 +114,7 @@ uint8_t nw_scan_class(int32_t c)
     if (c >= 0 && c < TABLE_END) {
         uint8_t f = scan_flags[c];
         if (f & (S_LETTER | S_DIGIT))
-            return NW_SCAN_WORD | ((f & S_LETTER) ? NW_SCAN_LETTER : 0);
+            return NW_SCAN_WORD;
         return (f & S_START) ? NW_SCAN_OTHER_START : 0;
     }
     return is_word_start((int)u_getIntPropertyValue(c, UCHAR_WORD_BREAK)) ? NW_SCAN_OTHER_START : 0;
