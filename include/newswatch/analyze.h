@@ -77,7 +77,9 @@ void nw_analyzer_free(nw_analyzer *a);
  * consulted at every token after the analysis, such as nw_rules_terms for
  * the matcher; results are the same without it. p is not copied: the caller
  * keeps it alive and unchanged while a uses it. NW_EINVAL when a already
- * screens as many indexes as it can (NW_SEGMENTS_SCREENED).
+ * screens as many indexes as it can (NW_SEGMENTS_SCREENED; it screens three
+ * of its own: the gazetteer's, the recognisers' words, nw_dates_words),
+ * NW_ENOMEM when out of memory.
  */
 nw_err nw_analyzer_screen(nw_analyzer *a, const nw_phrases *p, char *errbuf, size_t errlen);
 
