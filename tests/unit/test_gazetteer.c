@@ -341,6 +341,36 @@ static void prepared_lookups_find_the_same(void **state)
     nw_gazetteer_free(g);
 }
 
+/* An analyzer screens its own three indexes and up to five more; the same one twice is one. */
+static void analyzer_screens_at_most_eight(void **state)
+{
+    fixture *f = *state;
+    char err[512];
+    nw_analyzer *a = nw_analyzer_new(f->g, NULL, err, sizeof err);
+    assert_non_null(a);
+    nw_phrases *more[6];
+    for (int k = 0; k < 6; k++)
+        more[k] = nw_phrases_new();
+    for (int k = 0; k < 5; k++) {
+        assert_int_equal(nw_analyzer_screen(a, more[k], err, sizeof err), NW_OK);
+        assert_int_equal(nw_analyzer_screen(a, more[k], err, sizeof err), NW_OK);
+    }
+    assert_int_equal(nw_analyzer_screen(a, more[5], err, sizeof err), NW_EINVAL);
+    assert_non_null(strstr(err, "already screens 8 indexes"));
+    /* It still analyses. */
+    nw_doc *doc = NULL;
+    static const char text[] = "قال الكاظمي في بغداد يوم 21 كانون الثاني 2021";
+    assert_int_equal(nw_doc_from_text("t.txt", text, strlen(text), &doc, err, sizeof err), NW_OK);
+    const nw_analysis *an;
+    assert_int_equal(nw_analyzer_run(a, doc, &an, err, sizeof err), NW_OK);
+    assert_int_equal(an->nmentions, 2);
+    assert_int_equal(an->dates->ndates, 1);
+    nw_doc_free(doc);
+    nw_analyzer_free(a);
+    for (int k = 0; k < 6; k++)
+        nw_phrases_free(more[k]);
+}
+
 /* Three letters from an alphabet of twenty (no clitic letters): 8000 distinct words. */
 static void synthetic_word(unsigned k, char *out)
 {
@@ -559,6 +589,7 @@ int main(void)
         cmocka_unit_test(prepared_lookups_find_the_same),
         cmocka_unit_test(an_index_of_many_phrases_finds_each),
         cmocka_unit_test(clitics_follow_their_rules),
+        cmocka_unit_test(analyzer_screens_at_most_eight),
     };
     return cmocka_run_group_tests_name("gazetteer", tests, setup, teardown);
 }
