@@ -364,6 +364,97 @@ static bool find_sentences_and_urls(nw_segments *s, const int32_t *cps, size_t n
 }
 
 /*
+ * Where common_tokens and common_runs add tokens: the arrays of s and the
+ * sentence and URL the last token was in, copied out of s for the loop (so
+ * that they stay in registers) and back at its end.
+ */
+typedef struct common_state {
+    nw_token *toks;
+    size_t nt, cap;
+    nw_sentence *sents;
+    size_t nsent, se;
+    const nw_span *urls;
+    size_t nurls, u;
+} common_state;
+
+static common_state common_begin(const nw_segments *s, size_t sent, size_t url)
+{
+    return (common_state){s->tokens, s->ntokens, s->cap_tokens, s->sentences, s->nsentences,
+                          sent,      s->urls,    s->nurls,      url};
+}
+
+static void common_end(const common_state *c, nw_segments *s, size_t *sent, size_t *url)
+{
+    s->ntokens = c->nt;
+    *sent = c->se;
+    *url = c->u;
+}
+
+/*
+ * Adds the common token [i, j) (letters and digits of the table whose first
+ * character's case needs no ICU, ended by a code point that ends any word):
+ * its sentence, its script and kind from its letters, its flags. In line: it
+ * calls nothing.
+ */
+static inline __attribute__((always_inline)) void add_common(common_state *c, const int32_t *cps,
+                                                             size_t i, size_t j)
+{
+    while (c->se + 1 < c->nsent && c->sents[c->se].end <= i)
+        c->se++;
+    while (c->u < c->nurls && c->urls[c->u].end <= i)
+        c->u++;
+    uint8_t script = NW_SCRIPT_OTHER;
+    for (size_t k = i; k < j; k++) {
+        if (cps[k] != '@' && (scan_flags[cps[k]] & S_LETTER)) {
+            script = script_table[cps[k]];
+            break;
+        }
+    }
+    /* A letter makes a word ('@' counts as one): found above when the script is known. */
+    bool letters = script != NW_SCRIPT_OTHER;
+    for (size_t k = i; !letters && k < j; k++)
+        letters = (scan_flags[cps[k]] & S_LETTER) != 0;
+    int32_t c0 = cps[i];
+    uint8_t flags = 0;
+    if (i > 0 && cps[i - 1] == '#')
+        flags |= NW_TOKEN_HASHTAG;
+    if (c0 == '@' && j > i + 1)
+        flags |= NW_TOKEN_MENTION;
+    if (c0 >= 'A' && c0 <= 'Z')
+        flags |= NW_TOKEN_UPPER;
+    if (c->u < c->nurls && c->urls[c->u].start <= i && i < c->urls[c->u].end)
+        flags |= NW_TOKEN_IN_URL;
+    c->toks[c->nt] = (nw_token){
+        .start = (uint32_t)i,
+        .end = (uint32_t)j,
+        .sentence = (uint32_t)c->se,
+        .paragraph = c->nsent > 0 ? c->sents[c->se].paragraph : 0,
+        .kind = letters ? NW_TOKEN_WORD : NW_TOKEN_NUMBER,
+        .script = script,
+        .flags = flags,
+    };
+    if (c->nsent > 0) {
+        nw_sentence *st = &c->sents[c->se];
+        if (st->ntokens == 0)
+            st->first_token = (uint32_t)c->nt;
+        st->ntokens++;
+    }
+    c->nt++;
+}
+
+/* Does a word that ends before code point j end there whatever the rules? (j == n: the end) */
+static inline bool ends_word(const int32_t *cps, size_t n, size_t j)
+{
+    return j >= n || ((uint32_t)cps[j] < TABLE_END && (scan_flags[cps[j]] & S_ENDS));
+}
+
+/* May a common token start with c0? Case beyond ASCII and Arabic needs the general rules. */
+static inline bool common_start(int32_t c0)
+{
+    return c0 < 0x80 || (c0 >= 0x0600 && c0 <= 0x06FF);
+}
+
+/*
  * The common tokens, from code point i on: words and numbers of letters and
  * digits of the table, each ended by a code point that ends any word (or by
  * the end), whose first character's case needs no ICU. The same tokens the
@@ -375,13 +466,8 @@ static bool find_sentences_and_urls(nw_segments *s, const int32_t *cps, size_t n
 static size_t common_tokens(nw_segments *s, const int32_t *cps, size_t n, size_t i, size_t *sent,
                             size_t *url)
 {
-    nw_token *toks = s->tokens;
-    size_t nt = s->ntokens, cap = s->cap_tokens;
-    nw_sentence *sents = s->sentences;
-    size_t nsent = s->nsentences, se = *sent, u = *url;
-    const nw_span *urls = s->urls;
-    size_t nurls = s->nurls;
-    while (i < n && nt < cap) {
+    common_state c = common_begin(s, *sent, *url);
+    while (i < n && c.nt < c.cap) {
         int32_t c0 = cps[i];
         if ((uint32_t)c0 >= TABLE_END)
             break;
@@ -391,54 +477,17 @@ static size_t common_tokens(nw_segments *s, const int32_t *cps, size_t n, size_t
             continue;
         }
         /* Katakana and ExtendNumLet starts, and case beyond ASCII and Arabic: the general loop. */
-        if (!(f & (S_LETTER | S_DIGIT)) || (c0 >= 0x80 && (c0 < 0x0600 || c0 > 0x06FF)))
+        if (!(f & (S_LETTER | S_DIGIT)) || !common_start(c0))
             break;
         size_t j = i + 1;
-        uint8_t seen = f;
         while (j < n && (uint32_t)cps[j] < TABLE_END && (scan_flags[cps[j]] & (S_LETTER | S_DIGIT)))
-            seen |= scan_flags[cps[j++]];
-        if (j < n && !((uint32_t)cps[j] < TABLE_END && (scan_flags[cps[j]] & S_ENDS)))
+            j++;
+        if (!ends_word(cps, n, j))
             break; /* MidLetter, Extend and the like after the run: the general rules */
-        while (se + 1 < nsent && sents[se].end <= i)
-            se++;
-        while (u < nurls && urls[u].end <= i)
-            u++;
-        uint8_t script = NW_SCRIPT_OTHER;
-        for (size_t k = i; k < j; k++) {
-            if (cps[k] != '@' && (scan_flags[cps[k]] & S_LETTER)) {
-                script = script_table[cps[k]];
-                break;
-            }
-        }
-        uint8_t flags = 0;
-        if (i > 0 && cps[i - 1] == '#')
-            flags |= NW_TOKEN_HASHTAG;
-        if (c0 == '@' && j > i + 1)
-            flags |= NW_TOKEN_MENTION;
-        if (c0 >= 'A' && c0 <= 'Z')
-            flags |= NW_TOKEN_UPPER;
-        if (u < nurls && urls[u].start <= i && i < urls[u].end)
-            flags |= NW_TOKEN_IN_URL;
-        toks[nt] = (nw_token){
-            .start = (uint32_t)i,
-            .end = (uint32_t)j,
-            .sentence = (uint32_t)se,
-            .paragraph = nsent > 0 ? sents[se].paragraph : 0,
-            .kind = (seen & S_LETTER) ? NW_TOKEN_WORD : NW_TOKEN_NUMBER,
-            .script = script,
-            .flags = flags,
-        };
-        if (nsent > 0) {
-            if (sents[se].ntokens == 0)
-                sents[se].first_token = (uint32_t)nt;
-            sents[se].ntokens++;
-        }
-        nt++;
+        add_common(&c, cps, i, j);
         i = j;
     }
-    s->ntokens = nt;
-    *sent = se;
-    *url = u;
+    common_end(&c, s, sent, url);
     return i;
 }
 
@@ -452,12 +501,7 @@ static size_t common_tokens(nw_segments *s, const int32_t *cps, size_t n, size_t
 static size_t common_runs(nw_segments *s, const int32_t *cps, size_t n, size_t i, size_t *sent,
                           size_t *url, const uint32_t *runs, size_t nruns, size_t *ri)
 {
-    nw_token *toks = s->tokens;
-    size_t nt = s->ntokens, cap = s->cap_tokens;
-    nw_sentence *sents = s->sentences;
-    size_t nsent = s->nsentences, se = *sent, u = *url;
-    const nw_span *urls = s->urls;
-    size_t nurls = s->nurls;
+    common_state c = common_begin(s, *sent, *url);
     size_t r = *ri;
     /* Runs the general rules took whole. */
     while (r < nruns && (runs[r + 1] & ~NW_RUN_OTHER) <= i)
@@ -466,59 +510,16 @@ static size_t common_runs(nw_segments *s, const int32_t *cps, size_t n, size_t i
         size_t a = runs[r] > i ? runs[r] : i, j = runs[r + 1];
         if (j & NW_RUN_OTHER)
             break; /* a start of the general rules */
-        int32_t c0 = cps[a];
         /* Case beyond ASCII and Arabic, a run that something joins, a full array: the general loop.
          */
-        if ((c0 >= 0x80 && (c0 < 0x0600 || c0 > 0x06FF)) ||
-            (j < n && !((uint32_t)cps[j] < TABLE_END && (scan_flags[cps[j]] & S_ENDS))) ||
-            nt == cap) {
+        if (!common_start(cps[a]) || !ends_word(cps, n, j) || c.nt == c.cap) {
             i = a;
             break;
         }
-        while (se + 1 < nsent && sents[se].end <= a)
-            se++;
-        while (u < nurls && urls[u].end <= a)
-            u++;
-        uint8_t script = NW_SCRIPT_OTHER;
-        for (size_t k = a; k < j; k++) {
-            if (cps[k] != '@' && (scan_flags[cps[k]] & S_LETTER)) {
-                script = script_table[cps[k]];
-                break;
-            }
-        }
-        /* A letter makes a word ('@' counts as one): found above when the script is known. */
-        bool letters = script != NW_SCRIPT_OTHER;
-        for (size_t k = a; !letters && k < j; k++)
-            letters = (scan_flags[cps[k]] & S_LETTER) != 0;
-        uint8_t flags = 0;
-        if (a > 0 && cps[a - 1] == '#')
-            flags |= NW_TOKEN_HASHTAG;
-        if (c0 == '@' && j > a + 1)
-            flags |= NW_TOKEN_MENTION;
-        if (c0 >= 'A' && c0 <= 'Z')
-            flags |= NW_TOKEN_UPPER;
-        if (u < nurls && urls[u].start <= a && a < urls[u].end)
-            flags |= NW_TOKEN_IN_URL;
-        toks[nt] = (nw_token){
-            .start = (uint32_t)a,
-            .end = (uint32_t)j,
-            .sentence = (uint32_t)se,
-            .paragraph = nsent > 0 ? sents[se].paragraph : 0,
-            .kind = letters ? NW_TOKEN_WORD : NW_TOKEN_NUMBER,
-            .script = script,
-            .flags = flags,
-        };
-        if (nsent > 0) {
-            if (sents[se].ntokens == 0)
-                sents[se].first_token = (uint32_t)nt;
-            sents[se].ntokens++;
-        }
-        nt++;
+        add_common(&c, cps, a, j);
         i = j;
     }
-    s->ntokens = nt;
-    *sent = se;
-    *url = u;
+    common_end(&c, s, sent, url);
     *ri = r;
     if (r >= nruns)
         return n;
