@@ -9,7 +9,6 @@
 #include <unicode/ustring.h>
 #include <unicode/utf16.h>
 #include <unicode/utf8.h>
-#include <wchar.h>
 
 #include "newswatch/furniture.h"
 #include "newswatch/utf8.h"
@@ -565,6 +564,20 @@ flush_white(unsigned *pend, uint8_t *restrict d, uint8_t *restrict m, uint32_t *
     *pend = 0;
 }
 
+/* Appends the character f describes (K_CHAR), nothing pending before it. */
+static inline __attribute__((always_inline)) void
+emit_char(const fast_cp *f, uint8_t *restrict d, uint8_t *restrict m, uint32_t *restrict dcp,
+          uint32_t *restrict mcp, int32_t *restrict cps, uint32_t *di, uint32_t *mi, uint32_t *ncp)
+{
+    dcp[*ncp] = *di;
+    mcp[*ncp] = *mi;
+    cps[(*ncp)++] = f->dc;
+    memcpy(d + *di, &f->dbytes, 4);
+    memcpy(m + *mi, &f->mbytes, 4);
+    *di += f->dlen;
+    *mi += f->mlen;
+}
+
 /* Appends the code point f describes; false when it is not simple (K_SLOW). */
 static inline __attribute__((always_inline)) bool
 fast_emit(const fast_cp *f, uint8_t *restrict d, uint8_t *restrict m, uint32_t *restrict dcp,
@@ -578,13 +591,7 @@ fast_emit(const fast_cp *f, uint8_t *restrict d, uint8_t *restrict m, uint32_t *
         return kind != K_SLOW; /* K_DELETE: nothing */
     }
     flush_white(pend, d, m, dcp, mcp, cps, di, mi, ncp);
-    dcp[*ncp] = *di;
-    mcp[*ncp] = *mi;
-    cps[(*ncp)++] = f->dc;
-    memcpy(d + *di, &f->dbytes, 4);
-    memcpy(m + *mi, &f->mbytes, 4);
-    *di += f->dlen;
-    *mi += f->mlen;
+    emit_char(f, d, m, dcp, mcp, cps, di, mi, ncp);
     return true;
 }
 
@@ -638,13 +645,7 @@ static __attribute__((noinline)) int fast_run(fast_state *st, nw_text *out)
         }
         if ((f->cls & PLAIN) && in_run && pend == 0) {
             /* Inside a word: the character alone, nothing pending, the run already open. */
-            dcp[ncp] = di;
-            mcp[ncp] = mi;
-            cps[ncp++] = f->dc;
-            memcpy(d + di, &f->dbytes, 4);
-            memcpy(m + mi, &f->mbytes, 4);
-            di += f->dlen;
-            mi += f->mlen;
+            emit_char(f, d, m, dcp, mcp, cps, &di, &mi, &ncp);
             continue;
         }
         if (!fast_emit(f, d, m, dcp, mcp, cps, &di, &mi, &ncp, &pend)) {
@@ -803,8 +804,6 @@ char *nw_normalize_to_match(nw_normalizer *n, const char *in, size_t len, size_t
     return res;
 }
 
-_Static_assert(sizeof(wchar_t) == sizeof(int32_t), "code points are searched with wmemchr");
-
 /* to[k] = from[k] - shift for k < n: four at a time (GCC's and Clang's vector types). */
 typedef uint32_t u32x4 __attribute__((vector_size(16)));
 static void shift_offsets(uint32_t *restrict to, const uint32_t *restrict from, uint32_t shift,
@@ -868,17 +867,13 @@ nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, 
          * are): its bytes in one copy, its offsets shifted by a constant.
          */
         size_t end = r < nremove && remove[r].start < in->ncp ? remove[r].start : in->ncp;
-        size_t j = end;
         /*
          * In a normalised text a space is always followed by a character:
          * the run ends at the next line break, or else before a space that
-         * the removed span follows. (wchar_t is a 32-bit int here: glibc's
-         * wmemchr finds the line break many code points at a time.)
+         * the removed span follows.
          */
-        const wchar_t *nl = wmemchr((const wchar_t *)in->cps + i + 1, L'\n', end - i - 1);
-        if (nl != NULL)
-            j = (size_t)(nl - (const wchar_t *)in->cps);
-        else if (in->cps[end - 1] == ' ')
+        size_t j = nw_cps_find(in->cps, i + 1, end, '\n');
+        if (j == end && in->cps[end - 1] == ' ')
             j = end - 1;
         shift_offsets(out->display_cp + ncp, in->display_cp + i, in->display_cp[i] - di, j - i);
         shift_offsets(out->match_cp + ncp, in->match_cp + i, in->match_cp[i] - mi, j - i);

@@ -855,6 +855,17 @@ static __attribute__((noinline)) int match_filtered(const nw_phrases *p, const n
     return match_prepared(p, t, s, i, mask, hit);
 }
 
+/* Bit of p in the tokens' screens of s; 0 when s was not prepared with a screen of p. */
+static inline uint8_t screen_bit(const nw_phrases *p, const nw_segments *s)
+{
+    if (s->nkeyed != s->ntokens)
+        return 0;
+    for (size_t d = 0; d < s->nscreened; d++)
+        if (s->screened[d] == p)
+            return (uint8_t)(1u << d);
+    return 0;
+}
+
 int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s, size_t i,
                      nw_phrase_hit *hit)
 {
@@ -868,24 +879,10 @@ int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s
         return 1;
     }
     /* A screened index: most tokens end here, at their bit. */
-    for (size_t d = 0; d < s->nscreened; d++)
-        if (s->screened[d] == p) {
-            if (!((s->keyed[i].screen >> d) & 1))
-                return 0;
-            break;
-        }
-    return match_filtered(p, t, s, i, hit);
-}
-
-/* Bit of p in the tokens' screens of s; 0 when s was not prepared with a screen of p. */
-static uint8_t screen_bit(const nw_phrases *p, const nw_segments *s)
-{
-    if (s->nkeyed != s->ntokens)
+    uint8_t bit = screen_bit(p, s);
+    if (bit != 0 && !(s->keyed[i].screen & bit))
         return 0;
-    for (size_t d = 0; d < s->nscreened; d++)
-        if (s->screened[d] == p)
-            return (uint8_t)(1u << d);
-    return 0;
+    return match_filtered(p, t, s, i, hit);
 }
 
 size_t nw_phrases_next(const nw_phrases *p, const nw_segments *s, size_t i)

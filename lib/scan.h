@@ -7,7 +7,9 @@
 #ifndef NEWSWATCH_LIB_SCAN_H
 #define NEWSWATCH_LIB_SCAN_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <wchar.h>
 
 enum {
     NW_SCAN_WORD = 1,        /* a letter or digit that joins the next (WB5, WB8-10), below U+0800 */
@@ -25,5 +27,19 @@ uint8_t nw_scan_class(int32_t c);
  * over. Deleted code points are not in the text and split no run.
  */
 #define NW_RUN_OTHER 0x80000000u
+
+_Static_assert(sizeof(wchar_t) == sizeof(int32_t), "code points are searched with wmemchr");
+
+/*
+ * The first i in [from, to) with cps[i] == c, or to. wchar_t is a 32-bit int
+ * here, and glibc's wmemchr reads many code points at a time.
+ */
+static inline size_t nw_cps_find(const int32_t *cps, size_t from, size_t to, int32_t c)
+{
+    if (from >= to)
+        return to;
+    const wchar_t *hit = wmemchr((const wchar_t *)cps + from, (wchar_t)c, to - from);
+    return hit != NULL ? (size_t)(hit - (const wchar_t *)cps) : to;
+}
 
 #endif

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
-#include <wchar.h>
 
 #include "grow.h"
 #include "scan.h"
@@ -508,8 +507,10 @@ static size_t common_runs(nw_segments *s, const int32_t *cps, size_t n, size_t i
         r += 2;
     for (; r < nruns; r += 2) {
         size_t a = runs[r] > i ? runs[r] : i, j = runs[r + 1];
-        if (j & NW_RUN_OTHER)
-            break; /* a start of the general rules */
+        if (j & NW_RUN_OTHER) {
+            i = a; /* a start of the general rules */
+            break;
+        }
         /* Case beyond ASCII and Arabic, a run that something joins, a full array: the general loop.
          */
         if (!common_start(cps[a]) || !ends_word(cps, n, j) || c.nt == c.cap) {
@@ -521,9 +522,7 @@ static size_t common_runs(nw_segments *s, const int32_t *cps, size_t n, size_t i
     }
     common_end(&c, s, sent, url);
     *ri = r;
-    if (r >= nruns)
-        return n;
-    return (runs[r + 1] & NW_RUN_OTHER) ? (runs[r] > i ? runs[r] : i) : i;
+    return r < nruns ? i : n;
 }
 
 nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
@@ -684,14 +683,10 @@ static bool whole_lines(const nw_text *t, const nw_span *remove, size_t nremove)
     return true;
 }
 
-_Static_assert(sizeof(wchar_t) == sizeof(int32_t), "code points are searched with wmemchr");
-
 /* Where the line of t that code point i is in ends: its line break, or the end of t. */
 static uint32_t line_end(const nw_text *t, uint32_t i)
 {
-    /* wchar_t is a 32-bit int here: glibc's wmemchr reads many code points at a time. */
-    const wchar_t *nl = wmemchr((const wchar_t *)t->cps + i, L'\n', t->ncp - i);
-    return nl != NULL ? (uint32_t)(nl - (const wchar_t *)t->cps) : (uint32_t)t->ncp;
+    return (uint32_t)nw_cps_find(t->cps, i, t->ncp, '\n');
 }
 
 /*
