@@ -52,8 +52,7 @@ KAFKA_OBJ := $(BUILD)/kafka/nw_kafka.o
 SINKS_OBJ := $(BUILD)/sinks/nw_sinks.o
 PRODUCER_OBJ := $(BUILD)/producer/options.o $(BUILD)/producer/main.o
 CONSUMER_OBJ := $(BUILD)/consumer/main.o $(BUILD)/consumer/options.o $(BUILD)/consumer/admin.o \
-                $(BUILD)/consumer/replay.o $(BUILD)/consumer/pipeline.o $(BUILD)/consumer/stages.o \
-                $(BUILD)/consumer/daemon.o
+                $(BUILD)/consumer/replay.o $(BUILD)/consumer/daemon.o
 PROGRAMS  := $(BIN)/newswatch-producer $(BIN)/newswatch-consumer
 VARIANT_STAMP := $(BIN)/.variant-$(VARIANT)
 

@@ -14,8 +14,8 @@
 #include "commands.h"
 #include "newswatch/input.h"
 #include "newswatch/topics.h"
-#include "pipeline.h"
-#include "stages.h"
+#include "newswatch/pipeline.h"
+#include "newswatch/stages.h"
 #include "../kafka/nw_kafka.h"
 #include "../sinks/nw_sinks.h"
 

@@ -11,8 +11,8 @@
 #include "daemon.h"
 #include "newswatch/input.h"
 #include "newswatch/topics.h"
-#include "pipeline.h"
-#include "stages.h"
+#include "newswatch/pipeline.h"
+#include "newswatch/stages.h"
 #include "../sinks/nw_sinks.h"
 
 static int load(const nw_consumer_opts *o, const nw_kvconf *conf, nw_pipeline *p)

@@ -1,4 +1,4 @@
-#include "pipeline.h"
+#include "newswatch/pipeline.h"
 
 #include <stdio.h>
 #include <string.h>

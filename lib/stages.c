@@ -1,4 +1,4 @@
-#include "stages.h"
+#include "newswatch/stages.h"
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -15,15 +15,15 @@
  * must outlive them). Output buffers belong to the stage and are valid until
  * its next call. Neither is thread-safe; use one per thread.
  */
-#ifndef NEWSWATCH_CONSUMER_STAGES_H
-#define NEWSWATCH_CONSUMER_STAGES_H
+#ifndef NEWSWATCH_STAGES_H
+#define NEWSWATCH_STAGES_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "newswatch/alerts.h"
 #include "newswatch/doc.h"
-#include "pipeline.h"
+#include "newswatch/pipeline.h"
 
 typedef struct nw_enricher nw_enricher;
 

@@ -7,8 +7,8 @@
  *
  * Ownership: an nw_pipeline owns what it loaded.
  */
-#ifndef NEWSWATCH_CONSUMER_PIPELINE_H
-#define NEWSWATCH_CONSUMER_PIPELINE_H
+#ifndef NEWSWATCH_PIPELINE_H
+#define NEWSWATCH_PIPELINE_H
 
 #include <stddef.h>
 
