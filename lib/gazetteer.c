@@ -29,6 +29,17 @@ const char *nw_entity_type_name(nw_entity_type type)
     return type < NW_ENTITY_TYPE_COUNT ? type_names[type] : "?";
 }
 
+bool nw_entity_within(const nw_entity *e, const nw_entity *ancestor)
+{
+    if (ancestor == NULL)
+        return false;
+    /* The loader refuses cycles, so the walk ends. */
+    for (; e != NULL; e = e->parent)
+        if (e == ancestor)
+            return true;
+    return false;
+}
+
 void nw_gazetteer_free(nw_gazetteer *g)
 {
     if (g == NULL)
@@ -68,6 +79,76 @@ const nw_entity *nw_gazetteer_find(const nw_gazetteer *g, const char *id)
         i = (i + 1) & mask;
     }
     return NULL;
+}
+
+/* A sixth field, read before the parents can be resolved: they may come later in the file. */
+typedef struct pending_parent {
+    size_t entity;
+    unsigned lineno;
+    const char *id; /* in the text being parsed, not NUL-terminated */
+    size_t idlen;
+} pending_parent;
+
+/*
+ * Points each entity with a sixth field at its parent, then refuses cycles.
+ * Errors name the line of the first entity (in file order) that has an
+ * unknown parent or lies on a cycle.
+ */
+static nw_err resolve_parents(nw_gazetteer *g, const char *file, const pending_parent *pp,
+                              size_t npp, char *errbuf, size_t errlen)
+{
+    char id[129];
+    for (size_t k = 0; k < npp; k++) {
+        memcpy(id, pp[k].id, pp[k].idlen);
+        id[pp[k].idlen] = '\0';
+        const nw_entity *parent = nw_gazetteer_find(g, id);
+        if (parent == NULL)
+            return nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                "%s:%u: the parent '%s' of '%s' is not an entity of the file", file,
+                                pp[k].lineno, id, g->entities[pp[k].entity].id);
+        g->entities[pp[k].entity].parent = parent;
+    }
+    /*
+     * Cycles: walk up from each entity in file order, marking the way (1)
+     * until an entity already cleared (2) or the top; meeting a mark of this
+     * walk is a cycle through that entity.
+     */
+    unsigned char *state = calloc(g->count ? g->count : 1, 1);
+    if (state == NULL)
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    nw_err err = NW_OK;
+    for (size_t i = 0; i < g->count && err == NW_OK; i++) {
+        const nw_entity *e = &g->entities[i];
+        while (e != NULL && state[e - g->entities] == 0) {
+            state[e - g->entities] = 1;
+            e = e->parent;
+        }
+        if (e != NULL && state[e - g->entities] == 1) {
+            /* e is on the cycle: name its line and the entities around it. */
+            char path[512];
+            size_t used = 0;
+            const nw_entity *c = e;
+            do {
+                int w = snprintf(path + used, sizeof path - used, "%s > ", c->id);
+                if (w < 0 || (size_t)w >= sizeof path - used)
+                    break;
+                used += (size_t)w;
+                c = c->parent;
+            } while (c != e);
+            snprintf(path + used, sizeof path - used, "%s", e->id);
+            unsigned lineno = 0;
+            for (size_t k = 0; k < npp; k++)
+                if (&g->entities[pp[k].entity] == e)
+                    lineno = pp[k].lineno;
+            err = nw_set_error(errbuf, errlen, NW_ECONFIG,
+                               "%s:%u: '%s' lies within itself through its parents: %s", file,
+                               lineno, e->id, path);
+        }
+        for (e = &g->entities[i]; e != NULL && state[e - g->entities] == 1; e = e->parent)
+            state[e - g->entities] = 2;
+    }
+    free(state);
+    return err;
 }
 
 /* Splits s[0..n) at sep; fills up to max fields; returns the count. */
@@ -149,6 +230,8 @@ nw_err nw_gazetteer_new(nw_normalizer *n, const char *file, const char *text, si
     nw_text *t = nw_text_new();
     nw_segments *s = nw_segments_new();
     nw_err err = NW_OK;
+    pending_parent *pp = NULL;
+    size_t npp = 0, ppcap = 0;
     if (g == NULL || t == NULL || s == NULL || (g->phrases = nw_phrases_new()) == NULL) {
         err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         goto done;
@@ -162,13 +245,13 @@ nw_err nw_gazetteer_new(nw_normalizer *n, const char *file, const char *text, si
         nw_trim(&line, &ll);
         if (ll == 0 || line[0] == '#')
             continue;
-        const char *f[6];
-        size_t fl[6];
-        size_t nf = split(line, ll, '|', f, fl, 6);
-        if (nf != 5) {
+        const char *f[7];
+        size_t fl[7];
+        size_t nf = split(line, ll, '|', f, fl, 7);
+        if (nf != 5 && nf != 6) {
             err = nw_set_error(errbuf, errlen, NW_ECONFIG,
-                               "%s:%u: expected 5 fields 'id | TYPE | English name | Arabic "
-                               "name | aliases', found %zu",
+                               "%s:%u: expected 5 or 6 fields 'id | TYPE | English name | Arabic "
+                               "name | aliases [| parent id]', found %zu",
                                file, lineno, nf);
             break;
         }
@@ -200,6 +283,21 @@ nw_err nw_gazetteer_new(nw_normalizer *n, const char *file, const char *text, si
                                "%s:%u: an entity needs an English or an Arabic name", file, lineno);
             break;
         }
+        /* An empty sixth field (a line ending with a bare pipe) is no parent. */
+        if (nf == 6 && fl[5] > 0) {
+            if (!valid_id(f[5], fl[5])) {
+                err = nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                   "%s:%u: the parent '%.*s' is not a valid id", file, lineno,
+                                   (int)fl[5], f[5]);
+                break;
+            }
+            if (fl[5] == fl[0] && memcmp(f[5], f[0], fl[0]) == 0) {
+                err = nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                   "%s:%u: '%.*s' cannot lie within itself", file, lineno,
+                                   (int)fl[0], f[0]);
+                break;
+            }
+        }
         char *id = nw_pool_keep(&g->strings, f[0], fl[0]);
         char *en = nw_pool_keep(&g->strings, f[2], fl[2]);
         char *ar = nw_pool_keep(&g->strings, f[3], fl[3]);
@@ -223,10 +321,17 @@ nw_err nw_gazetteer_new(nw_normalizer *n, const char *file, const char *text, si
             g->cap = ncap;
         }
         size_t idx = g->count++;
-        g->entities[idx] = (nw_entity){id, (nw_entity_type)type, en, ar};
+        g->entities[idx] = (nw_entity){id, (nw_entity_type)type, en, ar, NULL};
         if (!index_id(g, idx)) {
             err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
             break;
+        }
+        if (nf == 6 && fl[5] > 0) {
+            if (!nw_grow((void **)&pp, &ppcap, npp + 1, sizeof *pp)) {
+                err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+                break;
+            }
+            pp[npp++] = (pending_parent){idx, lineno, f[5], fl[5]};
         }
         /* Names and aliases. */
         const char *names[2 + 64];
@@ -261,7 +366,10 @@ nw_err nw_gazetteer_new(nw_normalizer *n, const char *file, const char *text, si
                 err = nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: %s", file, lineno, why);
         }
     }
+    if (err == NW_OK)
+        err = resolve_parents(g, file, pp, npp, errbuf, errlen);
 done:
+    free(pp);
     nw_text_free(t);
     nw_segments_free(s);
     if (err != NW_OK) {

@@ -2,8 +2,14 @@
  * The gazetteer: named entities with one canonical id across languages and
  * spellings, loaded from a file (config/gazetteer.txt, docs/gazetteer.md):
  *
- *     # id | TYPE | English name | Arabic name | aliases separated by ';'
- *     loc.baghdad | LOC | Baghdad | بغداد | Bagdad; بغداد العاصمة
+ *     # id | TYPE | English name | Arabic name | aliases separated by ';' [| parent id]
+ *     loc.baghdad | LOC | Baghdad | بغداد | Bagdad; بغداد العاصمة | loc.baghdad-governorate
+ *     loc.karrada | LOC | Karrada | الكرادة | Karada; Al-Karrada | loc.baghdad
+ *
+ * The optional sixth field is the id of the entity this one lies within (a
+ * district in its city, a city in its governorate); it may name an entity
+ * further down the file. The parents form a hierarchy: an unknown parent, an
+ * entity that is its own parent and a cycle are errors.
  *
  * Every name and alias is normalised (nw_normalize) and indexed
  * (nw_phrases), so بغداد, Baghdad, بغـــداد and ببغداد find the same entity.
@@ -17,6 +23,7 @@
 #ifndef NEWSWATCH_GAZETTEER_H
 #define NEWSWATCH_GAZETTEER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,14 +42,21 @@ typedef enum nw_entity_type {
 typedef struct nw_entity {
     const char *id; /* "loc.baghdad" */
     nw_entity_type type;
-    const char *name;    /* canonical English name */
-    const char *name_ar; /* canonical Arabic name */
+    const char *name;               /* canonical English name */
+    const char *name_ar;            /* canonical Arabic name */
+    const struct nw_entity *parent; /* the entity this one lies within, or NULL */
 } nw_entity;
 
 typedef struct nw_gazetteer nw_gazetteer;
 
 /* "PERSON", "ORG", "LOC", "FACILITY". */
 const char *nw_entity_type_name(nw_entity_type type);
+
+/*
+ * True when e is ancestor or lies within it through its parents (Karrada
+ * within Baghdad within Baghdad Governorate); false when either is NULL.
+ */
+bool nw_entity_within(const nw_entity *e, const nw_entity *ancestor);
 
 /*
  * Parses a gazetteer from text[0..len) named `file` (for messages); errors

@@ -57,15 +57,15 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Tags text and returns "id=surface|id=surface..." */
-static const char *tag(fixture *f, const char *text)
+/* Tags text with a and returns "id=surface|id=surface..." */
+static const char *tag_with(nw_analyzer *a, const char *text)
 {
     static char out[4096];
     nw_doc *doc = nw_doc_new();
     char err[256];
     assert_int_equal(nw_doc_set(doc, NW_DOC_BODY, text, strlen(text), err, sizeof err), NW_OK);
     const nw_analysis *an;
-    assert_int_equal(nw_analyzer_run(f->a, doc, &an, err, sizeof err), NW_OK);
+    assert_int_equal(nw_analyzer_run(a, doc, &an, err, sizeof err), NW_OK);
     out[0] = '\0';
     for (size_t i = 0; i < an->nmentions; i++) {
         const nw_mention *m = &an->mentions[i];
@@ -78,6 +78,12 @@ static const char *tag(fixture *f, const char *text)
     }
     nw_doc_free(doc);
     return out;
+}
+
+/* Tags text with the fixture's small gazetteer. */
+static const char *tag(fixture *f, const char *text)
+{
+    return tag_with(f->a, text);
 }
 
 #define TAGS(text, want)                                                                           \
@@ -155,7 +161,8 @@ static void loader_errors_name_file_and_line(void **state)
     static const struct {
         const char *text, *msg;
     } cases[] = {
-        {"loc.x | LOC | X | س\n", "g.txt:1: expected 5 fields"},
+        {"loc.x | LOC | X | س\n", "g.txt:1: expected 5 or 6 fields"},
+        {"loc.x | LOC | X | س | a | loc.y | b\n", "g.txt:1: expected 5 or 6 fields"},
         {"\n# c\nLOC.x | LOC | X | س |\n", "g.txt:3: 'LOC.x' is not a valid id"},
         {"loc.x | PLACE | X | س |\n", "g.txt:1: unknown type 'PLACE'"},
         {"per.x | LOC | X | س |\n", "g.txt:1: the id of a LOC starts with 'loc.'"},
@@ -178,6 +185,184 @@ static void loader_errors_name_file_and_line(void **state)
     char err[512];
     assert_int_equal(nw_gazetteer_new_from_file(f->n, "no/such/file", &g, err, sizeof err), NW_EIO);
     assert_non_null(strstr(err, "no/such/file: cannot open"));
+}
+
+/*
+ * The sixth field: the entity this one lies within. A parent may come later
+ * in the file; an empty sixth field (a bare pipe after the aliases) is none.
+ */
+static const char hierarchy[] =
+    "fac.square | FACILITY | Square | ساحة الاختبار | | loc.town\n"
+    "loc.town | LOC | Town | مدينة الاختبار | Townville | loc.province\n"
+    "loc.province | LOC | Province | محافظة الاختبار |\n"
+    "loc.elsewhere | LOC | Elsewhere | مكان آخر | Otherland |\n"
+    "loc.nearby | LOC | Nearby | قريب الاختبار | | loc.province\n";
+
+static void parents_make_a_hierarchy(void **state)
+{
+    fixture *f = *state;
+    nw_gazetteer *g;
+    char err[512];
+    assert_int_equal(
+        nw_gazetteer_new(f->n, "h.txt", hierarchy, strlen(hierarchy), &g, err, sizeof err), NW_OK);
+    assert_int_equal(nw_gazetteer_count(g), 5);
+    const nw_entity *square = nw_gazetteer_find(g, "fac.square");
+    const nw_entity *town = nw_gazetteer_find(g, "loc.town");
+    const nw_entity *province = nw_gazetteer_find(g, "loc.province");
+    const nw_entity *elsewhere = nw_gazetteer_find(g, "loc.elsewhere");
+    const nw_entity *nearby = nw_gazetteer_find(g, "loc.nearby");
+    assert_ptr_equal(square->parent, town); /* a forward reference */
+    assert_ptr_equal(town->parent, province);
+    assert_null(province->parent);
+    assert_null(elsewhere->parent);
+    assert_ptr_equal(nearby->parent, province);
+    /* Itself, its parent, its grandparent; not a child, a sibling or another branch. */
+    assert_true(nw_entity_within(square, square));
+    assert_true(nw_entity_within(square, town));
+    assert_true(nw_entity_within(square, province));
+    assert_true(nw_entity_within(nearby, province));
+    assert_false(nw_entity_within(town, square));
+    assert_false(nw_entity_within(province, town));
+    assert_false(nw_entity_within(square, nearby));
+    assert_false(nw_entity_within(nearby, town));
+    assert_false(nw_entity_within(square, elsewhere));
+    assert_false(nw_entity_within(elsewhere, province));
+    /* NULL on either side is never within. */
+    assert_false(nw_entity_within(NULL, province));
+    assert_false(nw_entity_within(square, NULL));
+    assert_false(nw_entity_within(province, NULL));
+    assert_false(nw_entity_within(NULL, NULL));
+    /* The aliases before the sixth field are still names. */
+    nw_analyzer *a = nw_analyzer_new(g, NULL, err, sizeof err);
+    assert_non_null(a);
+    assert_string_equal(tag_with(a, "Townville and Otherland"),
+                        "loc.town=Townville|loc.elsewhere=Otherland");
+    nw_analyzer_free(a);
+    nw_gazetteer_free(g);
+}
+
+static void parent_errors_name_file_and_line(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *text, *msg;
+    } cases[] = {
+        {"loc.a | LOC | A | ا | | loc.nowhere\n",
+         "g.txt:1: the parent 'loc.nowhere' of 'loc.a' is not an entity of the file"},
+        /*
+         * Parents are resolved once the whole file is read (loc.c, a forward
+         * reference, is found); the first unknown one in file order is named.
+         */
+        {"loc.a | LOC | A | ا | | loc.c\n# c\n"
+         "loc.b | LOC | B | ب | | loc.yy\n"
+         "loc.c | LOC | C | ج | | loc.zz\n",
+         "g.txt:3: the parent 'loc.yy' of 'loc.b' is not an entity of the file"},
+        {"loc.a | LOC | A | ا |\nloc.b | LOC | B | ب | | Baghdad\n",
+         "g.txt:2: the parent 'Baghdad' is not a valid id"},
+        {"loc.a | LOC | A | ا |\nloc.b | LOC | B | ب | b | loc.b\n",
+         "g.txt:2: 'loc.b' cannot lie within itself"},
+        {"loc.a | LOC | A | ا | | loc.b\nloc.b | LOC | B | ب | | loc.c\nloc.c | LOC | C | ج | | "
+         "loc.a\n",
+         "g.txt:1: 'loc.a' lies within itself through its parents: loc.a > loc.b > loc.c > loc.a"},
+        /* A cycle above an entity that is not on it: the line of the first entity on it. */
+        {"loc.x | LOC | X | س | | loc.a\nloc.a | LOC | A | ا | | loc.b\nloc.b | LOC | B | ب | | "
+         "loc.a\n",
+         "g.txt:2: 'loc.a' lies within itself through its parents: loc.a > loc.b > loc.a"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nw_gazetteer *g = (nw_gazetteer *)1;
+        char err[512] = "";
+        nw_err e = nw_gazetteer_new(f->n, "g.txt", cases[i].text, strlen(cases[i].text), &g, err,
+                                    sizeof err);
+        if (e != NW_ECONFIG || strcmp(err, cases[i].msg) != 0)
+            fail_msg("case %zu: got '%s', expected '%s'", i, err, cases[i].msg);
+        assert_null(g);
+    }
+}
+
+/* Is the entity with id a within the one with id b, in g? Both must exist. */
+static bool within(const nw_gazetteer *g, const char *a, const char *b)
+{
+    const nw_entity *ea = nw_gazetteer_find(g, a), *eb = nw_gazetteer_find(g, b);
+    if (ea == NULL || eb == NULL)
+        fail_msg("no entity '%s'", ea == NULL ? a : b);
+    return nw_entity_within(ea, eb);
+}
+
+/*
+ * The shipped file's hierarchy (districts and landmarks in Baghdad, Baghdad in
+ * its governorate, in Iraq), and the descriptive names news uses for places.
+ */
+static void the_default_hierarchy_and_descriptions(void **state)
+{
+    fixture *f = *state;
+    nw_gazetteer *g;
+    char err[512];
+    assert_int_equal(nw_gazetteer_new_from_file(f->n, "config/gazetteer.txt", &g, err, sizeof err),
+                     NW_OK);
+    size_t nparents = 0;
+    for (size_t i = 0; i < nw_gazetteer_count(g); i++)
+        nparents += nw_gazetteer_at(g, i)->parent != NULL;
+    assert_true(nparents >= 250);
+    assert_true(within(g, "loc.karrada", "loc.baghdad"));
+    assert_true(within(g, "fac.baghdad-international-airport", "loc.baghdad"));
+    assert_true(within(g, "fac.tayaran-square", "loc.baghdad"));
+    assert_true(within(g, "fac.kadhimiya-shrine", "loc.baghdad"));
+    assert_true(within(g, "fac.us-embassy-baghdad", "loc.green-zone"));
+    assert_true(within(g, "fac.us-embassy-baghdad", "loc.baghdad"));
+    assert_true(within(g, "loc.karrada", "loc.baghdad-governorate"));
+    assert_true(within(g, "loc.karrada", "loc.iraq"));
+    assert_true(within(g, "fac.erbil-international-airport", "loc.erbil"));
+    assert_true(within(g, "loc.erbil", "loc.kurdistan-region"));
+    assert_false(within(g, "loc.mosul", "loc.baghdad"));
+    assert_false(within(g, "fac.erbil-international-airport", "loc.baghdad"));
+    /* Camp Taji and Abu Ghraib are in Baghdad governorate, not in the city. */
+    assert_false(within(g, "fac.camp-taji", "loc.baghdad"));
+    assert_true(within(g, "fac.camp-taji", "loc.baghdad-governorate"));
+    assert_false(within(g, "loc.abu-ghraib", "loc.baghdad"));
+    assert_false(within(g, "loc.baghdad", "loc.karrada"));
+    assert_false(within(g, "loc.iraq", "loc.baghdad"));
+    /* Descriptive names and acronyms. */
+    nw_analyzer *a = nw_analyzer_new(g, NULL, err, sizeof err);
+    assert_non_null(a);
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"سقطت صواريخ كاتيوشا على المطار الدولي في العاصمة العراقية",
+         "fac.baghdad-international-airport=المطار الدولي في العاصمة العراقية"},
+        {"سقطت صواريخ بالمطار الدولي في العاصمة العراقية",
+         "fac.baghdad-international-airport=المطار الدولي في العاصمة العراقية"},
+        {"سقط صاروخ على مطار العاصمة العراقية",
+         "fac.baghdad-international-airport=مطار العاصمة العراقية"},
+        {"هبطت الطائرة في مطار العاصمة بغداد",
+         "fac.baghdad-international-airport=مطار العاصمة بغداد"},
+        {"استهدف هجوم مطار العاصمة فجر اليوم", "fac.baghdad-international-airport=مطار العاصمة"},
+        {"وصل إلى مطار بغداد الدولي", "fac.baghdad-international-airport=مطار بغداد الدولي"},
+        {"Rockets hit the capital's airport",
+         "fac.baghdad-international-airport=the capital's airport"},
+        {"Rockets hit the Iraqi capital's airport",
+         "fac.baghdad-international-airport=Iraqi capital's airport"},
+        {"Flights left Baghdad International and BIAP, not biap",
+         "fac.baghdad-international-airport=Baghdad International|"
+         "fac.baghdad-international-airport=BIAP"},
+        {"Rockets hit Baghdad's airport", "fac.baghdad-international-airport=Baghdad's airport"},
+        {"استهدفت صواريخ قاعدة النصر", "fac.victory-base=قاعدة النصر"},
+        {"صاروخ في المنطقة الخضراء قرب المنطقة الدولية",
+         "loc.green-zone=المنطقة الخضراء|loc.green-zone=المنطقة الدولية"},
+        {"Rockets landed in the International Zone, the IZ, not iz",
+         "loc.green-zone=International Zone|loc.green-zone=IZ"},
+        {"انفجار في ساحة الطيران", "fac.tayaran-square=ساحة الطيران"},
+        {"A blast at Tayyaran Square in the Iraqi capital",
+         "fac.tayaran-square=Tayyaran Square|loc.baghdad=Iraqi capital"},
+        {"في العاصمة العراقية", "loc.baghdad=العاصمة العراقية"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *got = tag_with(a, cases[i].text);
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("'%s':\n got  '%s'\n want '%s'", cases[i].text, got, cases[i].want);
+    }
+    nw_analyzer_free(a);
+    nw_gazetteer_free(g);
 }
 
 static void the_default_gazetteer(void **state)
@@ -586,6 +771,9 @@ int main(void)
         cmocka_unit_test(hashtags_and_mentions),
         cmocka_unit_test(loader_errors_name_file_and_line),
         cmocka_unit_test(the_default_gazetteer),
+        cmocka_unit_test(parents_make_a_hierarchy),
+        cmocka_unit_test(parent_errors_name_file_and_line),
+        cmocka_unit_test(the_default_hierarchy_and_descriptions),
         cmocka_unit_test(prepared_lookups_find_the_same),
         cmocka_unit_test(an_index_of_many_phrases_finds_each),
         cmocka_unit_test(clitics_follow_their_rules),
