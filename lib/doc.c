@@ -17,7 +17,7 @@ struct nw_doc {
 };
 
 static const char *const field_names[NW_DOC_FIELD_COUNT] = {
-    "id", "title", "body", "source", "url", "published_at", "lang",
+    "id", "title", "body", "source", "url", "published_at", "lang", "ingested_at",
 };
 
 nw_doc *nw_doc_new(void)
@@ -272,7 +272,7 @@ static const char *json_type_name(const json_t *v)
  * decides, so errors and their messages are jansson's. The input is valid
  * UTF-8 (checked by the caller).
  */
-enum { KEY_SCHEMA = NW_DOC_FIELD_COUNT, KEY_INGESTED_AT, KEY_COUNT };
+enum { KEY_SCHEMA = NW_DOC_FIELD_COUNT, KEY_COUNT };
 
 typedef struct raw_value {
     const char *s; /* between the quotes; NULL for null */
@@ -295,8 +295,6 @@ static int member_index(const char *k, size_t n)
             return f;
     if (n == 6 && memcmp(k, "schema", 6) == 0)
         return KEY_SCHEMA;
-    if (n == 11 && memcmp(k, "ingested_at", 11) == 0)
-        return KEY_INGESTED_AT;
     return -1;
 }
 
@@ -599,12 +597,13 @@ nw_err nw_doc_to_json(const nw_doc *doc, const char *ingested_at, char **out, si
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     int rc = json_object_set_new(obj, "schema", json_string(NW_DOC_SCHEMA));
     for (int f = 0; f < NW_DOC_FIELD_COUNT && rc == 0; f++) {
-        json_t *v = doc->val[f] != NULL ? json_stringn(doc->val[f], doc->len[f]) : json_null();
+        json_t *v;
+        if (f == NW_DOC_INGESTED_AT && ingested_at != NULL) /* the producer's time */
+            v = json_string(ingested_at);
+        else
+            v = doc->val[f] != NULL ? json_stringn(doc->val[f], doc->len[f]) : json_null();
         rc = json_object_set_new(obj, field_names[f], v);
     }
-    if (rc == 0)
-        rc = json_object_set_new(obj, "ingested_at",
-                                 ingested_at != NULL ? json_string(ingested_at) : json_null());
     char *s = rc == 0 ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(obj);
     if (s == NULL)

@@ -32,6 +32,7 @@ typedef enum nw_doc_field {
     NW_DOC_URL,
     NW_DOC_PUBLISHED_AT,
     NW_DOC_LANG,
+    NW_DOC_INGESTED_AT, /* when the producer read it (RFC 3339), set by the producer */
     NW_DOC_FIELD_COUNT
 } nw_doc_field;
 
