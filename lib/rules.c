@@ -11,6 +11,7 @@
 #include "newswatch/file.h"
 #include "newswatch/kvconf.h"
 #include "newswatch/phrases.h"
+#include "newswatch/when.h"
 #include "grow.h"
 
 enum atom_kind { ATOM_ENTITY, ATOM_TYPE, ATOM_CLASS };
@@ -42,6 +43,7 @@ struct nw_rules {
     char **strings;
     size_t nstrings, capstrings;
     char **class_names;
+    nw_role *class_role; /* per class */
     size_t nclasses;
     nw_phrases *terms; /* values: class index */
     rule_atom *atoms;
@@ -85,6 +87,7 @@ void nw_rules_free(nw_rules *r)
         free(r->strings[i]);
     free(r->strings);
     free(r->class_names);
+    free(r->class_role);
     nw_phrases_free(r->terms);
     free(r->atoms);
     free(r->entity_atom);
@@ -99,6 +102,15 @@ void nw_rules_free(nw_rules *r)
         free(r->atom_events[i]);
     free(r->atom_events);
     free(r);
+}
+
+static const char *const role_names[NW_ROLE_COUNT] = {
+    "", "claim", "arrest", "finding", "background", "retrospective",
+};
+
+const char *nw_role_name(nw_role role)
+{
+    return role >= 0 && role < NW_ROLE_COUNT ? role_names[role] : "";
 }
 
 size_t nw_rules_event_count(const nw_rules *r)
@@ -381,6 +393,78 @@ static nw_err parse_scope(const char *v, nw_event *ev, char *errbuf, size_t errl
     return NW_OK;
 }
 
+static nw_err parse_role(nw_rules *r, const nw_kvconf_entry *e, int c, char *errbuf,
+                         size_t errlen)
+{
+    for (int k = 1; k < NW_ROLE_COUNT; k++) {
+        if (strcmp(e->value, role_names[k]) != 0)
+            continue;
+        for (size_t i = 0; i < r->nclasses; i++)
+            if (r->class_role[i] == (nw_role)k)
+                return nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                    "%s:%u: role '%s' is already the role of class '%s'", e->file,
+                                    e->line, e->value, r->class_names[i]);
+        r->class_role[c] = (nw_role)k;
+        return NW_OK;
+    }
+    return nw_set_error(errbuf, errlen, NW_ECONFIG,
+                        "%s:%u: role is claim, arrest, finding, background or retrospective, "
+                        "not '%s'",
+                        e->file, e->line, e->value);
+}
+
+static nw_err parse_int(const char *v, long lo, long hi, long *out)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end != '\0' || n < lo || n > hi)
+        return NW_EINVAL;
+    *out = n;
+    return NW_OK;
+}
+
+/* incident, utc_offset, lead_words, min_sentences. */
+static nw_err parse_incident_key(const char *key, const char *v, nw_event *ev, char *errbuf,
+                                 size_t errlen)
+{
+    long n;
+    if (strcmp(key, "lead_words") == 0 || strcmp(key, "min_sentences") == 0) {
+        bool lead = key[0] == 'l';
+        if (parse_int(v, 1, lead ? 1000 : 100, &n) != NW_OK)
+            return nw_set_error(errbuf, errlen, NW_EINVAL, "%s is a number from 1 to %d, not '%s'",
+                                key, lead ? 1000 : 100, v);
+        *(lead ? &ev->lead_words : &ev->min_sentences) = (int)n;
+        return NW_OK;
+    }
+    if (strcmp(key, "utc_offset") == 0) {
+        int hh, mm, used = 0;
+        char sign;
+        if (sscanf(v, "%c%2d:%2d%n", &sign, &hh, &mm, &used) != 3 || v[used] != '\0' ||
+            (sign != '+' && sign != '-') || hh > 14 || mm > 59)
+            return nw_set_error(errbuf, errlen, NW_EINVAL,
+                                "utc_offset is +HH:MM or -HH:MM (Iraq: +03:00), not '%s'", v);
+        ev->utc_offset_s = (sign == '-' ? -1 : 1) * (hh * 3600 + mm * 60);
+        return NW_OK;
+    }
+    /* incident = recurring | anchored YYYY-MM-DD */
+    if (strcmp(v, "recurring") == 0) {
+        ev->incident = NW_INCIDENT_RECURRING;
+        return NW_OK;
+    }
+    if (strncmp(v, "anchored", 8) == 0 && isspace((unsigned char)v[8])) {
+        const char *d = v + 9;
+        while (isspace((unsigned char)*d))
+            d++;
+        char why[128];
+        if (nw_day_parse(d, &ev->anchor_day, why, sizeof why) != NW_OK)
+            return nw_set_error(errbuf, errlen, NW_EINVAL, "incident = anchored: %s", why);
+        ev->incident = NW_INCIDENT_ANCHORED;
+        return NW_OK;
+    }
+    return nw_set_error(errbuf, errlen, NW_EINVAL,
+                        "incident is 'recurring' or 'anchored YYYY-MM-DD', not '%s'", v);
+}
+
 /* Adds the terms of "terms = a; b; c" to class c. */
 static nw_err add_terms(nw_rules *r, nw_normalizer *n, nw_text *t, nw_segments *s,
                         const nw_kvconf_entry *e, int c, char *errbuf, size_t errlen)
@@ -539,13 +623,16 @@ nw_err nw_rules_new(nw_normalizer *n, const nw_gazetteer *g, const char *file, c
                     break;
                 }
                 char **nc = realloc(r->class_names, (r->nclasses + 1) * sizeof(char *));
-                if (nc == NULL || (nc[r->nclasses] = keep(r, name)) == NULL) {
-                    if (nc != NULL)
-                        r->class_names = nc;
+                if (nc != NULL)
+                    r->class_names = nc;
+                nw_role *nr = realloc(r->class_role, (r->nclasses + 1) * sizeof(nw_role));
+                if (nr != NULL)
+                    r->class_role = nr;
+                if (nc == NULL || nr == NULL || (nc[r->nclasses] = keep(r, name)) == NULL) {
                     err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
                     break;
                 }
-                r->class_names = nc;
+                nr[r->nclasses] = NW_ROLE_NONE;
                 cls = (int)r->nclasses++;
             } else if (strncmp(section, "event.", 6) == 0 && section[6] != '\0') {
                 const char *id = section + 6;
@@ -567,6 +654,13 @@ nw_err nw_rules_new(nw_normalizer *n, const nw_gazetteer *g, const char *file, c
                 ce->ev.file = keep(r, file);
                 ce->ev.line = e->line > 0 ? e->line - 1 : 0;
                 ce->ev.episode_gap_s = 72 * 3600;
+                ce->ev.incident = NW_INCIDENT_RECURRING;
+                ce->ev.anchor_window_s = 3650L * 86400;
+                ce->ev.update_interval_s = 6 * 3600;
+                ce->ev.background_age_s = 14L * 86400;
+                ce->ev.utc_offset_s = 3 * 3600;
+                ce->ev.lead_words = 60;
+                ce->ev.min_sentences = 2;
                 ce->ev.scope = NW_SCOPE_SENTENCE;
                 ce->root = -1;
                 if (ce->ev.id == NULL || ce->ev.file == NULL) {
@@ -582,9 +676,12 @@ nw_err nw_rules_new(nw_normalizer *n, const nw_gazetteer *g, const char *file, c
             }
         }
         if (cls >= 0) {
-            if (strcmp(e->key, "terms") != 0)
+            if (strcmp(e->key, "role") == 0)
+                err = parse_role(r, e, cls, errbuf, errlen);
+            else if (strcmp(e->key, "terms") != 0)
                 err = nw_set_error(errbuf, errlen, NW_ECONFIG,
-                                   "%s:%u: unknown key '%s' in [%s] (a class has 'terms = a; b')",
+                                   "%s:%u: unknown key '%s' in [%s] (a class has 'terms = a; b' "
+                                   "and may have 'role = ...')",
                                    file, e->line, e->key, section);
             else
                 err = add_terms(r, n, t, s, e, cls, errbuf, errlen);
@@ -607,6 +704,19 @@ nw_err nw_rules_new(nw_normalizer *n, const nw_gazetteer *g, const char *file, c
             if (nw_parse_duration(v, &ce->ev.episode_gap_s, why, sizeof why) != NW_OK)
                 err = nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: episode_gap: %s", file,
                                    e->line, why);
+        } else if (strcmp(e->key, "anchor_window") == 0 ||
+                   strcmp(e->key, "update_interval") == 0 ||
+                   strcmp(e->key, "background_age") == 0) {
+            long *dst = e->key[0] == 'a'   ? &ce->ev.anchor_window_s
+                        : e->key[0] == 'u' ? &ce->ev.update_interval_s
+                                           : &ce->ev.background_age_s;
+            if (nw_parse_duration(v, dst, why, sizeof why) != NW_OK)
+                err = nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: %s: %s", file, e->line,
+                                   e->key, why);
+        } else if (strcmp(e->key, "incident") == 0 || strcmp(e->key, "utc_offset") == 0 ||
+                   strcmp(e->key, "lead_words") == 0 || strcmp(e->key, "min_sentences") == 0) {
+            if (parse_incident_key(e->key, v, &ce->ev, why, sizeof why) != NW_OK)
+                err = nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: %s", file, e->line, why);
         } else if (strcmp(e->key, "scope") == 0) {
             if (parse_scope(v, &ce->ev, why, sizeof why) != NW_OK)
                 err = nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: %s", file, e->line, why);
@@ -648,7 +758,9 @@ nw_err nw_rules_new(nw_normalizer *n, const nw_gazetteer *g, const char *file, c
         } else {
             err = nw_set_error(errbuf, errlen, NW_ECONFIG,
                                "%s:%u: unknown key '%s' in [%s] (known: title, title_ar, "
-                               "severity, episode_gap, scope, match)",
+                               "severity, incident, anchor_window, episode_gap, "
+                               "update_interval, background_age, utc_offset, lead_words, "
+                               "min_sentences, scope, match)",
                                file, e->line, e->key, section);
         }
         if (err == NW_OK && (ce->ev.title == NULL && strcmp(e->key, "title") == 0))
@@ -778,6 +890,16 @@ struct nw_matcher {
     nw_term *terms;
     size_t nterms, capterms;
     size_t *term_start; /* per match: its first term in terms */
+    size_t *term_occ;   /* per term: its occurrence */
+    size_t capterm_occ;
+    uint32_t *taken; /* per occurrence: the event evaluation (take_gen) that took it */
+    uint32_t take_gen;
+    size_t captaken;
+    uint32_t *sent; /* the matches' sentences */
+    size_t nsent, capsent;
+    size_t *sent_start; /* per match: its first sentence in sent */
+    nw_role_term *roles;
+    size_t nroles, caproles;
     size_t ncands;      /* events evaluated in the last run */
     uint32_t *sentence_score;
     size_t cap_score;
@@ -796,9 +918,10 @@ nw_matcher *nw_matcher_new(const nw_rules *r)
     m->cands = calloc(r->nevents + 1, sizeof(int));
     m->class_present = calloc(r->nclasses + 1, 1);
     m->term_start = calloc(r->nevents + 1, sizeof(size_t));
+    m->sent_start = calloc(r->nevents + 1, sizeof(size_t));
     m->matches = calloc(r->nevents + 1, sizeof(nw_match));
     if (m->stamp == NULL || m->ev_stamp == NULL || m->cands == NULL || m->class_present == NULL ||
-        m->term_start == NULL || m->matches == NULL) {
+        m->term_start == NULL || m->sent_start == NULL || m->matches == NULL) {
         nw_matcher_free(m);
         return NULL;
     }
@@ -817,6 +940,11 @@ void nw_matcher_free(nw_matcher *m)
     free(m->matches);
     free(m->terms);
     free(m->term_start);
+    free(m->term_occ);
+    free(m->taken);
+    free(m->sent);
+    free(m->sent_start);
+    free(m->roles);
     free(m->sentence_score);
     free(m->words);
     free(m);
@@ -830,6 +958,17 @@ static bool add_occ(nw_matcher *m, int atom, uint32_t token, uint32_t paragraph,
     if (!nw_grow((void **)&m->occ, &m->capocc, m->nocc + 1, sizeof(occurrence)))
         return false;
     m->occ[m->nocc++] = (occurrence){atom, token, paragraph, *term};
+    return true;
+}
+
+static bool add_role(nw_matcher *m, uint32_t cls, uint32_t token, uint32_t sentence)
+{
+    nw_role role = m->r->class_role[cls];
+    if (role == NW_ROLE_NONE)
+        return true;
+    if (!nw_grow((void **)&m->roles, &m->caproles, m->nroles + 1, sizeof(nw_role_term)))
+        return false;
+    m->roles[m->nroles++] = (nw_role_term){role, token, sentence};
     return true;
 }
 
@@ -863,65 +1002,116 @@ static bool is_positive(const compiled_event *ce, int atom)
     return bsearch(&atom, ce->positive, ce->npositive, sizeof(int), compare_int) != NULL;
 }
 
-/* Evaluates the event over occurrences [a, b); on success records the match. */
-static int try_window(nw_matcher *m, const nw_analysis *an, size_t ev, size_t a, size_t b)
+/* Does the event's rule hold over occurrences [a, b)? */
+static bool holds(nw_matcher *m, const compiled_event *ce, size_t a, size_t b)
 {
-    const compiled_event *ce = &m->r->events[ev];
     m->gen++;
     bool any_positive = false;
     for (size_t k = a; k < b; k++) {
         m->stamp[m->occ[k].atom] = m->gen;
         any_positive |= is_positive(ce, m->occ[k].atom);
     }
-    if (!any_positive || !eval(m, ce->root))
-        return 0;
-    /* The terms, and the sentence with the most distinct positive terms. */
+    return any_positive && eval(m, ce->root);
+}
+
+/* Adds the positive terms of a window where the rule holds (each occurrence once). */
+static bool take_window(nw_matcher *m, const compiled_event *ce, size_t a, size_t b)
+{
+    for (size_t k = a; k < b; k++) {
+        const occurrence *o = &m->occ[k];
+        if (m->taken[k] == m->take_gen || !is_positive(ce, o->atom))
+            continue;
+        m->taken[k] = m->take_gen;
+        if (!nw_grow((void **)&m->terms, &m->capterms, m->nterms + 1, sizeof(nw_term)) ||
+            !nw_grow((void **)&m->term_occ, &m->capterm_occ, m->nterms + 1, sizeof(size_t)))
+            return false;
+        m->term_occ[m->nterms] = k;
+        m->terms[m->nterms++] = o->term;
+    }
+    return true;
+}
+
+static int compare_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The token after the lead: the first lead_words words. */
+static uint32_t lead_end(const nw_analysis *an, int lead_words)
+{
+    const nw_segments *s = an->seg;
+    int words = 0;
+    for (size_t i = 0; i < s->ntokens; i++)
+        if (s->tokens[i].kind == NW_TOKEN_WORD && ++words > lead_words)
+            return (uint32_t)i;
+    return (uint32_t)s->ntokens;
+}
+
+/* Records the match of event ev from the terms taken since first_term. */
+static int record_match(nw_matcher *m, const nw_analysis *an, size_t ev, size_t first_term)
+{
+    const compiled_event *ce = &m->r->events[ev];
     nw_match *match = &m->matches[m->nmatches];
+    memset(match, 0, sizeof *match);
     match->event = &ce->ev;
-    m->term_start[m->nmatches] = m->nterms;
+    m->term_start[m->nmatches] = first_term;
+    m->sent_start[m->nmatches] = m->nsent;
+    /* The sentences, and the one with the most distinct positive atoms. */
     size_t nsent = an->seg->nsentences;
     if (!nw_grow((void **)&m->sentence_score, &m->cap_score, nsent + 1, sizeof(uint32_t)))
         return -1;
-    uint32_t best = m->occ[a].term.sentence, best_score = 0;
-    for (size_t k = a; k < b; k++) {
-        const occurrence *o = &m->occ[k];
-        if (!is_positive(ce, o->atom))
-            continue;
-        if (!nw_grow((void **)&m->terms, &m->capterms, m->nterms + 1, sizeof(nw_term)))
-            return -1;
-        m->terms[m->nterms++] = o->term;
-    }
-    /* Score each sentence by the distinct positive atoms in it. */
-    for (size_t k = a; k < b; k++)
-        m->sentence_score[m->occ[k].term.sentence] = 0;
-    for (size_t k = a; k < b; k++) {
-        const occurrence *o = &m->occ[k];
-        if (!is_positive(ce, o->atom))
-            continue;
+    for (size_t k = first_term; k < m->nterms; k++)
+        m->sentence_score[m->terms[k].sentence] = 0;
+    uint32_t best = m->terms[first_term].sentence, best_score = 0;
+    for (size_t k = first_term; k < m->nterms; k++) {
+        const occurrence *o = &m->occ[m->term_occ[k]];
+        uint32_t sn = o->term.sentence;
         bool seen = false;
-        for (size_t j = a; j < k && !seen; j++)
-            seen = m->occ[j].atom == o->atom && m->occ[j].term.sentence == o->term.sentence;
+        for (size_t j = first_term; j < k && !seen; j++)
+            seen = m->occ[m->term_occ[j]].atom == o->atom && m->terms[j].sentence == sn;
         if (!seen) {
-            uint32_t sc = ++m->sentence_score[o->term.sentence];
-            if (sc > best_score || (sc == best_score && o->term.sentence < best)) {
+            uint32_t sc = ++m->sentence_score[sn];
+            if (sc > best_score || (sc == best_score && sn < best)) {
                 best_score = sc;
-                best = o->term.sentence;
+                best = sn;
             }
         }
+        bool listed = false;
+        for (size_t j = m->sent_start[m->nmatches]; j < m->nsent && !listed; j++)
+            listed = m->sent[j] == sn;
+        if (!listed) {
+            if (!nw_grow((void **)&m->sent, &m->capsent, m->nsent + 1, sizeof(uint32_t)))
+                return -1;
+            m->sent[m->nsent++] = sn;
+        }
     }
+    size_t ns = m->nsent - m->sent_start[m->nmatches];
+    if (ns > 1)
+        qsort(m->sent + m->sent_start[m->nmatches], ns, sizeof(uint32_t), compare_u32);
     match->evidence = best;
-    match->nterms = m->nterms - m->term_start[m->nmatches];
+    match->nterms = m->nterms - first_term;
+    match->nsentences = ns;
+    /* The lead: the rule over the occurrences before its end, as one window. */
+    uint32_t end = lead_end(an, ce->ev.lead_words);
+    size_t b = 0;
+    while (b < m->nocc && m->occ[b].token < end)
+        b++;
+    match->in_lead = b > 0 && holds(m, ce, 0, b);
     m->nmatches++;
     return 1;
 }
 
+/* Every window of the event's scope where its rule holds; 1 when there is one. */
 static int match_event(nw_matcher *m, const nw_analysis *an, size_t ev)
 {
     const compiled_event *ce = &m->r->events[ev];
-    size_t n = m->nocc;
-    if (ce->ev.scope == NW_SCOPE_DOCUMENT)
-        return try_window(m, an, ev, 0, n);
-    if (ce->ev.scope == NW_SCOPE_WORDS) {
+    size_t n = m->nocc, first_term = m->nterms;
+    m->take_gen++;
+    if (ce->ev.scope == NW_SCOPE_DOCUMENT) {
+        if (holds(m, ce, 0, n) && !take_window(m, ce, 0, n))
+            return -1;
+    } else if (ce->ev.scope == NW_SCOPE_WORDS) {
         uint32_t w = (uint32_t)ce->ev.scope_words;
         size_t lo = 0;
         for (size_t k = 0; k < n; k++) {
@@ -933,25 +1123,35 @@ static int match_event(nw_matcher *m, const nw_analysis *an, size_t ev)
             size_t hi = k;
             while (hi < n && m->occ[hi].token <= t + w)
                 hi++;
-            int rc = try_window(m, an, ev, lo, hi);
-            if (rc != 0)
-                return rc;
+            if (holds(m, ce, lo, hi) && !take_window(m, ce, lo, hi))
+                return -1;
         }
+    } else {
+        for (size_t a = 0; a < n;) {
+            size_t b = a;
+            uint32_t key =
+                ce->ev.scope == NW_SCOPE_SENTENCE ? m->occ[a].term.sentence : m->occ[a].paragraph;
+            while (b < n && (ce->ev.scope == NW_SCOPE_SENTENCE ? m->occ[b].term.sentence
+                                                               : m->occ[b].paragraph) == key)
+                b++;
+            if (holds(m, ce, a, b) && !take_window(m, ce, a, b))
+                return -1;
+            a = b;
+        }
+    }
+    bool broad = false;
+    if (m->nterms == first_term && ce->ev.scope != NW_SCOPE_DOCUMENT && holds(m, ce, 0, n)) {
+        /* Not in one scope, but in the document: salient only by its title or lead. */
+        if (!take_window(m, ce, 0, n))
+            return -1;
+        broad = true;
+    }
+    if (m->nterms == first_term)
         return 0;
-    }
-    for (size_t a = 0; a < n;) {
-        size_t b = a;
-        uint32_t key =
-            ce->ev.scope == NW_SCOPE_SENTENCE ? m->occ[a].term.sentence : m->occ[a].paragraph;
-        while (b < n && (ce->ev.scope == NW_SCOPE_SENTENCE ? m->occ[b].term.sentence
-                                                           : m->occ[b].paragraph) == key)
-            b++;
-        int rc = try_window(m, an, ev, a, b);
-        if (rc != 0)
-            return rc;
-        a = b;
-    }
-    return 0;
+    int rc = record_match(m, an, ev, first_term);
+    if (rc > 0)
+        m->matches[m->nmatches - 1].broad = broad;
+    return rc;
 }
 
 static nw_err collect(nw_matcher *m, const nw_analysis *an, char *errbuf, size_t errlen)
@@ -965,9 +1165,12 @@ static nw_err collect(nw_matcher *m, const nw_analysis *an, char *errbuf, size_t
         const nw_mention *mn = &an->mentions[i];
         nw_term term = {mn->entity, mn->type, NULL, mn->start, mn->end, mn->sentence};
         uint32_t par = s->sentences[mn->sentence].paragraph;
-        if ((mn->entity != NULL &&
-             !add_occ(m, r->entity_atom[mn->entity - first], mn->first_token, par, &term)) ||
-            !add_occ(m, r->type_atom[mn->type], mn->first_token, par, &term))
+        /* A rule naming a place also holds for the places within it (the gazetteer's
+         * hierarchy): the mention is an occurrence of each of its ancestors too. */
+        for (const nw_entity *e = mn->entity; e != NULL; e = e->parent)
+            if (!add_occ(m, r->entity_atom[e - first], mn->first_token, par, &term))
+                return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        if (!add_occ(m, r->type_atom[mn->type], mn->first_token, par, &term))
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     }
     /* Only the tokens the screen lets through (and hashtags) can start a term. */
@@ -993,7 +1196,8 @@ static nw_err collect(nw_matcher *m, const nw_analysis *an, char *errbuf, size_t
                     nw_term term = {NULL,    0,     r->class_names[h.values[v]],
                                     h.start, h.end, tok->sentence};
                     m->class_present[h.values[v]] = 1;
-                    if (!add_occ(m, r->class_atom[h.values[v]], (uint32_t)i, par, &term))
+                    if (!add_occ(m, r->class_atom[h.values[v]], (uint32_t)i, par, &term) ||
+                        !add_role(m, h.values[v], (uint32_t)i, tok->sentence))
                         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
                 }
                 k += h.ntokens;
@@ -1008,7 +1212,8 @@ static nw_err collect(nw_matcher *m, const nw_analysis *an, char *errbuf, size_t
         for (uint32_t v = 0; v < h.nvalues; v++) {
             nw_term term = {NULL, 0, r->class_names[h.values[v]], h.start, h.end, tok->sentence};
             m->class_present[h.values[v]] = 1;
-            if (!add_occ(m, r->class_atom[h.values[v]], (uint32_t)i, par, &term))
+            if (!add_occ(m, r->class_atom[h.values[v]], (uint32_t)i, par, &term) ||
+                !add_role(m, h.values[v], (uint32_t)i, tok->sentence))
                 return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         }
         i += h.ntokens;
@@ -1021,12 +1226,16 @@ static nw_err collect(nw_matcher *m, const nw_analysis *an, char *errbuf, size_t
 nw_err nw_matcher_run(nw_matcher *m, const nw_analysis *an, const nw_match **matches,
                       size_t *nmatches, char *errbuf, size_t errlen)
 {
-    m->nocc = m->nmatches = m->nterms = 0;
+    m->nocc = m->nmatches = m->nterms = m->nsent = m->nroles = 0;
     *matches = NULL;
     *nmatches = 0;
     nw_err err = collect(m, an, errbuf, errlen);
     if (err != NW_OK)
         return err;
+    if (!nw_grow((void **)&m->taken, &m->captaken, m->nocc + 1, sizeof(uint32_t)))
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    memset(m->taken, 0, (m->nocc + 1) * sizeof(uint32_t));
+    m->take_gen = 0;
     /* Candidates: only the events whose positive terms occur. */
     m->doc_gen++;
     size_t ncands = 0;
@@ -1044,8 +1253,10 @@ nw_err nw_matcher_run(nw_matcher *m, const nw_analysis *an, const nw_match **mat
     for (size_t c = 0; c < ncands; c++)
         if (match_event(m, an, (size_t)m->cands[c]) < 0)
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    for (size_t i = 0; i < m->nmatches; i++)
+    for (size_t i = 0; i < m->nmatches; i++) {
         m->matches[i].terms = m->terms + m->term_start[i];
+        m->matches[i].sentences = m->sent + m->sent_start[i];
+    }
     *matches = m->matches;
     *nmatches = m->nmatches;
     return NW_OK;
@@ -1062,18 +1273,33 @@ int nw_matcher_has_class(const nw_matcher *m, const char *class_name)
     return c >= 0 && m->class_present[c];
 }
 
+const nw_role_term *nw_matcher_roles(const nw_matcher *m, size_t *n)
+{
+    *n = m->nroles;
+    return m->roles;
+}
+
+nw_err nw_matcher_title(nw_matcher *body, nw_matcher *title, const nw_analysis *title_an,
+                        char *errbuf, size_t errlen)
+{
+    const nw_match *tm;
+    size_t tn;
+    nw_err err = nw_matcher_run(title, title_an, &tm, &tn, errbuf, errlen);
+    for (size_t i = 0; err == NW_OK && i < tn; i++)
+        for (size_t k = 0; k < body->nmatches; k++)
+            if (body->matches[k].event == tm[i].event)
+                body->matches[k].in_title = true;
+    return err;
+}
+
 static void text_slice(nw_jsonw *w, const nw_text *t, uint32_t start, uint32_t end)
 {
     nw_jsonw_string(w, t->display + t->display_cp[start],
                     t->display_cp[end] - t->display_cp[start]);
 }
 
-static const char *const match_members[] = {
-    "schema",       "event",    "title", "severity", "doc_id",     "source", "url",
-    "published_at", "evidence", "terms", "entities", "casualties", NULL};
-
 void nw_match_write_members(const nw_match *match, const nw_analysis *an, const nw_doc *doc,
-                            nw_jsonw *w)
+                            const nw_casualties *casualties, nw_jsonw *w)
 {
     const nw_text *t = an->text;
     const nw_sentence *ev = &an->seg->sentences[match->evidence];
@@ -1131,22 +1357,5 @@ void nw_match_write_members(const nw_match *match, const nw_analysis *an, const 
     }
     nw_jsonw_array_end(w);
     nw_jsonw_key(w, "casualties");
-    nw_casualties_write(w, &an->casualties);
-}
-
-nw_err nw_match_to_json(const nw_match *match, const nw_analysis *an, const nw_doc *doc,
-                        const char *extra_json, char **out, size_t *outlen, char *errbuf,
-                        size_t errlen)
-{
-    *out = NULL;
-    *outlen = 0;
-    nw_jsonw *w = nw_jsonw_new();
-    if (w == NULL)
-        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    nw_jsonw_object_begin(w);
-    nw_match_write_members(match, an, doc, w);
-    nw_err err =
-        nw_jsonw_end_object_copy(w, extra_json, match_members, out, outlen, errbuf, errlen);
-    nw_jsonw_free(w);
-    return err;
+    nw_casualties_write(w, casualties != NULL ? casualties : &an->casualties);
 }

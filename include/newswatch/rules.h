@@ -32,6 +32,7 @@
 #ifndef NEWSWATCH_RULES_H
 #define NEWSWATCH_RULES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,12 +49,41 @@ typedef enum nw_scope {
     NW_SCOPE_WORDS
 } nw_scope;
 
+/* How the reports of an event group into incidents (docs/tracked-events.md). */
+typedef enum nw_incident_kind {
+    NW_INCIDENT_RECURRING, /* each occurrence is its own incident, told apart by its day */
+    NW_INCIDENT_ANCHORED,  /* one incident on a known day, and the reports of it */
+} nw_incident_kind;
+
+/* What a keyword class is for besides the rules that name it. */
+typedef enum nw_role {
+    NW_ROLE_NONE,
+    NW_ROLE_CLAIM,         /* a claim of responsibility: news about an incident */
+    NW_ROLE_ARREST,        /* arrests, sentences of the perpetrators: news */
+    NW_ROLE_FINDING,       /* an official finding (an investigation's result): news */
+    NW_ROLE_BACKGROUND,    /* "since", "the deadliest since": a sentence recalling the past */
+    NW_ROLE_RETROSPECTIVE, /* "anniversary", "a year on": a piece looking back */
+    NW_ROLE_COUNT
+} nw_role;
+
+/* "claim", "arrest", ... ("" for NW_ROLE_NONE). */
+const char *nw_role_name(nw_role role);
+
 typedef struct nw_event {
     const char *id;       /* "baghdad-bombing" */
     const char *title;    /* English */
     const char *title_ar; /* Arabic, may be "" */
     const char *severity; /* "info", "warning" or "critical" */
-    long episode_gap_s;   /* a report later than this after the last one opens a new episode */
+    nw_incident_kind incident;
+    int64_t anchor_day;    /* NW_INCIDENT_ANCHORED: the incident's local day (nw_when.h) */
+    long anchor_window_s;  /* reports this long after the anchor that state no day are of it */
+    long episode_gap_s;    /* recurring: a report stating no day joins the latest incident
+                              whose last report is at most this old */
+    long update_interval_s; /* at most one update per incident per interval, unless the toll rises */
+    long background_age_s;  /* a sentence stating a day older than this recalls the past */
+    int utc_offset_s;       /* local days are at this offset from UTC (+03:00) */
+    int lead_words;         /* the lead: the text's first N words */
+    int min_sentences;      /* salient without title or lead: the rule holds in N sentences */
     nw_scope scope;
     int scope_words; /* NW_SCOPE_WORDS: N */
     const char *expression;
@@ -94,9 +124,20 @@ typedef struct nw_term {
 typedef struct nw_match {
     const nw_event *event;
     uint32_t evidence;    /* the sentence that best shows the match */
-    const nw_term *terms; /* the rule's positive terms in the matching scope */
+    const nw_term *terms; /* the rule's positive terms in every scope where it holds */
     size_t nterms;
+    const uint32_t *sentences; /* the sentences of those terms, ascending, each once */
+    size_t nsentences;
+    bool broad;    /* the rule holds only over the whole document, in no one scope */
+    bool in_lead;  /* the rule holds within the lead (the first lead_words words) */
+    bool in_title; /* the rule holds within the title (nw_matcher_title) */
 } nw_match;
+
+/* A term of a keyword class with a role, wherever it occurs in the text. */
+typedef struct nw_role_term {
+    nw_role role;
+    uint32_t token, sentence;
+} nw_role_term;
 
 typedef struct nw_matcher nw_matcher;
 
@@ -106,7 +147,9 @@ void nw_matcher_free(nw_matcher *m);
 
 /*
  * The tracked events the analysed document matches, at most one match per
- * event, in the order of the events in the file. NW_ENOMEM is the only error.
+ * event, in the order of the events in the file: where the rule holds in
+ * one or more windows of its scope, or else over the whole document (broad).
+ * NW_ENOMEM is the only error.
  */
 nw_err nw_matcher_run(nw_matcher *m, const nw_analysis *an, const nw_match **matches,
                       size_t *nmatches, char *errbuf, size_t errlen);
@@ -120,24 +163,27 @@ size_t nw_matcher_candidates(const nw_matcher *m);
 /* Does the last analysed document contain a term of the keyword class (anywhere)? */
 int nw_matcher_has_class(const nw_matcher *m, const char *class_name);
 
+/* The terms of classes with a role in the last analysed document, in text order. */
+const nw_role_term *nw_matcher_roles(const nw_matcher *m, size_t *n);
+
+/*
+ * Does the rule of each event hold within a title analysed on its own
+ * (a document whose body is its title)? Sets in_title on the matches of
+ * the last run of `body` for the events whose rule holds in `title_an`;
+ * `title` is a second matcher on the same rules (its own run is spent).
+ */
+nw_err nw_matcher_title(nw_matcher *body, nw_matcher *title, const nw_analysis *title_an,
+                        char *errbuf, size_t errlen);
+
 /*
  * Writes the members of a match's `newswatch.match/1` record (schema through
  * casualties, docs/schemas.md) into the object w has open; the caller opens
  * and closes it and may append members (the enrich stage adds what the alert
- * stage needs). Errors surface in nw_jsonw_finish.
+ * stage needs). casualties are the figures to state (those attributed to
+ * the incident; NULL: the document's). Errors surface in nw_jsonw_finish.
  */
 void nw_match_write_members(const nw_match *match, const nw_analysis *an, const nw_doc *doc,
-                            nw_jsonw *w);
-
-/*
- * Encodes a match as one line of `newswatch.match/1` JSON. extra_json, when
- * not NULL, is a JSON object whose members are appended (NW_EINVAL when it is
- * not an object or repeats a member of the record). The caller frees *out
- * with free().
- */
-nw_err nw_match_to_json(const nw_match *match, const nw_analysis *an, const nw_doc *doc,
-                        const char *extra_json, char **out, size_t *outlen, char *errbuf,
-                        size_t errlen);
+                            const nw_casualties *casualties, nw_jsonw *w);
 
 /* Parses a duration: "90s", "45m", "72h", "7d" (a bare number is seconds). */
 nw_err nw_parse_duration(const char *s, long *seconds, char *errbuf, size_t errlen);

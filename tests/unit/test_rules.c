@@ -127,8 +127,10 @@ static void not_and_or_types(void **state)
     EXPECT(r, "انفجار في بغداد والموصل", "");
     EXPECT(r, "انفجار في بغداد. الموصل هادئة", "x"); /* NOT holds inside the scope only */
     EXPECT(r, "انفجار في بغداد قال الكاظمي", "");    /* a PERSON in the sentence */
-    /* The airport's name covers بغداد: the longest name wins, so no loc.baghdad here. */
-    EXPECT(r, "انفجار قرب مطار بغداد", "t");
+    /* The airport's name covers بغداد (the longest name wins), but the gazetteer puts the
+     * airport within Baghdad, so a rule naming loc.baghdad holds there too. */
+    EXPECT(r, "انفجار قرب مطار بغداد", "x,t");
+    EXPECT(r, "انفجار في الكرادة", "x"); /* a district of Baghdad */
     nw_rules_free(r);
 }
 
@@ -243,7 +245,7 @@ static void the_index_skips_unrelated_documents(void **state)
     len += (size_t)snprintf(text + len, cap - len, "[class.blast]\nterms = انفجار\n");
     for (int i = 0; i < 300; i++)
         len += (size_t)snprintf(text + len, cap - len,
-                                "[event.e%d]\nmatch = loc.mosul AND blast AND NOT loc.iraq\n", i);
+                                "[event.e%d]\nmatch = loc.mosul AND blast AND NOT loc.basra\n", i);
     len +=
         (size_t)snprintf(text + len, cap - len, "[event.baghdad]\nmatch = loc.baghdad AND blast\n");
     nw_rules *r = compile(f, text);
