@@ -126,8 +126,7 @@ typedef struct owner {
 } owner;
 
 typedef struct pending_alert {
-    nw_alert_out out; /* strings copied below */
-    char *alert, *event, *severity, *title, *evidence, *doc_id, *source, *url, *published;
+    nw_alert *alert; /* owned */
 } pending_alert;
 
 /* What enriching one message gave: a dead-letter reason, or the records to produce. */
@@ -524,18 +523,8 @@ static int open_stage(daemon *d, stage *st, int kind, char *errbuf, size_t errle
 
 static void free_pending(stage *st)
 {
-    for (size_t i = 0; i < st->npending; i++) {
-        pending_alert *p = &st->pending[i];
-        free(p->alert);
-        free(p->event);
-        free(p->severity);
-        free(p->title);
-        free(p->evidence);
-        free(p->doc_id);
-        free(p->source);
-        free(p->url);
-        free(p->published);
-    }
+    for (size_t i = 0; i < st->npending; i++)
+        nw_alert_free(st->pending[i].alert);
     st->npending = 0;
 }
 
@@ -778,36 +767,20 @@ static int enrich_batch(stage *st)
     return 0;
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s != NULL ? strdup(s) : NULL;
-}
-
-static int keep_pending(stage *st, const nw_alert_out *ao)
+static int keep_pending(stage *st, nw_alert *a)
 {
     if (st->npending == st->cappending) {
         size_t n = st->cappending ? st->cappending * 2 : 16;
         pending_alert *np = realloc(st->pending, n * sizeof(*np));
-        if (np == NULL)
+        if (np == NULL) {
+            nw_alert_free(a);
             return -1;
+        }
         st->pending = np;
         st->cappending = n;
     }
-    pending_alert *p = &st->pending[st->npending++];
-    memset(p, 0, sizeof *p);
-    p->out = *ao;
-    p->alert = malloc(ao->alert_len);
-    if (p->alert != NULL)
-        memcpy(p->alert, ao->alert, ao->alert_len);
-    p->event = dup_or_null(ao->event_id);
-    p->severity = dup_or_null(ao->severity);
-    p->title = dup_or_null(ao->title);
-    p->evidence = dup_or_null(ao->evidence);
-    p->doc_id = dup_or_null(ao->doc_id);
-    p->source = dup_or_null(ao->source);
-    p->url = dup_or_null(ao->url);
-    p->published = dup_or_null(ao->published_at);
-    return p->alert != NULL && p->event != NULL ? 0 : -1;
+    st->pending[st->npending++].alert = a;
+    return 0;
 }
 
 static int process_alert(stage *st, const rd_kafka_message_t *m)
@@ -816,21 +789,22 @@ static int process_alert(stage *st, const rd_kafka_message_t *m)
     char why[1024];
     if (m->payload == NULL)
         return dead_letter(st, m, "empty message (no value)");
-    nw_alert_out ao;
-    if (nw_alerter_process(st->alerter, m->payload, m->len, &ao, why, sizeof why) != NW_OK)
+    nw_alert *a;
+    if (nw_alerter_process(st->alerter, m->payload, m->len, &a, why, sizeof why) != NW_OK)
         return dead_letter(st, m, why);
-    owners_set(st, ao.event_id, m->partition);
+    owners_set(st, a->event_id, m->partition);
     /* The state goes to the same partition of the changelog as the match came from. */
     int rc =
-        produce(st, d->topics.name[NW_TOPIC_ALERT_STATE], m->partition, ao.event_id,
-                strlen(ao.event_id), ao.state, ao.state_len, json_headers(NW_ALERT_STATE_SCHEMA));
-    if (rc == 0 && ao.alert != NULL) {
-        rc = produce(st, d->topics.name[NW_TOPIC_ALERTS], RD_KAFKA_PARTITION_UA, ao.event_id,
-                     strlen(ao.event_id), ao.alert, ao.alert_len, json_headers(NW_ALERT_SCHEMA));
-        if (rc == 0 && d->sinks != NULL)
-            rc = keep_pending(st, &ao);
+        produce(st, d->topics.name[NW_TOPIC_ALERT_STATE], m->partition, a->event_id,
+                strlen(a->event_id), a->state, a->state_len, json_headers(NW_ALERT_STATE_SCHEMA));
+    if (rc == 0 && a->json != NULL) {
+        rc = produce(st, d->topics.name[NW_TOPIC_ALERTS], RD_KAFKA_PARTITION_UA, a->event_id,
+                     strlen(a->event_id), a->json, a->json_len, json_headers(NW_ALERT_SCHEMA));
         st->alerts++;
+        if (rc == 0 && d->sinks != NULL)
+            return keep_pending(st, a);
     }
+    nw_alert_free(a);
     return rc;
 }
 
@@ -997,20 +971,12 @@ static int commit_alo(stage *st)
 static void deliver_pending(stage *st)
 {
     for (size_t i = 0; st->d->sinks != NULL && i < st->npending; i++) {
-        pending_alert *p = &st->pending[i];
-        nw_alert_view v = {p->out.alert_id,
-                           p->event,
-                           p->out.outcome.decision == NW_ALERT_NEW ? "new" : "update",
-                           p->severity,
-                           p->title,
-                           p->evidence,
-                           p->doc_id,
-                           p->source,
-                           p->url,
-                           p->published,
-                           p->out.detected_at,
-                           p->alert,
-                           p->out.alert_len};
+        const nw_alert *a = st->pending[i].alert;
+        nw_alert_view v = {a->id,        a->event_id,    nw_alert_decision_name(a->decision),
+                           a->severity,  a->title,       a->evidence,
+                           a->doc_id,    a->source,      a->url,
+                           a->published_at, a->detected_at, a->json,
+                           a->json_len};
         nw_sinks_send(st->d->sinks, &v);
     }
     free_pending(st);

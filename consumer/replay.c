@@ -121,14 +121,13 @@ static void flush_lines(lines *l, int print)
     l->n = 0;
 }
 
-static void send_to_sinks(nw_sinks *sinks, const nw_alert_out *ao)
+static void send_to_sinks(nw_sinks *sinks, const nw_alert *a)
 {
-    nw_alert_view view = {
-        ao->alert_id,     ao->event_id,    ao->outcome.decision == NW_ALERT_NEW ? "new" : "update",
-        ao->severity,     ao->title,       ao->evidence,
-        ao->doc_id,       ao->source,      ao->url,
-        ao->published_at, ao->detected_at, ao->alert,
-        ao->alert_len};
+    nw_alert_view view = {a->id,        a->event_id,    nw_alert_decision_name(a->decision),
+                          a->severity,  a->title,       a->evidence,
+                          a->doc_id,    a->source,      a->url,
+                          a->published_at, a->detected_at, a->json,
+                          a->json_len};
     nw_sinks_send(sinks, &view);
 }
 
@@ -143,14 +142,15 @@ static nw_err replay_one(const nw_consumer_opts *o, nw_enricher *en, nw_alerter 
     for (size_t i = 0; e == NW_OK && (o->emit & NW_EMIT_MATCHES) && i < ed.nmatches; i++)
         e = add_line(out, ed.matches[i], ed.match_lens[i], err, errlen);
     for (size_t i = 0; e == NW_OK && i < ed.nmatches; i++) {
-        nw_alert_out ao;
-        e = nw_alerter_process(al, ed.matches[i], ed.match_lens[i], &ao, err, errlen);
-        if (e != NW_OK || ao.alert == NULL)
-            continue;
-        if (o->emit & NW_EMIT_ALERTS)
-            e = add_line(out, ao.alert, ao.alert_len, err, errlen);
-        if (sinks != NULL)
-            send_to_sinks(sinks, &ao);
+        nw_alert *a;
+        e = nw_alerter_process(al, ed.matches[i], ed.match_lens[i], &a, err, errlen);
+        if (e == NW_OK && a->json != NULL) {
+            if (o->emit & NW_EMIT_ALERTS)
+                e = add_line(out, a->json, a->json_len, err, errlen);
+            if (sinks != NULL)
+                send_to_sinks(sinks, a);
+        }
+        nw_alert_free(a);
     }
     return e;
 }

@@ -8,17 +8,54 @@
 #include <string.h>
 #include <time.h>
 
-struct nw_alert_state {
-    char *event;
-    unsigned episode, sequence, reports, duplicates;
-    int64_t started_at, last_at;
+#include "newswatch/when.h"
+
+typedef struct incident {
+    int64_t day;
+    bool stated; /* opened by a report that stated its day */
+    unsigned sequence, reports;
+    int64_t first_at, last_at; /* report times */
+    int64_t last_update_at;    /* the last alert (new or update) */
+    int64_t last_arrest_at, last_finding_at; /* 0: never */
     int killed, wounded;
     bool claim;
-    char *entities[NW_ALERT_ENTITIES];
-    size_t nentities;
+} incident;
+
+struct nw_alert_state {
+    char *event;
+    unsigned duplicates;
+    incident incidents[NW_ALERT_INCIDENTS];
+    size_t nincidents;
     nw_fingerprint fps[NW_ALERT_FINGERPRINTS];
     size_t nfps, next_fp; /* a ring: next_fp is where the next one goes */
 };
+
+static const char *const decision_names[] = {"duplicate", "counted", "new", "update"};
+
+const char *nw_alert_decision_name(nw_alert_decision d)
+{
+    return d <= NW_ALERT_UPDATE ? decision_names[d] : "?";
+}
+
+nw_alert *nw_alert_new(void)
+{
+    nw_alert *a = calloc(1, sizeof(*a));
+    if (a != NULL)
+        a->killed = a->wounded = -1;
+    return a;
+}
+
+void nw_alert_free(nw_alert *a)
+{
+    if (a == NULL)
+        return;
+    char *owned[] = {a->event_id, a->id,  a->severity,     a->title,    a->doc_id,
+                     a->doc_title, a->source, a->url, a->published_at, a->evidence,
+                     a->entities_json, a->json, a->state};
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
+        free(owned[i]);
+    free(a);
+}
 
 static char *dup_str(const char *s)
 {
@@ -36,43 +73,20 @@ nw_alert_state *nw_alert_state_new(const char *event_id)
         free(st);
         return NULL;
     }
-    st->killed = st->wounded = -1;
     return st;
-}
-
-static void clear_entities(nw_alert_state *st)
-{
-    for (size_t i = 0; i < st->nentities; i++)
-        free(st->entities[i]);
-    st->nentities = 0;
 }
 
 void nw_alert_state_free(nw_alert_state *st)
 {
     if (st == NULL)
         return;
-    clear_entities(st);
     free(st->event);
     free(st);
 }
 
-static bool knows_entity(const nw_alert_state *st, const char *id)
+const char *nw_alert_state_event(const nw_alert_state *st)
 {
-    for (size_t i = 0; i < st->nentities; i++)
-        if (strcmp(st->entities[i], id) == 0)
-            return true;
-    return false;
-}
-
-static bool remember_entity(nw_alert_state *st, const char *id)
-{
-    if (knows_entity(st, id) || st->nentities == NW_ALERT_ENTITIES)
-        return true;
-    char *c = dup_str(id);
-    if (c == NULL)
-        return false;
-    st->entities[st->nentities++] = c;
-    return true;
+    return st->event;
 }
 
 static void remember_fingerprint(nw_alert_state *st, const nw_fingerprint *fp)
@@ -83,10 +97,9 @@ static void remember_fingerprint(nw_alert_state *st, const nw_fingerprint *fp)
         st->nfps++;
 }
 
-static void add_reason(nw_alert_outcome *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static void add_reason(nw_alert *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void add_reason(nw_alert_outcome *o, const char *fmt, ...)
+static void add_reason(nw_alert *o, const char *fmt, ...)
 {
     size_t n = strlen(o->reasons);
     if (n > 0 && n + 2 < sizeof o->reasons) {
@@ -99,79 +112,148 @@ static void add_reason(nw_alert_outcome *o, const char *fmt, ...)
     va_end(ap);
 }
 
-nw_err nw_alert_state_observe(nw_alert_state *st, const nw_event *ev, const nw_alert_report *r,
-                              nw_alert_outcome *out, char *errbuf, size_t errlen)
+/* The incident a report is of, or NULL for a new one. */
+static incident *find_incident(nw_alert_state *st, const nw_event *ev, const nw_alert_report *r)
 {
-    memset(out, 0, sizeof *out);
-    bool new_episode = st->episode == 0 || r->event_time - st->last_at > ev->episode_gap_s;
-    if (new_episode) {
-        st->episode++;
-        st->sequence = 1;
-        st->reports = 1;
-        st->duplicates = 0;
-        st->started_at = st->last_at = r->event_time;
-        st->killed = r->killed;
-        st->wounded = r->wounded;
-        st->claim = r->claim;
-        clear_entities(st);
-        st->nfps = st->next_fp = 0;
-        remember_fingerprint(st, &r->fingerprint);
-        for (size_t i = 0; i < r->nentities; i++)
-            if (!remember_entity(st, r->entities[i]))
-                return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-        out->decision = NW_ALERT_NEW;
-    } else {
-        if (r->event_time > st->last_at)
-            st->last_at = r->event_time;
-        for (size_t i = 0; i < st->nfps; i++) {
-            if (nw_fingerprint_is_duplicate(&st->fps[i], &r->fingerprint)) {
-                st->duplicates++;
-                out->decision = NW_ALERT_DUPLICATE;
-                goto done;
-            }
+    if (ev->incident == NW_INCIDENT_ANCHORED || r->day_stated) {
+        incident *near = NULL;
+        for (size_t i = 0; i < st->nincidents; i++) {
+            incident *in = &st->incidents[i];
+            if (in->day == r->event_day)
+                return in;
+            if (ev->incident == NW_INCIDENT_RECURRING && !in->stated &&
+                (in->day == r->event_day + 1 || in->day == r->event_day - 1))
+                near = in;
         }
-        st->reports++;
-        remember_fingerprint(st, &r->fingerprint);
-        if (r->killed > st->killed) {
-            if (st->killed >= 0)
-                add_reason(out, "killed rose from %d to %d", st->killed, r->killed);
-            else
-                add_reason(out, "%d killed", r->killed);
-            st->killed = r->killed;
-        }
-        if (r->wounded > st->wounded) {
-            if (st->wounded >= 0)
-                add_reason(out, "wounded rose from %d to %d", st->wounded, r->wounded);
-            else
-                add_reason(out, "%d wounded", r->wounded);
-            st->wounded = r->wounded;
-        }
-        if (r->claim && !st->claim) {
-            add_reason(out, "claim of responsibility");
-            st->claim = true;
-        }
-        for (size_t i = 0; i < r->nentities; i++) {
-            if (knows_entity(st, r->entities[i]))
-                continue;
-            add_reason(out, "first mention of %s", r->entities[i]);
-            if (!remember_entity(st, r->entities[i]))
-                return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-        }
-        if (out->reasons[0] != '\0') {
-            st->sequence++;
-            out->decision = NW_ALERT_UPDATE;
-        } else {
-            out->decision = NW_ALERT_COUNTED;
+        return near;
+    }
+    /* No day stated: the latest incident still being reported, not after this report. */
+    incident *best = NULL;
+    for (size_t i = 0; i < st->nincidents; i++) {
+        incident *in = &st->incidents[i];
+        if (in->day > r->event_day || r->ref_time - in->last_at > ev->episode_gap_s)
+            continue;
+        if (best == NULL || in->last_at > best->last_at)
+            best = in;
+    }
+    return best;
+}
+
+static incident *open_incident(nw_alert_state *st, const nw_alert_report *r)
+{
+    if (st->nincidents == NW_ALERT_INCIDENTS) { /* forget the least recently reported */
+        size_t old = 0;
+        for (size_t i = 1; i < st->nincidents; i++)
+            if (st->incidents[i].last_at < st->incidents[old].last_at)
+                old = i;
+        st->incidents[old] = st->incidents[--st->nincidents];
+    }
+    incident *in = &st->incidents[st->nincidents++];
+    memset(in, 0, sizeof *in);
+    in->day = r->event_day;
+    in->stated = r->day_stated;
+    in->killed = in->wounded = -1;
+    in->first_at = in->last_at = r->ref_time;
+    return in;
+}
+
+static bool stale(int64_t last, int64_t now, long interval)
+{
+    return last == 0 || now - last >= interval;
+}
+
+nw_err nw_alert_state_observe(nw_alert_state *st, const nw_event *ev, const nw_alert_report *r,
+                              nw_alert *out, char *errbuf, size_t errlen)
+{
+    out->reasons[0] = '\0';
+    incident *in = find_incident(st, ev, r);
+    nw_day_format(in != NULL ? in->day : r->event_day, out->incident);
+    for (size_t i = 0; i < st->nfps; i++) {
+        if (nw_fingerprint_is_duplicate(&st->fps[i], &r->fingerprint)) {
+            st->duplicates++;
+            out->decision = NW_ALERT_DUPLICATE;
+            goto done;
         }
     }
+    remember_fingerprint(st, &r->fingerprint);
+    if (in == NULL) {
+        in = open_incident(st, r);
+        in->sequence = 1;
+        in->reports = 1;
+        in->killed = r->killed;
+        in->wounded = r->wounded;
+        in->claim = r->claim;
+        in->last_update_at = r->ref_time;
+        in->last_arrest_at = r->arrest ? r->ref_time : 0;
+        in->last_finding_at = r->finding ? r->ref_time : 0;
+        nw_day_format(in->day, out->incident);
+        out->decision = NW_ALERT_NEW;
+        goto done;
+    }
+    in->reports++;
+    if (r->ref_time > in->last_at)
+        in->last_at = r->ref_time;
+    bool toll = false, news = false;
+    if (r->killed > in->killed) {
+        if (in->killed >= 0)
+            add_reason(out, "killed rose from %d to %d", in->killed, r->killed);
+        else
+            add_reason(out, "%d killed", r->killed);
+        in->killed = r->killed;
+        toll = true;
+    }
+    if (r->wounded > in->wounded) {
+        if (in->wounded >= 0)
+            add_reason(out, "wounded rose from %d to %d", in->wounded, r->wounded);
+        else
+            add_reason(out, "%d wounded", r->wounded);
+        in->wounded = r->wounded;
+        toll = true;
+    }
+    if (r->claim && !in->claim) {
+        add_reason(out, "claim of responsibility");
+        in->claim = true;
+        news = true;
+    }
+    if (r->arrest && stale(in->last_arrest_at, r->ref_time, ev->update_interval_s)) {
+        add_reason(out, "arrests");
+        news = true;
+    }
+    if (r->arrest)
+        in->last_arrest_at = r->ref_time;
+    if (r->finding && stale(in->last_finding_at, r->ref_time, ev->update_interval_s)) {
+        add_reason(out, "official finding");
+        news = true;
+    }
+    if (r->finding)
+        in->last_finding_at = r->ref_time;
+    if (toll || (news && stale(in->last_update_at, r->ref_time, ev->update_interval_s))) {
+        in->sequence++;
+        in->last_update_at = r->ref_time;
+        out->decision = NW_ALERT_UPDATE;
+    } else {
+        out->decision = NW_ALERT_COUNTED;
+    }
 done:
-    out->episode = st->episode;
-    out->sequence = st->sequence;
-    out->reports = st->reports;
+    (void)errbuf;
+    (void)errlen;
+    out->sequence = in != NULL ? in->sequence : 0;
+    out->reports = in != NULL ? in->reports : 0;
     out->duplicates = st->duplicates;
-    out->killed = st->killed;
-    out->wounded = st->wounded;
+    out->killed = in != NULL ? in->killed : -1;
+    out->wounded = in != NULL ? in->wounded : -1;
+    out->claim = in != NULL && in->claim;
+    free(out->id);
+    size_t idlen = strlen(ev->id) + 32;
+    if ((out->id = malloc(idlen)) == NULL)
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    snprintf(out->id, idlen, "%s:%s:%u", ev->id, out->incident, out->sequence);
     return NW_OK;
+}
+
+static json_t *int_or_null(int v)
+{
+    return v >= 0 ? json_integer(v) : json_null();
 }
 
 nw_err nw_alert_state_to_json(const nw_alert_state *st, char **out, size_t *outlen, char *errbuf,
@@ -180,19 +262,23 @@ nw_err nw_alert_state_to_json(const nw_alert_state *st, char **out, size_t *outl
     json_t *o = json_object();
     json_object_set_new(o, "schema", json_string(NW_ALERT_STATE_SCHEMA));
     json_object_set_new(o, "event", json_string(st->event));
-    json_object_set_new(o, "episode", json_integer(st->episode));
-    json_object_set_new(o, "sequence", json_integer(st->sequence));
-    json_object_set_new(o, "reports", json_integer(st->reports));
     json_object_set_new(o, "duplicates", json_integer(st->duplicates));
-    json_object_set_new(o, "started_at", json_integer(st->started_at));
-    json_object_set_new(o, "last_at", json_integer(st->last_at));
-    json_object_set_new(o, "killed", st->killed >= 0 ? json_integer(st->killed) : json_null());
-    json_object_set_new(o, "wounded", st->wounded >= 0 ? json_integer(st->wounded) : json_null());
-    json_object_set_new(o, "claim", json_boolean(st->claim));
-    json_t *ents = json_array();
-    for (size_t i = 0; i < st->nentities; i++)
-        json_array_append_new(ents, json_string(st->entities[i]));
-    json_object_set_new(o, "entities", ents);
+    json_t *incs = json_array();
+    for (size_t i = 0; i < st->nincidents; i++) {
+        const incident *in = &st->incidents[i];
+        char day[11];
+        nw_day_format(in->day, day);
+        json_array_append_new(
+            incs, json_pack("{s:s, s:b, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:b}", "day",
+                            day, "stated", in->stated, "sequence", (int)in->sequence, "reports",
+                            (int)in->reports, "first_at", (json_int_t)in->first_at, "last_at",
+                            (json_int_t)in->last_at, "last_update_at",
+                            (json_int_t)in->last_update_at, "last_arrest_at",
+                            (json_int_t)in->last_arrest_at, "last_finding_at",
+                            (json_int_t)in->last_finding_at, "killed", int_or_null(in->killed),
+                            "wounded", int_or_null(in->wounded), "claim", in->claim));
+    }
+    json_object_set_new(o, "incidents", incs);
     json_t *fps = json_array();
     for (size_t k = 0; k < st->nfps; k++) {
         /* Oldest first, so that a restored ring forgets the same ones. */
@@ -211,6 +297,26 @@ nw_err nw_alert_state_to_json(const nw_alert_state *st, char **out, size_t *outl
     return NW_OK;
 }
 
+static bool read_incident(json_t *v, incident *in)
+{
+    const char *day = json_string_value(json_object_get(v, "day"));
+    if (!json_is_object(v) || day == NULL || nw_day_parse(day, &in->day, NULL, 0) != NW_OK)
+        return false;
+    json_t *k = json_object_get(v, "killed"), *w = json_object_get(v, "wounded");
+    in->stated = json_is_true(json_object_get(v, "stated"));
+    in->sequence = (unsigned)json_integer_value(json_object_get(v, "sequence"));
+    in->reports = (unsigned)json_integer_value(json_object_get(v, "reports"));
+    in->first_at = json_integer_value(json_object_get(v, "first_at"));
+    in->last_at = json_integer_value(json_object_get(v, "last_at"));
+    in->last_update_at = json_integer_value(json_object_get(v, "last_update_at"));
+    in->last_arrest_at = json_integer_value(json_object_get(v, "last_arrest_at"));
+    in->last_finding_at = json_integer_value(json_object_get(v, "last_finding_at"));
+    in->killed = json_is_integer(k) ? (int)json_integer_value(k) : -1;
+    in->wounded = json_is_integer(w) ? (int)json_integer_value(w) : -1;
+    in->claim = json_is_true(json_object_get(v, "claim"));
+    return in->sequence >= 1;
+}
+
 nw_err nw_alert_state_from_json(const char *json, size_t len, nw_alert_state **out, char *errbuf,
                                 size_t errlen)
 {
@@ -223,12 +329,12 @@ nw_err nw_alert_state_from_json(const char *json, size_t len, nw_alert_state **o
     nw_alert_state *st = NULL;
     const char *schema = json_string_value(json_object_get(o, "schema"));
     const char *event = json_string_value(json_object_get(o, "event"));
-    json_t *ents = json_object_get(o, "entities"), *fps = json_object_get(o, "fingerprints");
+    json_t *incs = json_object_get(o, "incidents"), *fps = json_object_get(o, "fingerprints");
     if (schema == NULL || strcmp(schema, NW_ALERT_STATE_SCHEMA) != 0 || event == NULL ||
-        !json_is_integer(json_object_get(o, "episode")) || !json_is_array(ents) ||
+        !json_is_array(incs) || json_array_size(incs) > NW_ALERT_INCIDENTS ||
         !json_is_array(fps) || json_array_size(fps) > NW_ALERT_FINGERPRINTS) {
         err = nw_set_error(errbuf, errlen, NW_EJSON,
-                           "not a %s object (schema, event, episode, entities, fingerprints)",
+                           "not a %s object (schema, event, incidents, fingerprints)",
                            NW_ALERT_STATE_SCHEMA);
         goto done;
     }
@@ -236,24 +342,17 @@ nw_err nw_alert_state_from_json(const char *json, size_t len, nw_alert_state **o
         err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         goto done;
     }
-    st->episode = (unsigned)json_integer_value(json_object_get(o, "episode"));
-    st->sequence = (unsigned)json_integer_value(json_object_get(o, "sequence"));
-    st->reports = (unsigned)json_integer_value(json_object_get(o, "reports"));
     st->duplicates = (unsigned)json_integer_value(json_object_get(o, "duplicates"));
-    st->started_at = json_integer_value(json_object_get(o, "started_at"));
-    st->last_at = json_integer_value(json_object_get(o, "last_at"));
-    json_t *k = json_object_get(o, "killed"), *w = json_object_get(o, "wounded");
-    st->killed = json_is_integer(k) ? (int)json_integer_value(k) : -1;
-    st->wounded = json_is_integer(w) ? (int)json_integer_value(w) : -1;
-    st->claim = json_is_true(json_object_get(o, "claim"));
     size_t i;
     json_t *v;
-    json_array_foreach(ents, i, v)
+    json_array_foreach(incs, i, v)
     {
-        if (!json_is_string(v) || !remember_entity(st, json_string_value(v))) {
-            err = nw_set_error(errbuf, errlen, NW_EJSON, "entities[%zu] is not a string", i);
+        if (!read_incident(v, &st->incidents[st->nincidents])) {
+            err = nw_set_error(errbuf, errlen, NW_EJSON,
+                               "incidents[%zu] is not an incident (day YYYY-MM-DD, sequence)", i);
             goto done;
         }
+        st->nincidents++;
     }
     json_array_foreach(fps, i, v)
     {
@@ -351,59 +450,55 @@ void nw_time_format_rfc3339(int64_t t, char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-void nw_alert_id(const nw_event *ev, const nw_alert_outcome *o, char *out, size_t outlen)
+static json_t *str_or_null(const char *s)
 {
-    snprintf(out, outlen, "%s:%u:%u", ev->id, o->episode, o->sequence);
+    return s != NULL ? json_string(s) : json_null();
 }
 
-nw_err nw_alert_to_json(const nw_alert_info *info, const nw_alert_outcome *o, char **out,
-                        size_t *outlen, char *errbuf, size_t errlen)
+nw_err nw_alert_encode(nw_alert *al, const nw_event *ev, char *errbuf, size_t errlen)
 {
-    char id[512], event_time[32];
-    nw_alert_id(info->event, o, id, sizeof id);
-    nw_time_format_rfc3339(info->event_time, event_time);
+    char event_time[32];
+    nw_time_format_rfc3339(al->event_time, event_time);
     json_t *a = json_object();
     json_object_set_new(a, "schema", json_string(NW_ALERT_SCHEMA));
-    json_object_set_new(a, "alert_id", json_string(id));
-    json_object_set_new(a, "event", json_string(info->event->id));
-    json_object_set_new(a, "status", json_string(o->decision == NW_ALERT_NEW ? "new" : "update"));
-    json_object_set_new(a, "severity", json_string(info->event->severity));
-    json_object_set_new(a, "title", json_string(info->event->title));
-    json_object_set_new(a, "title_ar", json_string(info->event->title_ar));
-    json_object_set_new(a, "episode", json_integer(o->episode));
-    json_object_set_new(a, "sequence", json_integer(o->sequence));
-    json_object_set_new(a, "reasons", json_string(o->reasons));
-    json_object_set_new(a, "doc_id", info->doc_id ? json_string(info->doc_id) : json_null());
-    json_object_set_new(a, "doc_title",
-                        info->doc_title ? json_string(info->doc_title) : json_null());
-    json_object_set_new(a, "source", info->source ? json_string(info->source) : json_null());
-    json_object_set_new(a, "url", info->url ? json_string(info->url) : json_null());
-    json_object_set_new(a, "evidence", json_string(info->evidence ? info->evidence : ""));
+    json_object_set_new(a, "alert_id", json_string(al->id));
+    json_object_set_new(a, "event", json_string(ev->id));
+    json_object_set_new(a, "status", json_string(al->decision == NW_ALERT_NEW ? "new" : "update"));
+    json_object_set_new(a, "severity", json_string(ev->severity));
+    json_object_set_new(a, "title", json_string(ev->title));
+    json_object_set_new(a, "title_ar", json_string(ev->title_ar));
+    json_object_set_new(a, "incident", json_string(al->incident));
+    json_object_set_new(a, "sequence", json_integer(al->sequence));
+    json_object_set_new(a, "reasons", json_string(al->reasons));
+    json_object_set_new(a, "doc_id", str_or_null(al->doc_id));
+    json_object_set_new(a, "doc_title", str_or_null(al->doc_title));
+    json_object_set_new(a, "source", str_or_null(al->source));
+    json_object_set_new(a, "url", str_or_null(al->url));
+    json_object_set_new(a, "evidence", json_string(al->evidence ? al->evidence : ""));
     json_t *ents = NULL;
-    if (info->entities_json != NULL) {
+    if (al->entities_json != NULL) {
         json_error_t jerr;
-        ents = json_loads(info->entities_json, 0, &jerr);
+        ents = json_loads(al->entities_json, 0, &jerr);
     }
     json_object_set_new(a, "entities", json_is_array(ents) ? ents : json_array());
     if (ents != NULL && !json_is_array(ents))
         json_decref(ents);
     json_object_set_new(a, "casualties",
-                        o->killed < 0 && o->wounded < 0
+                        al->killed < 0 && al->wounded < 0
                             ? json_null()
-                            : json_pack("{s:o, s:o}", "killed",
-                                        o->killed >= 0 ? json_integer(o->killed) : json_null(),
-                                        "wounded",
-                                        o->wounded >= 0 ? json_integer(o->wounded) : json_null()));
-    json_object_set_new(a, "reports", json_integer(o->reports));
-    json_object_set_new(a, "published_at",
-                        info->published_at ? json_string(info->published_at) : json_null());
+                            : json_pack("{s:o, s:o}", "killed", int_or_null(al->killed),
+                                        "wounded", int_or_null(al->wounded)));
+    json_object_set_new(a, "claim", json_boolean(al->claim));
+    json_object_set_new(a, "reports", json_integer(al->reports));
+    json_object_set_new(a, "published_at", str_or_null(al->published_at));
     json_object_set_new(a, "event_time", json_string(event_time));
-    json_object_set_new(a, "detected_at", json_string(info->detected_at));
+    json_object_set_new(a, "detected_at", json_string(al->detected_at));
     char *s = json_dumps(a, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(a);
     if (s == NULL)
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "cannot encode the alert");
-    *out = s;
-    *outlen = strlen(s);
+    free(al->json);
+    al->json = s;
+    al->json_len = strlen(s);
     return NW_OK;
 }

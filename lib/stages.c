@@ -7,18 +7,23 @@
 #include <string.h>
 
 #include "newswatch/fingerprint.h"
+#include "newswatch/report.h"
+#include "newswatch/when.h"
 
 /* ---- the enricher ------------------------------------------------------ */
 
 struct nw_enricher {
     const nw_pipeline *p;
-    nw_analyzer *analyzer;
-    nw_matcher *matcher;
+    nw_analyzer *analyzer, *title_analyzer;
+    nw_matcher *matcher, *title_matcher;
+    nw_assessor *assessor;
+    nw_doc *title_doc;      /* a document whose body is the title */
     nw_jsonw *writer;       /* the enriched record; out->enriched points into it */
     nw_jsonw *match_writer; /* each match record, copied into matches[] */
     char **matches;
     size_t *match_lens;
     const char **event_ids;
+    nw_report *reports;
     size_t nmatches, cap;
 };
 
@@ -31,17 +36,24 @@ nw_enricher *nw_enricher_new(const nw_pipeline *p, char *errbuf, size_t errlen)
     }
     e->p = p;
     e->analyzer = nw_analyzer_new(p->gazetteer, p->furniture, errbuf, errlen);
-    e->matcher = e->analyzer != NULL ? nw_matcher_new(p->rules) : NULL;
+    e->title_analyzer =
+        e->analyzer != NULL ? nw_analyzer_new(p->gazetteer, p->furniture, errbuf, errlen) : NULL;
+    e->matcher = e->title_analyzer != NULL ? nw_matcher_new(p->rules) : NULL;
+    e->title_matcher = e->matcher != NULL ? nw_matcher_new(p->rules) : NULL;
+    e->assessor = nw_assessor_new();
+    e->title_doc = nw_doc_new();
     e->writer = nw_jsonw_new();
     e->match_writer = nw_jsonw_new();
-    if (e->matcher == NULL || e->writer == NULL || e->match_writer == NULL) {
-        if (e->analyzer != NULL)
+    if (e->title_matcher == NULL || e->assessor == NULL || e->title_doc == NULL ||
+        e->writer == NULL || e->match_writer == NULL) {
+        if (e->title_analyzer != NULL)
             nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         nw_enricher_free(e);
         return NULL;
     }
-    /* The matcher looks every token up in the rules' terms: screened with the analyzer's. */
-    if (nw_analyzer_screen(e->analyzer, nw_rules_terms(p->rules), errbuf, errlen) != NW_OK) {
+    /* The matchers look every token up in the rules' terms: screened with the analyzers'. */
+    if (nw_analyzer_screen(e->analyzer, nw_rules_terms(p->rules), errbuf, errlen) != NW_OK ||
+        nw_analyzer_screen(e->title_analyzer, nw_rules_terms(p->rules), errbuf, errlen) != NW_OK) {
         nw_enricher_free(e);
         return NULL;
     }
@@ -63,38 +75,130 @@ void nw_enricher_free(nw_enricher *e)
     free(e->matches);
     free(e->match_lens);
     free(e->event_ids);
+    free(e->reports);
     nw_matcher_free(e->matcher);
+    nw_matcher_free(e->title_matcher);
     nw_analyzer_free(e->analyzer);
+    nw_analyzer_free(e->title_analyzer);
+    nw_assessor_free(e->assessor);
+    nw_doc_free(e->title_doc);
     nw_jsonw_free(e->writer);
     nw_jsonw_free(e->match_writer);
     free(e);
 }
 
-/* ORG, LOC and FACILITY ids named in the sentences of the match's terms (64 at most). */
-static void write_event_entities(nw_jsonw *w, const nw_match *match, const nw_analysis *an)
+static nw_err reserve(nw_enricher *e, size_t n, char *errbuf, size_t errlen)
 {
-    const char *ids[64];
-    size_t nids = 0;
-    nw_jsonw_array_begin(w);
-    for (size_t i = 0; i < an->nmentions && nids < 64; i++) {
-        const nw_mention *mn = &an->mentions[i];
-        if (mn->entity == NULL || mn->type == NW_ENTITY_PERSON)
-            continue;
-        bool near = false;
-        for (size_t k = 0; k < match->nterms && !near; k++)
-            near = match->terms[k].sentence == mn->sentence;
-        bool seen = false;
-        for (size_t j = 0; j < nids && !seen; j++)
-            seen = strcmp(ids[j], mn->entity->id) == 0;
-        if (near && !seen) {
-            ids[nids++] = mn->entity->id;
-            nw_jsonw_cstring(w, mn->entity->id);
-        }
-    }
-    nw_jsonw_array_end(w);
+    if (n <= e->cap)
+        return NW_OK;
+    char **m = realloc(e->matches, n * sizeof(char *));
+    if (m != NULL)
+        e->matches = m;
+    size_t *l = realloc(e->match_lens, n * sizeof(size_t));
+    if (l != NULL)
+        e->match_lens = l;
+    const char **ids = realloc(e->event_ids, n * sizeof(char *));
+    if (ids != NULL)
+        e->event_ids = ids;
+    nw_report *r = realloc(e->reports, n * sizeof(nw_report));
+    if (r != NULL)
+        e->reports = r;
+    if (m == NULL || l == NULL || ids == NULL || r == NULL)
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    e->cap = n;
+    return NW_OK;
 }
 
-nw_err nw_enricher_run(nw_enricher *e, const nw_doc *doc, int64_t fallback_time, nw_enriched *out,
+/* Does the rule of each matched event hold in the title, analysed on its own? */
+static nw_err match_title(nw_enricher *e, const nw_doc *doc, char *errbuf, size_t errlen)
+{
+    size_t tlen;
+    const char *title = nw_doc_get(doc, NW_DOC_TITLE, &tlen);
+    if (title == NULL || tlen == 0)
+        return NW_OK;
+    const nw_analysis *tan;
+    nw_err err = nw_doc_set(e->title_doc, NW_DOC_BODY, title, tlen, errbuf, errlen);
+    if (err == NW_OK)
+        err = nw_analyzer_run(e->title_analyzer, e->title_doc, &tan, errbuf, errlen);
+    if (err == NW_OK)
+        err = nw_matcher_title(e->matcher, e->title_matcher, tan, errbuf, errlen);
+    return err;
+}
+
+static void write_evidence(nw_jsonw *w, const nw_analysis *an, const nw_match *m)
+{
+    const nw_sentence *s = &an->seg->sentences[m->evidence];
+    nw_jsonw_object_begin(w);
+    nw_jsonw_key(w, "start");
+    nw_jsonw_int(w, s->start);
+    nw_jsonw_key(w, "end");
+    nw_jsonw_int(w, s->end);
+    nw_jsonw_object_end(w);
+}
+
+/* The enriched record: the analysis, the events reported and those named in passing. */
+static nw_err write_enriched(nw_enricher *e, const nw_analysis *an, const nw_doc *doc,
+                             const nw_match *matches, size_t n, nw_enriched *out, char *errbuf,
+                             size_t errlen)
+{
+    nw_jsonw *w = e->writer;
+    nw_jsonw_reset(w);
+    nw_jsonw_object_begin(w);
+    nw_analysis_write_members(an, doc, w);
+    for (int pass = 0; pass < 2; pass++) {
+        nw_jsonw_key(w, pass == 0 ? "matches" : "mentions");
+        nw_jsonw_array_begin(w);
+        for (size_t i = 0; i < n; i++) {
+            const nw_report *r = &e->reports[i];
+            if (nw_report_counts(r) != (pass == 0))
+                continue;
+            char day[11];
+            nw_day_format(r->event_day, day);
+            nw_jsonw_object_begin(w);
+            nw_jsonw_key(w, "event");
+            nw_jsonw_cstring(w, matches[i].event->id);
+            if (pass == 0) {
+                nw_jsonw_key(w, "incident");
+                nw_jsonw_cstring(w, day);
+            }
+            nw_jsonw_key(w, "why");
+            nw_jsonw_cstring(w, r->why);
+            nw_jsonw_key(w, "evidence");
+            write_evidence(w, an, &matches[i]);
+            nw_jsonw_object_end(w);
+        }
+        nw_jsonw_array_end(w);
+    }
+    nw_jsonw_object_end(w);
+    return nw_jsonw_finish(w, &out->enriched, &out->enriched_len, errbuf, errlen);
+}
+
+static void write_report_members(nw_jsonw *w, const nw_report *r, const char *fptext)
+{
+    char when[32], day[11];
+    nw_time_format_rfc3339(r->ref_time, when);
+    nw_day_format(r->event_day, day);
+    nw_jsonw_key(w, "event_time");
+    nw_jsonw_cstring(w, when);
+    nw_jsonw_key(w, "time_basis");
+    nw_jsonw_cstring(w, nw_time_basis_name(r->basis));
+    nw_jsonw_key(w, "incident");
+    nw_jsonw_cstring(w, day);
+    nw_jsonw_key(w, "day_stated");
+    nw_jsonw_bool(w, r->day_stated);
+    nw_jsonw_key(w, "salience");
+    nw_jsonw_cstring(w, r->why);
+    nw_jsonw_key(w, "fingerprint");
+    nw_jsonw_cstring(w, fptext);
+    nw_jsonw_key(w, "claim");
+    nw_jsonw_bool(w, r->claim);
+    nw_jsonw_key(w, "arrest");
+    nw_jsonw_bool(w, r->arrest);
+    nw_jsonw_key(w, "finding");
+    nw_jsonw_bool(w, r->finding);
+}
+
+nw_err nw_enricher_run(nw_enricher *e, const nw_doc *doc, int64_t processed_at, nw_enriched *out,
                        char *errbuf, size_t errlen)
 {
     clear_outputs(e);
@@ -105,89 +209,53 @@ nw_err nw_enricher_run(nw_enricher *e, const nw_doc *doc, int64_t fallback_time,
     size_t n = 0;
     if (err == NW_OK)
         err = nw_matcher_run(e->matcher, an, &matches, &n, errbuf, errlen);
-    if (err != NW_OK)
-        return err;
-    if (n > e->cap) {
-        char **m = realloc(e->matches, n * sizeof(char *));
-        if (m != NULL)
-            e->matches = m;
-        size_t *l = realloc(e->match_lens, n * sizeof(size_t));
-        if (l != NULL)
-            e->match_lens = l;
-        const char **ids = realloc(e->event_ids, n * sizeof(char *));
-        if (ids != NULL)
-            e->event_ids = ids;
-        if (m == NULL || l == NULL || ids == NULL)
-            return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-        e->cap = n;
+    if (err == NW_OK && n > 0)
+        err = match_title(e, doc, errbuf, errlen);
+    if (err == NW_OK)
+        err = reserve(e, n, errbuf, errlen);
+    size_t nroles = 0;
+    const nw_role_term *roles = nw_matcher_roles(e->matcher, &nroles);
+    size_t counted = 0;
+    for (size_t i = 0; err == NW_OK && i < n; i++) {
+        err = nw_report_assess(e->assessor, an, doc, &matches[i], roles, nroles, processed_at,
+                               &e->reports[i], errbuf, errlen);
+        counted += err == NW_OK && nw_report_counts(&e->reports[i]);
     }
-    /* The enriched record lists its matches. */
-    nw_jsonw *w = e->writer;
-    nw_jsonw_reset(w);
-    nw_jsonw_object_begin(w);
-    nw_analysis_write_members(an, doc, w);
-    nw_jsonw_key(w, "matches");
-    nw_jsonw_array_begin(w);
-    for (size_t i = 0; i < n; i++) {
-        const nw_sentence *s = &an->seg->sentences[matches[i].evidence];
-        nw_jsonw_object_begin(w);
-        nw_jsonw_key(w, "event");
-        nw_jsonw_cstring(w, matches[i].event->id);
-        nw_jsonw_key(w, "evidence");
-        nw_jsonw_object_begin(w);
-        nw_jsonw_key(w, "start");
-        nw_jsonw_int(w, s->start);
-        nw_jsonw_key(w, "end");
-        nw_jsonw_int(w, s->end);
-        nw_jsonw_object_end(w);
-        nw_jsonw_object_end(w);
-    }
-    nw_jsonw_array_end(w);
-    nw_jsonw_object_end(w);
-    if ((err = nw_jsonw_finish(w, &out->enriched, &out->enriched_len, errbuf, errlen)) != NW_OK)
+    if (err == NW_OK)
+        err = write_enriched(e, an, doc, matches, n, out, errbuf, errlen);
+    if (err != NW_OK || counted == 0)
         return err;
-    if (n == 0)
-        return NW_OK;
 
-    /* What the alert stage needs, the same for every match of the document. */
-    int64_t t = fallback_time;
-    const char *published = nw_doc_get(doc, NW_DOC_PUBLISHED_AT, NULL);
-    int64_t pt;
-    if (published != NULL && nw_time_parse_rfc3339(published, &pt, NULL, 0) == NW_OK)
-        t = pt;
-    char when[32], fptext[NW_FINGERPRINT_TEXT_SIZE];
-    nw_time_format_rfc3339(t, when);
+    /* What the alert stage needs. */
+    char fptext[NW_FINGERPRINT_TEXT_SIZE];
     nw_fingerprint fp;
     nw_fingerprint_compute(an->text, an->seg, &fp);
     nw_fingerprint_encode(&fp, fptext, sizeof fptext);
-    bool claim = nw_matcher_has_class(e->matcher, "claim");
-    w = e->match_writer;
+    nw_jsonw *w = e->match_writer;
     for (size_t i = 0; i < n && err == NW_OK; i++) {
+        const nw_report *r = &e->reports[i];
+        if (!nw_report_counts(r))
+            continue;
+        nw_casualties c = {r->killed, r->wounded, 0, 0};
         nw_jsonw_reset(w);
         nw_jsonw_object_begin(w);
-        nw_match_write_members(&matches[i], an, doc, w);
+        nw_match_write_members(&matches[i], an, doc, &c, w);
         nw_jsonw_key(w, "doc_title");
         nw_doc_write_field(w, doc, NW_DOC_TITLE);
-        nw_jsonw_key(w, "event_time");
-        nw_jsonw_cstring(w, when);
-        nw_jsonw_key(w, "fingerprint");
-        nw_jsonw_cstring(w, fptext);
-        nw_jsonw_key(w, "claim");
-        nw_jsonw_bool(w, claim);
-        nw_jsonw_key(w, "event_entities");
-        write_event_entities(w, &matches[i], an);
+        write_report_members(w, r, fptext);
         nw_jsonw_object_end(w);
-        e->matches[i] = NULL;
-        err = nw_jsonw_finish_copy(w, &e->matches[i], &e->match_lens[i], errbuf, errlen);
-        e->event_ids[i] = matches[i].event->id;
+        size_t k = e->nmatches;
+        e->matches[k] = NULL;
+        err = nw_jsonw_finish_copy(w, &e->matches[k], &e->match_lens[k], errbuf, errlen);
+        e->event_ids[k] = matches[i].event->id;
         if (err == NW_OK)
-            e->nmatches = i + 1;
+            e->nmatches = k + 1;
     }
     if (err != NW_OK) {
         clear_outputs(e);
         return err;
     }
-    out->nmatches = n;
+    out->nmatches = e->nmatches;
     out->event_ids = e->event_ids;
     out->matches = (const char **)e->matches;
     out->match_lens = e->match_lens;
@@ -205,8 +273,6 @@ struct nw_alerter {
     const nw_rules *rules;
     slot *slots;
     size_t nslots, cap;
-    char *alert, *state;
-    json_t *match; /* the record being decided: out's strings point into it */
 };
 
 nw_alerter *nw_alerter_new(const nw_rules *rules)
@@ -232,9 +298,6 @@ void nw_alerter_free(nw_alerter *a)
         return;
     nw_alerter_clear(a);
     free(a->slots);
-    free(a->alert);
-    free(a->state);
-    json_decref(a->match);
     free(a);
 }
 
@@ -316,76 +379,45 @@ static const char *str_or_null(json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
-nw_err nw_alerter_process(nw_alerter *a, const char *match, size_t len, nw_alert_out *out,
-                          char *errbuf, size_t errlen)
+static char *copy_or_null(const char *s)
 {
-    memset(out, 0, sizeof *out);
-    free(a->alert);
-    free(a->state);
-    a->alert = a->state = NULL;
-    json_decref(a->match);
-    json_error_t jerr;
-    json_t *m = a->match = json_loadb(match, len, 0, &jerr);
-    if (m == NULL)
-        return nw_set_error(errbuf, errlen, NW_EJSON, "not valid JSON: %s (column %d)", jerr.text,
-                            jerr.column);
-    const char *schema = str_or_null(m, "schema");
-    if (schema == NULL || strcmp(schema, NW_MATCH_SCHEMA) != 0)
-        return nw_set_error(errbuf, errlen, NW_EJSON, "not a %s record (schema is %s)",
-                            NW_MATCH_SCHEMA, schema != NULL ? schema : "missing");
-    const char *event_id = str_or_null(m, "event");
+    return s != NULL ? strdup(s) : NULL;
+}
+
+/* The report's facts from a match record. */
+static nw_err read_report(json_t *m, nw_alert_report *r, char *errbuf, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
     const char *when = str_or_null(m, "event_time");
+    const char *day = str_or_null(m, "incident");
     const char *fptext = str_or_null(m, "fingerprint");
-    json_t *ents = json_object_get(m, "event_entities");
-    if (event_id == NULL || when == NULL || fptext == NULL || !json_is_array(ents))
+    if (when == NULL || day == NULL || fptext == NULL)
         return nw_set_error(errbuf, errlen, NW_EJSON,
-                            "the match lacks event, event_time, fingerprint or event_entities");
-    const nw_event *ev = nw_rules_find_event(a->rules, event_id);
-    if (ev == NULL)
-        return nw_set_error(errbuf, errlen, NW_EINVAL, "event '%s' is not tracked", event_id);
-    nw_alert_report r;
-    memset(&r, 0, sizeof r);
-    nw_err err = nw_time_parse_rfc3339(when, &r.event_time, errbuf, errlen);
+                            "the match lacks event_time, incident or fingerprint");
+    nw_err err = nw_time_parse_rfc3339(when, &r->ref_time, errbuf, errlen);
     if (err == NW_OK)
-        err = nw_fingerprint_decode(fptext, strlen(fptext), &r.fingerprint, errbuf, errlen);
+        err = nw_day_parse(day, &r->event_day, errbuf, errlen);
+    if (err == NW_OK)
+        err = nw_fingerprint_decode(fptext, strlen(fptext), &r->fingerprint, errbuf, errlen);
     if (err != NW_OK)
         return err;
+    r->day_stated = json_is_true(json_object_get(m, "day_stated"));
     json_t *cas = json_object_get(m, "casualties");
     json_t *k = json_object_get(cas, "killed"), *w = json_object_get(cas, "wounded");
-    r.killed = json_is_integer(k) ? (int)json_integer_value(k) : -1;
-    r.wounded = json_is_integer(w) ? (int)json_integer_value(w) : -1;
-    r.claim = json_is_true(json_object_get(m, "claim"));
-    const char *ids[64];
+    r->killed = json_is_integer(k) ? (int)json_integer_value(k) : -1;
+    r->wounded = json_is_integer(w) ? (int)json_integer_value(w) : -1;
+    r->claim = json_is_true(json_object_get(m, "claim"));
+    r->arrest = json_is_true(json_object_get(m, "arrest"));
+    r->finding = json_is_true(json_object_get(m, "finding"));
+    return NW_OK;
+}
+
+/* The alert's entities: the match's, without offsets. */
+static char *alert_entities(json_t *m)
+{
+    json_t *ae = json_array();
     size_t i;
     json_t *v;
-    json_array_foreach(ents, i, v) if (r.nentities < 64 && json_is_string(v)) ids[r.nentities++] =
-        json_string_value(v);
-    r.entities = ids;
-
-    slot *s = get_slot(a, event_id, NULL);
-    if (s == NULL)
-        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    if ((err = nw_alert_state_observe(s->state, ev, &r, &out->outcome, errbuf, errlen)) != NW_OK)
-        return err;
-    size_t sl;
-    if ((err = nw_alert_state_to_json(s->state, &a->state, &sl, errbuf, errlen)) != NW_OK)
-        return err;
-    out->event_id = s->event;
-    out->state = a->state;
-    out->state_len = sl;
-    out->severity = ev->severity;
-    out->title = ev->title;
-    out->evidence = json_string_value(json_object_get(json_object_get(m, "evidence"), "text"));
-    out->doc_id = str_or_null(m, "doc_id");
-    out->source = str_or_null(m, "source");
-    out->url = str_or_null(m, "url");
-    out->published_at = str_or_null(m, "published_at");
-    nw_time_now_rfc3339(out->detected_at);
-    nw_alert_id(ev, &out->outcome, out->alert_id, sizeof out->alert_id);
-    if (out->outcome.decision != NW_ALERT_NEW && out->outcome.decision != NW_ALERT_UPDATE)
-        return NW_OK;
-    /* The alert's entities: the match's, without offsets. */
-    json_t *ae = json_array();
     json_array_foreach(json_object_get(m, "entities"), i, v)
     {
         json_t *c = json_object();
@@ -395,22 +427,73 @@ nw_err nw_alerter_process(nw_alerter *a, const char *match, size_t len, nw_alert
         json_object_set(c, "surface", json_object_get(v, "surface"));
         json_array_append_new(ae, c);
     }
-    char *ejson = json_dumps(ae, JSON_COMPACT);
+    char *s = json_dumps(ae, JSON_COMPACT);
     json_decref(ae);
-    nw_alert_info info = {ev,
-                          out->doc_id,
-                          out->source,
-                          out->url,
-                          str_or_null(m, "doc_title"),
-                          out->published_at,
-                          out->evidence,
-                          ejson,
-                          r.event_time,
-                          out->detected_at};
-    err = ejson != NULL
-              ? nw_alert_to_json(&info, &out->outcome, &a->alert, &out->alert_len, errbuf, errlen)
+    return s;
+}
+
+nw_err nw_alerter_process(nw_alerter *a, const char *match, size_t len, nw_alert **out,
+                          char *errbuf, size_t errlen)
+{
+    *out = NULL;
+    json_error_t jerr;
+    json_t *m = json_loadb(match, len, 0, &jerr);
+    if (m == NULL)
+        return nw_set_error(errbuf, errlen, NW_EJSON, "not valid JSON: %s (column %d)", jerr.text,
+                            jerr.column);
+    nw_err err = NW_OK;
+    nw_alert *al = NULL;
+    const char *schema = str_or_null(m, "schema");
+    const char *event_id = str_or_null(m, "event");
+    const nw_event *ev = NULL;
+    nw_alert_report r;
+    if (schema == NULL || strcmp(schema, NW_MATCH_SCHEMA) != 0) {
+        err = nw_set_error(errbuf, errlen, NW_EJSON, "not a %s record (schema is %s)",
+                           NW_MATCH_SCHEMA, schema != NULL ? schema : "missing");
+        goto done;
+    }
+    if (event_id == NULL) {
+        err = nw_set_error(errbuf, errlen, NW_EJSON, "the match lacks its event");
+        goto done;
+    }
+    if ((ev = nw_rules_find_event(a->rules, event_id)) == NULL) {
+        err = nw_set_error(errbuf, errlen, NW_EINVAL, "event '%s' is not tracked", event_id);
+        goto done;
+    }
+    if ((err = read_report(m, &r, errbuf, errlen)) != NW_OK)
+        goto done;
+    slot *s = get_slot(a, event_id, NULL);
+    if (s == NULL || (al = nw_alert_new()) == NULL || (al->event_id = strdup(event_id)) == NULL) {
+        err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((err = nw_alert_state_observe(s->state, ev, &r, al, errbuf, errlen)) != NW_OK ||
+        (err = nw_alert_state_to_json(s->state, &al->state, &al->state_len, errbuf, errlen)) !=
+            NW_OK)
+        goto done;
+    nw_time_now_rfc3339(al->detected_at);
+    al->event_time = r.ref_time;
+    if (al->decision != NW_ALERT_NEW && al->decision != NW_ALERT_UPDATE)
+        goto done;
+    al->severity = copy_or_null(ev->severity);
+    al->title = copy_or_null(ev->title);
+    al->evidence = copy_or_null(
+        json_string_value(json_object_get(json_object_get(m, "evidence"), "text")));
+    al->doc_id = copy_or_null(str_or_null(m, "doc_id"));
+    al->doc_title = copy_or_null(str_or_null(m, "doc_title"));
+    al->source = copy_or_null(str_or_null(m, "source"));
+    al->url = copy_or_null(str_or_null(m, "url"));
+    al->published_at = copy_or_null(str_or_null(m, "published_at"));
+    al->entities_json = alert_entities(m);
+    err = al->entities_json != NULL && al->severity != NULL && al->title != NULL
+              ? nw_alert_encode(al, ev, errbuf, errlen)
               : nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    free(ejson);
-    out->alert = a->alert;
-    return err;
+done:
+    json_decref(m);
+    if (err != NW_OK) {
+        nw_alert_free(al);
+        return err;
+    }
+    *out = al;
+    return NW_OK;
 }

@@ -1,29 +1,36 @@
 /*
- * Alert decisions per tracked event: is a matching report a new incident, an
- * update worth paging about, or a copy of what was already seen?
+ * Alert decisions per tracked event: is a report of the event a new
+ * incident, news about an incident already paged, or a copy?
  *
- * Each event has a state: its current episode (a run of reports with no gap
- * longer than the event's episode_gap between them), what the episode has
- * reported so far (highest casualty figures, whether responsibility was
- * claimed, the organisations and places named with the event) and the
- * fingerprints of its last NW_ALERT_FINGERPRINTS distinct reports.
+ * Each event has a state: the incidents it has seen (at most
+ * NW_ALERT_INCIDENTS, the least recently reported forgotten first), each
+ * with its day, its highest casualty figures and what it has been told
+ * (a claim, arrests, a finding), and the fingerprints of the event's last
+ * NW_ALERT_FINGERPRINTS distinct reports.
  *
- *  - The first report of an episode is an alert with status "new".
- *  - An exact or near copy of a report already seen in the episode raises
- *    nothing (nw_fingerprint_is_duplicate).
- *  - Another report raises an "update" when it brings news: a higher killed
- *    or wounded figure, a claim of responsibility, or an organisation, place
- *    or facility not named before in the episode next to the event's terms.
- *    Otherwise it is counted in the episode.
+ *  - An exact or near copy of a report already seen raises nothing
+ *    (nw_fingerprint_is_duplicate).
+ *  - A report is of the incident on the day it states (nw_report.h). A
+ *    report that states no day joins the latest incident whose last report
+ *    is at most episode_gap before it (and that is not after it), else it
+ *    opens one on its own day; a report stating a day one day off an
+ *    incident that was opened without a stated day joins that one. An
+ *    anchored event has one incident, on its anchor day.
+ *  - The first report of an incident is an alert with status "new".
+ *  - A later one raises an "update" only when it brings news attributed to
+ *    the incident: a higher killed or wounded figure, a first claim of
+ *    responsibility, arrests or an official finding (again after
+ *    update_interval). At most one update per incident per update_interval,
+ *    unless the toll rises. Otherwise it is counted.
  *
- * Event time is the report's published_at when it has one, else the Kafka
- * timestamp or the ingest time: a replay of the same input gives the same
- * decisions and the same alert ids ("<event>:<episode>:<sequence>").
+ * Alert ids are "<event>:<incident day>:<sequence>", the same whatever the
+ * order the reports arrive in, for the same incidents.
  *
- * The state is bounded and serialises to JSON (newswatch.alert-state/1) so
+ * The state is bounded and serialises to JSON (newswatch.alert-state/2) so
  * that the Kafka stage can keep it in a compacted topic.
  *
- * Ownership: an nw_alert_state owns copies of everything it keeps.
+ * Ownership: an nw_alert_state owns copies of everything it keeps; an
+ * nw_alert owns its strings (nw_alert_free).
  */
 #ifndef NEWSWATCH_ALERTS_H
 #define NEWSWATCH_ALERTS_H
@@ -37,39 +44,62 @@
 #include "newswatch/rules.h"
 
 #define NW_ALERT_SCHEMA       "newswatch.alert/1"
-#define NW_ALERT_STATE_SCHEMA "newswatch.alert-state/1"
+#define NW_ALERT_STATE_SCHEMA "newswatch.alert-state/2"
 /* Fingerprints kept per event (the oldest is forgotten first). */
 #define NW_ALERT_FINGERPRINTS 64
-/* Entity ids remembered per episode. */
-#define NW_ALERT_ENTITIES 256
+/* Incidents kept per event (the least recently reported is forgotten first). */
+#define NW_ALERT_INCIDENTS 64
 
 typedef enum nw_alert_decision {
     NW_ALERT_DUPLICATE, /* a copy of a report already seen: nothing */
-    NW_ALERT_COUNTED,   /* a distinct report with nothing new: counted */
-    NW_ALERT_NEW,       /* the first report of a new episode */
-    NW_ALERT_UPDATE,    /* a report that brings news in an open episode */
+    NW_ALERT_COUNTED,   /* a distinct report with no news: counted */
+    NW_ALERT_NEW,       /* the first report of an incident */
+    NW_ALERT_UPDATE,    /* a report with news about a known incident */
 } nw_alert_decision;
 
-/* What the alert stage knows about one report that matched one event. */
+/* "duplicate", "counted", "new", "update". */
+const char *nw_alert_decision_name(nw_alert_decision d);
+
+/* What the alert stage knows about one report of one event (the match record's facts). */
 typedef struct nw_alert_report {
-    int64_t event_time; /* seconds since the epoch */
+    int64_t ref_time;  /* the report's time: published, ingested or processed (seconds) */
+    int64_t event_day; /* the incident's local day (when.h) */
+    bool day_stated;   /* the text states the day */
     nw_fingerprint fingerprint;
-    int killed, wounded;         /* -1 when not reported */
-    bool claim;                  /* a claim of responsibility */
-    const char *const *entities; /* ORG, LOC and FACILITY ids named with the event's terms */
-    size_t nentities;
+    int killed, wounded; /* attributed to the incident; -1 when not reported */
+    bool claim, arrest, finding;
 } nw_alert_report;
 
-/* What a decision adds up to. */
-typedef struct nw_alert_outcome {
+/*
+ * One decision and, for NEW and UPDATE, the alert. Strings are owned by the
+ * record (nw_alert_free); those the decision does not fill are NULL.
+ */
+typedef struct nw_alert {
     nw_alert_decision decision;
-    unsigned episode;    /* 1, 2, ... */
-    unsigned sequence;   /* alerts so far in the episode (the new one included) */
-    unsigned reports;    /* distinct reports in the episode so far, this one included */
-    unsigned duplicates; /* copies seen in the episode so far */
-    int killed, wounded; /* the episode's highest figures after this report, -1 unknown */
-    char reasons[512];   /* for an update: what is new, "; "-separated */
-} nw_alert_outcome;
+    char *event_id;
+    char incident[11];   /* the incident's day, YYYY-MM-DD */
+    unsigned sequence;   /* alerts so far for the incident (this one included) */
+    unsigned reports;    /* distinct reports of the incident so far, this one included */
+    unsigned duplicates; /* copies of the event's reports seen so far */
+    int killed, wounded; /* the incident's highest figures after this report, -1 unknown */
+    bool claim;          /* responsibility has been claimed */
+    char reasons[512];   /* what is new, "; "-separated */
+    char *id;            /* "<event>:<incident>:<sequence>" */
+    /* What the alert says (NEW and UPDATE). */
+    char *severity, *title, *doc_id, *doc_title, *source, *url, *published_at, *evidence;
+    char *entities_json; /* a JSON array, or NULL */
+    int64_t event_time;
+    char detected_at[32]; /* RFC 3339 */
+    char *json;           /* newswatch.alert/1 for NEW and UPDATE, else NULL */
+    size_t json_len;
+    char *state; /* newswatch.alert-state/2 of the event after this report */
+    size_t state_len;
+} nw_alert;
+
+/* An empty record (NULL when out of memory). */
+nw_alert *nw_alert_new(void);
+/* Frees the record and its strings; NULL is a no-op. */
+void nw_alert_free(nw_alert *a);
 
 typedef struct nw_alert_state nw_alert_state;
 
@@ -77,12 +107,18 @@ typedef struct nw_alert_state nw_alert_state;
 nw_alert_state *nw_alert_state_new(const char *event_id);
 /* Frees the state; NULL is a no-op. */
 void nw_alert_state_free(nw_alert_state *st);
+/* The event the state is of. */
+const char *nw_alert_state_event(const nw_alert_state *st);
 
-/* Decides about one report and updates the state. NW_ENOMEM is the only error. */
+/*
+ * Decides about one report, updates the state and fills the decision
+ * members of out (decision through id; out->event_id must be set or NULL).
+ * NW_ENOMEM is the only error.
+ */
 nw_err nw_alert_state_observe(nw_alert_state *st, const nw_event *ev, const nw_alert_report *r,
-                              nw_alert_outcome *out, char *errbuf, size_t errlen);
+                              nw_alert *out, char *errbuf, size_t errlen);
 
-/* The state as one line of newswatch.alert-state/1 JSON; the caller frees *out. */
+/* The state as one line of newswatch.alert-state/2 JSON; the caller frees *out. */
 nw_err nw_alert_state_to_json(const nw_alert_state *st, char **out, size_t *outlen, char *errbuf,
                               size_t errlen);
 /* A state from its JSON (NW_EJSON with a message when it is not valid). */
@@ -97,21 +133,7 @@ nw_err nw_time_parse_rfc3339(const char *s, int64_t *out, char *errbuf, size_t e
 /* Formats seconds since the epoch as RFC 3339 UTC ("2021-01-21T08:00:00Z"). */
 void nw_time_format_rfc3339(int64_t t, char out[32]);
 
-/* Everything an alert says besides the decision. Strings are borrowed. */
-typedef struct nw_alert_info {
-    const nw_event *event;
-    const char *doc_id, *source, *url, *doc_title, *published_at;
-    const char *evidence;
-    const char *entities_json; /* a JSON array (the match's entities), or NULL */
-    int64_t event_time;
-    const char *detected_at; /* RFC 3339 */
-} nw_alert_info;
-
-/* The alert id: "<event>:<episode>:<sequence>". */
-void nw_alert_id(const nw_event *ev, const nw_alert_outcome *o, char *out, size_t outlen);
-
-/* One line of newswatch.alert/1 JSON for a NEW or UPDATE outcome; the caller frees *out. */
-nw_err nw_alert_to_json(const nw_alert_info *info, const nw_alert_outcome *o, char **out,
-                        size_t *outlen, char *errbuf, size_t errlen);
+/* One line of newswatch.alert/1 JSON for a NEW or UPDATE alert into a->json. */
+nw_err nw_alert_encode(nw_alert *a, const nw_event *ev, char *errbuf, size_t errlen);
 
 #endif

@@ -3,17 +3,19 @@
  * that both give the same records for the same input:
  *
  *  - the enricher turns a news document into its newswatch.enriched/1
- *    record and one newswatch.match/1 record per tracked event it matches;
- *    a match carries what the alert stage needs (event time, fingerprint,
- *    claim, the entities named with the event), so the alert stage reads
- *    nothing else;
+ *    record and one newswatch.match/1 record per tracked event it reports
+ *    (nw_report_counts: salient, and of the event's incident); a match
+ *    carries what the alert stage needs (reference time, incident day,
+ *    fingerprint, attributed casualties, claim, arrests, finding), so the
+ *    alert stage reads nothing else. Events named only in passing are
+ *    listed in the enriched record's "mentions" with the reason;
  *  - the alerter reads match records and keeps the alert state of each
- *    event, deciding new / update / counted / duplicate; it returns the
- *    alert record and the state record to publish.
+ *    event, deciding new / update / counted / duplicate; it returns an
+ *    owned nw_alert with the alert record and the state record to publish.
  *
  * Ownership: both borrow the pipeline's gazetteer, furniture and rules (they
- * must outlive them). Output buffers belong to the stage and are valid until
- * its next call. Neither is thread-safe; use one per thread.
+ * must outlive them). The enricher's output buffers belong to it and are
+ * valid until its next call. Neither is thread-safe; use one per thread.
  */
 #ifndef NEWSWATCH_STAGES_H
 #define NEWSWATCH_STAGES_H
@@ -40,32 +42,20 @@ nw_enricher *nw_enricher_new(const nw_pipeline *p, char *errbuf, size_t errlen);
 void nw_enricher_free(nw_enricher *e);
 
 /*
- * Runs the text pipeline and the tracked-event rules on doc. fallback_time
- * (seconds since the epoch) is the event time when the document has no
- * usable published_at: the Kafka timestamp, or the time it was read.
+ * Runs the text pipeline and the tracked-event rules on doc. processed_at
+ * (seconds since the epoch) is the reference time when the document has
+ * neither a usable published_at nor ingested_at: the Kafka timestamp, or
+ * the time it was read.
  */
-nw_err nw_enricher_run(nw_enricher *e, const nw_doc *doc, int64_t fallback_time, nw_enriched *out,
+nw_err nw_enricher_run(nw_enricher *e, const nw_doc *doc, int64_t processed_at, nw_enriched *out,
                        char *errbuf, size_t errlen);
 
 typedef struct nw_alerter nw_alerter;
 
-typedef struct nw_alert_out {
-    const char *event_id;
-    nw_alert_outcome outcome;
-    const char *alert; /* newswatch.alert/1 for NEW and UPDATE, else NULL */
-    size_t alert_len;
-    const char *state; /* newswatch.alert-state/1 after this match */
-    size_t state_len;
-    /* For the sinks: */
-    char alert_id[512];
-    const char *severity, *title, *evidence, *doc_id, *source, *url, *published_at;
-    char detected_at[32];
-} nw_alert_out;
-
 nw_alerter *nw_alerter_new(const nw_rules *rules);
 void nw_alerter_free(nw_alerter *a);
 
-/* Restores an event's state from its newswatch.alert-state/1 record. */
+/* Restores an event's state from its newswatch.alert-state/2 record. */
 nw_err nw_alerter_restore(nw_alerter *a, const char *state, size_t len, char *errbuf,
                           size_t errlen);
 /* Forgets an event's state (its partition moved to another instance). */
@@ -74,11 +64,13 @@ void nw_alerter_forget(nw_alerter *a, const char *event_id);
 void nw_alerter_clear(nw_alerter *a);
 
 /*
- * Decides about one newswatch.match/1 record. A record that is not one (bad
- * JSON, another schema, an unknown event) is NW_EJSON or NW_EINVAL with the
- * reason: the daemon sends it to the dead-letter topic.
+ * Decides about one newswatch.match/1 record: *out is a new record the
+ * caller frees with nw_alert_free (its json is NULL unless the decision is
+ * NEW or UPDATE). A record that is not a match (bad JSON, another schema,
+ * an unknown event) is NW_EJSON or NW_EINVAL with the reason: the daemon
+ * sends it to the dead-letter topic.
  */
-nw_err nw_alerter_process(nw_alerter *a, const char *match, size_t len, nw_alert_out *out,
+nw_err nw_alerter_process(nw_alerter *a, const char *match, size_t len, nw_alert **out,
                           char *errbuf, size_t errlen);
 
 /* The rules changed (SIGHUP): states of events that still exist are kept. */
