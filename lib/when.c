@@ -195,6 +195,62 @@ static int64_t last_weekday(int64_t ref_day, int weekday)
     return ref_day - back;
 }
 
+/* Arabic ordinal day words in the matching form: الثامن عشر، الحادي والعشرين. */
+static int ordinal_unit(const finder *f, size_t i, uint32_t sn)
+{
+    static const char *const units[] = {"الاول",  "الثاني", "الثالث", "الرابع", "الخامس",
+                                        "السادس", "السابع", "الثامن", "التاسع", "العاشر"};
+    for (int k = 0; k < 10; k++)
+        if (is_word(f, i, sn, units[k]))
+            return k + 1;
+    return is_word(f, i, sn, "الحادي") ? 1 : 0;
+}
+
+/*
+ * A day written as an ordinal, then a month: "الثامن عشر من تموز", "في التاسع عشر من
+ * شباط 2022", "الحادي والعشرين من كانون الثاني". *n is the tokens used; 0 when none.
+ */
+static bool ordinal_date(finder *f, size_t i, uint32_t sn, size_t *n, bool *ok)
+{
+    int d = ordinal_unit(f, i, sn);
+    if (d == 0)
+        return false;
+    size_t j = i + 1;
+    if (d < 10 && is_word(f, j, sn, "عشر")) {
+        d += 10;
+        j++;
+    } else if (d < 10 && (is_word(f, j, sn, "العشرين") || is_word(f, j, sn, "والعشرين"))) {
+        d += 20;
+        j++;
+    } else if (d < 10 && (is_word(f, j, sn, "الثلاثين") || is_word(f, j, sn, "والثلاثين"))) {
+        d += 30;
+        j++;
+    } else if (is_word(f, i, sn, "الحادي")) {
+        return false;
+    }
+    if (is_word(f, j, sn, "من"))
+        j++;
+    size_t mn;
+    int m = j < f->s->ntokens && f->s->tokens[j].sentence == sn ? month_at(f, j, sn, &mn) : 0;
+    if (m == 0)
+        return false;
+    j += mn;
+    nw_date date = {0, 0, sn, 0, m, d};
+    size_t ylen;
+    const char *y = word(f, j, &ylen);
+    if (j < f->s->ntokens && f->s->tokens[j].sentence == sn &&
+        f->s->tokens[j].kind == NW_TOKEN_NUMBER && ylen == 4) {
+        date.year = atoi(y);
+        j++;
+    }
+    size_t before = f->out->n;
+    *ok = add_absolute(f, &date, i);
+    if (f->out->n > before)
+        f->out->items[before].ntokens = (uint32_t)(j - i);
+    *n = j - i;
+    return true;
+}
+
 /* Is token i next to a word saying the day is to come (المقبل، القادم, next)? */
 static bool to_come(const finder *f, size_t i, size_t n, uint32_t sentence)
 {
@@ -259,9 +315,14 @@ nw_err nw_when_find(const nw_text *t, const nw_segments *s, const nw_dates *date
         } else if (is_word(&f, i, sn, "last") && is_word(&f, i + 1, sn, "year")) {
             ok = add(&f, nw_day_from_civil(f.ref_year - 1, 1, 1), NW_WHEN_YEAR, true, i, 2);
             i++;
+        } else if (ordinal_date(&f, i, sn, &mn, &ok)) {
+            i += mn - 1;
         } else if ((wd = weekday_at(&f, i)) > 0) {
             if (!to_come(&f, i, 1, sn))
                 ok = add(&f, last_weekday(ref_day, wd), NW_WHEN_DAY, true, i, 1);
+            /* ليل الاثنين على الثلاثاء: the night that starts on the first day */
+            if (is_word(&f, i + 1, sn, "علي") && weekday_at(&f, i + 2) > 0)
+                i += 2;
         } else if ((m = month_at(&f, i, sn, &mn)) > 0) {
             /* كانون الثاني الماضي, last January: the latest such month before this one. */
             bool last = is_word(&f, i + mn, sn, "الماضي") ||
