@@ -66,7 +66,7 @@ INTEG_BIN  := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
 # bin/.variant-* stamp would then no longer relink the programs.
 .SECONDARY: $(UNIT_BIN:%=%.o) $(INTEG_BIN:%=%.o)
 
-.PHONY: all deps test test-unit test-build demo kafka-up kafka-down install clean format \
+.PHONY: all deps eval test test-unit test-build demo kafka-up kafka-down install clean format \
         format-check help
 
 all: $(PROGRAMS)
@@ -76,6 +76,7 @@ help:
 	@echo "make test       install what is missing, build, start a local Kafka, run every test"
 	@echo "make demo       install what is missing, build, start Kafka, run the pipeline on the seeds"
 	@echo "make test-unit  build and run the unit tests only (no Kafka)"
+	@echo "make eval       score the alert decisions on the labelled set in tests/eval/ (EVAL_JSON=FILE)"
 	@echo "make deps       install missing Debian packages (apt-get)"
 	@echo "make kafka-up / kafka-down   start / stop a local broker on 127.0.0.1:\$$KAFKA_PORT"
 	@echo "make install    install the programs under \$$DESTDIR\$$PREFIX"
@@ -84,6 +85,11 @@ help:
 
 deps:
 	@scripts/deps
+
+# Precision and recall of matches, pages and updates on the labelled set
+# (tests/eval/README.md); EVAL_JSON=FILE also writes them as JSON.
+eval: $(BIN)/newswatch-consumer
+	@scripts/eval -v
 
 # A change of variant (SANITIZE=1 or not) relinks the programs in bin/.
 $(VARIANT_STAMP):

@@ -22,6 +22,7 @@ enum {
     MARK_INCIDENT = 4,    /* it speaks of the report's incident */
     MARK_LEAD = 8,        /* it starts within the lead */
     MARK_NEWS = 16,       /* it has a claim, arrest or finding term */
+    MARK_RECALL = 32,     /* it has a background term ("since"): its days are comparisons */
 };
 
 static const char *const basis_names[] = {"published_at", "ingested_at", "processed", "stated"};
@@ -150,6 +151,104 @@ static const nw_when *stated(const nw_assessor *a, const nw_analysis *an, const 
     return best;
 }
 
+/* Is e a place near the anchor's, but not it nor around it (Sadr City for Tayaran Square)? */
+static bool elsewhere(const nw_entity *e, const nw_entity *anchor)
+{
+    if (nw_entity_within(e, anchor) || nw_entity_within(anchor, e))
+        return false;
+    for (const nw_entity *x = anchor->parent; x != NULL && x->parent != NULL; x = x->parent)
+        if (nw_entity_within(e, x))
+            return true;
+    return false;
+}
+
+/*
+ * The first place named in the event's fresh sentences that says where the anchored
+ * incident is: 1 at (or within) one of its places, -1 somewhere near but elsewhere, 0
+ * when the event has no places or the text names none of either kind.
+ */
+static int first_place(const nw_analysis *an, const nw_match *match, const uint8_t *mk)
+{
+    const nw_event *ev = match->event;
+    if (ev->nanchor_places == 0)
+        return 0;
+    for (size_t i = 0; i < an->nmentions; i++) {
+        const nw_mention *mn = &an->mentions[i];
+        if (mn->entity == NULL || (mn->type != NW_ENTITY_LOC && mn->type != NW_ENTITY_FACILITY) ||
+            !(mk[mn->sentence] & MARK_HIT) || (mk[mn->sentence] & MARK_BACKGROUND))
+            continue;
+        bool far = false;
+        for (size_t k = 0; k < ev->nanchor_places; k++) {
+            if (nw_entity_within(mn->entity, ev->anchor_places[k]))
+                return 1;
+            far |= elsewhere(mn->entity, ev->anchor_places[k]);
+        }
+        bool near_any = false; /* elsewhere than every place, not merely than one */
+        for (size_t k = 0; far && k < ev->nanchor_places; k++)
+            near_any |= nw_entity_within(ev->anchor_places[k], mn->entity);
+        if (far && !near_any)
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * An anchored event: is the report of the anchored incident? Any sentence of the
+ * event that dates it to the anchor (a day either way) says yes. Otherwise a day or
+ * a month stated in a fresh sentence, or in one that recalls a past incident (not a
+ * comparison: "the deadliest since 2018"), says another incident; a report that
+ * dates nothing is of the incident when it appeared within anchor_window of it.
+ */
+static void anchored(const nw_assessor *a, const nw_analysis *an, const nw_match *match,
+                     const uint8_t *mk, int64_t ref_day, const nw_when *day, const nw_when *month,
+                     nw_report *out)
+{
+    const nw_event *ev = match->event;
+    int64_t anchor = ev->anchor_day;
+    const nw_when *other = NULL;
+    bool at_anchor = false;
+    for (size_t i = 0; i < match->nsentences && !at_anchor; i++) {
+        uint32_t sn = match->sentences[i];
+        if (mk[sn] & MARK_RECALL)
+            continue;
+        const nw_when *w = stated(a, an, match, sn, false, (mk[sn] & MARK_NEWS) ? ref_day
+                                                                                 : INT64_MAX);
+        if (w == NULL)
+            continue;
+        at_anchor = anchor >= w->day - (w->precision == NW_WHEN_DAY) && anchor <= last_day(w) + 1;
+        if (!at_anchor && other == NULL && (w->precision != NW_WHEN_YEAR))
+            other = w;
+    }
+    (void)day;
+    (void)month;
+    out->event_day = anchor;
+    out->day_stated = at_anchor;
+    if (at_anchor)
+        return;
+    /* Undated: the first place the fresh sentences name, when the incident has places. */
+    int place = other == NULL ? first_place(an, match, mk) : 0;
+    if (place > 0)
+        return;
+    if (place < 0) {
+        out->other_incident = true;
+        snprintf(out->why, sizeof out->why,
+                 "another incident: the report places it elsewhere than the incident");
+        return;
+    }
+    if (other != NULL) {
+        out->other_incident = true;
+        char d[11];
+        nw_day_format(other->day, d);
+        snprintf(out->why, sizeof out->why, "another incident: the report dates it %s%s", d,
+                 other->precision == NW_WHEN_MONTH ? " (the month)" : "");
+    } else if (ref_day < anchor - 1 || ref_day > anchor + ev->anchor_window_s / 86400) {
+        out->other_incident = true;
+        snprintf(out->why, sizeof out->why,
+                 "another incident: no day stated, and the report is from outside the "
+                 "incident's window");
+    }
+}
+
 static void say(nw_report *out, const char *why)
 {
     snprintf(out->why, sizeof out->why, "%s", why);
@@ -203,7 +302,7 @@ nw_err nw_report_assess(nw_assessor *a, const nw_analysis *an, const nw_doc *doc
     bool retro = false;
     for (size_t i = 0; i < nroles; i++) {
         if (roles[i].role == NW_ROLE_BACKGROUND)
-            mk[roles[i].sentence] |= MARK_BACKGROUND;
+            mk[roles[i].sentence] |= MARK_BACKGROUND | MARK_RECALL;
         else if (roles[i].role == NW_ROLE_RETROSPECTIVE && (mk[roles[i].sentence] & MARK_LEAD))
             retro = true;
         else if (roles[i].role == NW_ROLE_CLAIM || roles[i].role == NW_ROLE_ARREST ||
@@ -253,10 +352,7 @@ nw_err nw_report_assess(nw_assessor *a, const nw_analysis *an, const nw_doc *doc
             continue;
         /* A sentence announcing today a claim, arrests or a finding about an attack
          * dates the attack by its other day: "تبنت اليوم الهجوم الذي ... مساء الاثنين". */
-        if (mk[sn] & MARK_NEWS)
-            day = stated(a, an, match, sn, true, ref_day);
-        if (day == NULL)
-            day = stated(a, an, match, sn, true, INT64_MAX);
+        day = stated(a, an, match, sn, true, (mk[sn] & MARK_NEWS) ? ref_day : INT64_MAX);
         if (month == NULL)
             month = stated(a, an, match, sn, false, INT64_MAX);
     }
@@ -270,26 +366,8 @@ nw_err nw_report_assess(nw_assessor *a, const nw_analysis *an, const nw_doc *doc
         out->event_day = day->day;
         out->day_stated = true;
     }
-    if (ev->incident == NW_INCIDENT_ANCHORED) {
-        int64_t anchor = ev->anchor_day;
-        bool near_anchor = day != NULL && day->day >= anchor - 1 && day->day <= anchor + 1;
-        bool month_mismatch = day == NULL && month != NULL && month->precision != NW_WHEN_DAY &&
-                              !(anchor >= month->day && anchor <= last_day(month));
-        if ((day != NULL && !near_anchor) || month_mismatch) {
-            out->other_incident = true;
-            char d[11];
-            nw_day_format(day != NULL ? day->day : month->day, d);
-            snprintf(out->why, sizeof out->why, "another incident: the report dates it %s", d);
-        } else if (day == NULL &&
-                   (ref_day < anchor - 1 || ref_day > anchor + ev->anchor_window_s / 86400)) {
-            out->other_incident = true;
-            snprintf(out->why, sizeof out->why,
-                     "another incident: no day stated, and the report is from outside the "
-                     "incident's window");
-        }
-        out->event_day = anchor;
-        out->day_stated = near_anchor;
-    }
+    if (ev->incident == NW_INCIDENT_ANCHORED)
+        anchored(a, an, match, mk, ref_day, day, month, out);
 
     /* The incident's sentences: fresh hits and the sentences after them. */
     for (size_t i = 0; i < match->nsentences; i++) {

@@ -413,6 +413,36 @@ static nw_err parse_role(nw_rules *r, const nw_kvconf_entry *e, int c, char *err
                         e->file, e->line, e->value);
 }
 
+/* anchor_place = fac.tayaran-square; loc.bab-al-sharqi */
+static nw_err parse_places(nw_rules *r, const nw_kvconf_entry *e, nw_event *ev, char *errbuf,
+                           size_t errlen)
+{
+    const char *p = e->value;
+    ev->nanchor_places = 0;
+    while (*p != '\0') {
+        while (*p == ' ' || *p == ';')
+            p++;
+        size_t n = strcspn(p, "; ");
+        if (n == 0)
+            break;
+        char id[128];
+        snprintf(id, sizeof id, "%.*s", (int)(n < sizeof id ? n : sizeof id - 1), p);
+        const nw_entity *ent = nw_gazetteer_find(r->g, id);
+        if (ent == NULL || (ent->type != NW_ENTITY_LOC && ent->type != NW_ENTITY_FACILITY))
+            return nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                "%s:%u: anchor_place: '%s' is not a place (LOC or FACILITY) in "
+                                "the gazetteer",
+                                e->file, e->line, id);
+        if (ev->nanchor_places == sizeof ev->anchor_places / sizeof ev->anchor_places[0])
+            return nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: anchor_place: at most %zu",
+                                e->file, e->line,
+                                sizeof ev->anchor_places / sizeof ev->anchor_places[0]);
+        ev->anchor_places[ev->nanchor_places++] = ent;
+        p += n;
+    }
+    return NW_OK;
+}
+
 static nw_err parse_int(const char *v, long lo, long hi, long *out)
 {
     char *end;
@@ -713,6 +743,8 @@ nw_err nw_rules_new(nw_normalizer *n, const nw_gazetteer *g, const char *file, c
             if (nw_parse_duration(v, dst, why, sizeof why) != NW_OK)
                 err = nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: %s: %s", file, e->line,
                                    e->key, why);
+        } else if (strcmp(e->key, "anchor_place") == 0) {
+            err = parse_places(r, e, &ce->ev, errbuf, errlen);
         } else if (strcmp(e->key, "incident") == 0 || strcmp(e->key, "utc_offset") == 0 ||
                    strcmp(e->key, "lead_words") == 0 || strcmp(e->key, "min_sentences") == 0) {
             if (parse_incident_key(e->key, v, &ce->ev, why, sizeof why) != NW_OK)
@@ -758,7 +790,7 @@ nw_err nw_rules_new(nw_normalizer *n, const nw_gazetteer *g, const char *file, c
         } else {
             err = nw_set_error(errbuf, errlen, NW_ECONFIG,
                                "%s:%u: unknown key '%s' in [%s] (known: title, title_ar, "
-                               "severity, incident, anchor_window, episode_gap, "
+                               "severity, incident, anchor_window, anchor_place, episode_gap, "
                                "update_interval, background_age, utc_offset, lead_words, "
                                "min_sentences, scope, match)",
                                file, e->line, e->key, section);

@@ -77,6 +77,8 @@ typedef struct nw_event {
     nw_incident_kind incident;
     int64_t anchor_day;    /* NW_INCIDENT_ANCHORED: the incident's local day (nw_when.h) */
     long anchor_window_s;  /* reports this long after the anchor that state no day are of it */
+    const nw_entity *anchor_places[4]; /* where the anchored incident happened (may be none) */
+    size_t nanchor_places;
     long episode_gap_s;    /* recurring: a report stating no day joins the latest incident
                               whose last report is at most this old */
     long update_interval_s; /* at most one update per incident per interval, unless the toll rises */
