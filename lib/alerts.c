@@ -176,6 +176,13 @@ nw_err nw_alert_state_observe(nw_alert_state *st, const nw_event *ev, const nw_a
         }
     }
     remember_fingerprint(st, &r->fingerprint);
+    if (in == NULL && ev->incident == NW_INCIDENT_RECURRING && !r->day_stated) {
+        /* A report that says when nothing happened opens no incident: an analysis of
+         * a campaign is not an attack. The first dated report opens it. */
+        add_reason(out, "no day stated and no incident to join");
+        out->decision = NW_ALERT_COUNTED;
+        goto done;
+    }
     if (in == NULL) {
         in = open_incident(st, r);
         in->sequence = 1;

@@ -299,7 +299,7 @@ nw_err nw_report_assess(nw_assessor *a, const nw_analysis *an, const nw_doc *doc
     for (size_t i = 0; i < a->whens.n; i++)
         if (last_day(&a->whens.items[i]) < ref_day - age_days)
             mk[a->whens.items[i].sentence] |= MARK_BACKGROUND;
-    bool retro = false;
+    bool retro = match->title_looks_back;
     for (size_t i = 0; i < nroles; i++) {
         if (roles[i].role == NW_ROLE_BACKGROUND)
             mk[roles[i].sentence] |= MARK_BACKGROUND | MARK_RECALL;
@@ -322,7 +322,7 @@ nw_err nw_report_assess(nw_assessor *a, const nw_analysis *an, const nw_doc *doc
     out->retrospective = retro;
     bool lead_ok = match->in_lead && (lead_hits == 0 || lead_fresh > 0);
     if (retro) {
-        say(out, "a retrospective piece (a looking-back term in the lead)");
+        say(out, "a retrospective piece (a looking-back term in the title or lead)");
     } else if (round_up(a, mk)) {
         out->retrospective = true;
         say(out, "a round-up of several days' incidents");

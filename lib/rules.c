@@ -1317,6 +1317,11 @@ nw_err nw_matcher_title(nw_matcher *body, nw_matcher *title, const nw_analysis *
     const nw_match *tm;
     size_t tn;
     nw_err err = nw_matcher_run(title, title_an, &tm, &tn, errbuf, errlen);
+    bool back = false;
+    for (size_t i = 0; err == NW_OK && i < title->nroles; i++)
+        back |= title->roles[i].role == NW_ROLE_RETROSPECTIVE;
+    for (size_t k = 0; back && k < body->nmatches; k++)
+        body->matches[k].title_looks_back = true;
     for (size_t i = 0; err == NW_OK && i < tn; i++)
         for (size_t k = 0; k < body->nmatches; k++)
             if (body->matches[k].event == tm[i].event)

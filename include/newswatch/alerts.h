@@ -12,8 +12,8 @@
  *    (nw_fingerprint_is_duplicate).
  *  - A report is of the incident on the day it states (nw_report.h). A
  *    report that states no day joins the latest incident whose last report
- *    is at most episode_gap before it (and that is not after it), else it
- *    opens one on its own day; a report stating a day one day off an
+ *    is at most episode_gap before it (and that is not after it); it opens
+ *    none (it is counted) when there is none; a report stating a day one day off an
  *    incident that was opened without a stated day joins that one. An
  *    anchored event has one incident, on its anchor day.
  *  - The first report of an incident is an alert with status "new".

@@ -133,6 +133,7 @@ typedef struct nw_match {
     bool broad;    /* the rule holds only over the whole document, in no one scope */
     bool in_lead;  /* the rule holds within the lead (the first lead_words words) */
     bool in_title; /* the rule holds within the title (nw_matcher_title) */
+    bool title_looks_back; /* the title has a retrospective term (nw_matcher_title) */
 } nw_match;
 
 /* A term of a keyword class with a role, wherever it occurs in the text. */
@@ -171,7 +172,9 @@ const nw_role_term *nw_matcher_roles(const nw_matcher *m, size_t *n);
 /*
  * Does the rule of each event hold within a title analysed on its own
  * (a document whose body is its title)? Sets in_title on the matches of
- * the last run of `body` for the events whose rule holds in `title_an`;
+ * the last run of `body` for the events whose rule holds in `title_an`,
+ * and title_looks_back on all of them when the title has a term of the
+ * retrospective class;
  * `title` is a second matcher on the same rules (its own run is spent).
  */
 nw_err nw_matcher_title(nw_matcher *body, nw_matcher *title, const nw_analysis *title_an,
