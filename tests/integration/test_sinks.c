@@ -288,6 +288,23 @@ static json_t *am_find(json_t *alerts, const char *id)
     return NULL;
 }
 
+/* The alert whose annotations.alert_id starts with prefix and ends with suffix, or NULL. */
+static json_t *am_find_like(json_t *alerts, const char *prefix, const char *suffix)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(alerts, i, a)
+    {
+        const char *aid =
+            json_string_value(json_object_get(json_object_get(a, "annotations"), "alert_id"));
+        size_t n = aid != NULL ? strlen(aid) : 0, ns = strlen(suffix);
+        if (n > ns && strncmp(aid, prefix, strlen(prefix)) == 0 &&
+            strcmp(aid + n - ns, suffix) == 0)
+            return a;
+    }
+    return NULL;
+}
+
 static const char *str_at(const json_t *o, const char *obj, const char *key)
 {
     const json_t *v =
@@ -1018,8 +1035,9 @@ static void replay_pages_alertmanager(void **state)
         fail_msg("exit %d: %s", r.status, r.err);
     json_t *alerts = am_alerts(am);
     /* One Alertmanager alert per (event, severity), showing the latest report. */
-    json_t *airport = am_find(alerts, "baghdad-airport-rockets:1:1");
-    json_t *bombing = am_find(alerts, "baghdad-bombing:1:3");
+    /* The airport incident's day is the one seed 004 states, read today. */
+    json_t *airport = am_find_like(alerts, "baghdad-airport-rockets:", ":1");
+    json_t *bombing = am_find(alerts, "baghdad-bombing:2021-01-21:3");
     if (airport == NULL || bombing == NULL)
         fail_msg("Alertmanager holds: %s", json_dumps(alerts, 0));
     assert_string_equal(str_at(airport, "labels", "event"), "baghdad-airport-rockets");
