@@ -916,7 +916,6 @@ struct nw_matcher {
     uint32_t *ev_stamp; /* per event: the document it was last a candidate in */
     uint32_t doc_gen;
     int *cands;
-    uint8_t *class_present;
     nw_match *matches;
     size_t nmatches, capmatches;
     nw_term *terms;
@@ -948,11 +947,10 @@ nw_matcher *nw_matcher_new(const nw_rules *r)
     m->stamp = calloc(r->natoms + 1, sizeof(uint32_t));
     m->ev_stamp = calloc(r->nevents + 1, sizeof(uint32_t));
     m->cands = calloc(r->nevents + 1, sizeof(int));
-    m->class_present = calloc(r->nclasses + 1, 1);
     m->term_start = calloc(r->nevents + 1, sizeof(size_t));
     m->sent_start = calloc(r->nevents + 1, sizeof(size_t));
     m->matches = calloc(r->nevents + 1, sizeof(nw_match));
-    if (m->stamp == NULL || m->ev_stamp == NULL || m->cands == NULL || m->class_present == NULL ||
+    if (m->stamp == NULL || m->ev_stamp == NULL || m->cands == NULL ||
         m->term_start == NULL || m->sent_start == NULL || m->matches == NULL) {
         nw_matcher_free(m);
         return NULL;
@@ -968,7 +966,6 @@ void nw_matcher_free(nw_matcher *m)
     free(m->stamp);
     free(m->ev_stamp);
     free(m->cands);
-    free(m->class_present);
     free(m->matches);
     free(m->terms);
     free(m->term_start);
@@ -1192,7 +1189,6 @@ static nw_err collect(nw_matcher *m, const nw_analysis *an, char *errbuf, size_t
     const nw_segments *s = an->seg;
     const nw_text *t = an->text;
     const nw_entity *first = nw_gazetteer_at(r->g, 0);
-    memset(m->class_present, 0, r->nclasses + 1);
     for (size_t i = 0; i < an->nmentions; i++) {
         const nw_mention *mn = &an->mentions[i];
         nw_term term = {mn->entity, mn->type, NULL, mn->start, mn->end, mn->sentence};
@@ -1227,7 +1223,6 @@ static nw_err collect(nw_matcher *m, const nw_analysis *an, char *errbuf, size_t
                 for (uint32_t v = 0; v < h.nvalues; v++) {
                     nw_term term = {NULL,    0,     r->class_names[h.values[v]],
                                     h.start, h.end, tok->sentence};
-                    m->class_present[h.values[v]] = 1;
                     if (!add_occ(m, r->class_atom[h.values[v]], (uint32_t)i, par, &term) ||
                         !add_role(m, h.values[v], (uint32_t)i, tok->sentence))
                         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
@@ -1243,7 +1238,6 @@ static nw_err collect(nw_matcher *m, const nw_analysis *an, char *errbuf, size_t
         }
         for (uint32_t v = 0; v < h.nvalues; v++) {
             nw_term term = {NULL, 0, r->class_names[h.values[v]], h.start, h.end, tok->sentence};
-            m->class_present[h.values[v]] = 1;
             if (!add_occ(m, r->class_atom[h.values[v]], (uint32_t)i, par, &term) ||
                 !add_role(m, h.values[v], (uint32_t)i, tok->sentence))
                 return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
@@ -1297,12 +1291,6 @@ nw_err nw_matcher_run(nw_matcher *m, const nw_analysis *an, const nw_match **mat
 size_t nw_matcher_candidates(const nw_matcher *m)
 {
     return m->ncands;
-}
-
-int nw_matcher_has_class(const nw_matcher *m, const char *class_name)
-{
-    int c = find_class(m->r, class_name, strlen(class_name));
-    return c >= 0 && m->class_present[c];
 }
 
 const nw_role_term *nw_matcher_roles(const nw_matcher *m, size_t *n)

@@ -163,9 +163,6 @@ nw_err nw_matcher_run(nw_matcher *m, const nw_analysis *an, const nw_match **mat
  */
 size_t nw_matcher_candidates(const nw_matcher *m);
 
-/* Does the last analysed document contain a term of the keyword class (anywhere)? */
-int nw_matcher_has_class(const nw_matcher *m, const char *class_name);
-
 /* The terms of classes with a role in the last analysed document, in text order. */
 const nw_role_term *nw_matcher_roles(const nw_matcher *m, size_t *n);
 
