@@ -456,24 +456,43 @@ static const char *word_at(const nw_text *t, const nw_segments *s, size_t k, siz
  * A few frequent words, compared directly rather than indexed: in the word
  * index they would stop the screen at every fourth token.
  */
-static const char *const conjunctions[] = {"and", "or", "but",  "while", "whereas", "و",
-                                           "او",  "ثم", "فيما", "بينما", "وبينما",  NULL};
-static const char *const negations[] = {"no",  "not", "without", "never", "لم",  "ولم",  "لا",
-                                        "ولا", "دون", "بدون",    "ودون",  "عدم", "وعدم", NULL};
+typedef struct word {
+    const char *w;
+    size_t len;
+} word;
+#define WORD(w)                                                                                    \
+    {                                                                                              \
+        w, sizeof w - 1                                                                            \
+    }
+static const word conjunctions[] = {
+    WORD("and"), WORD("or"), WORD("but"),  WORD("while"), WORD("whereas"), WORD("و"),
+    WORD("او"),  WORD("ثم"), WORD("فيما"), WORD("بينما"), WORD("وبينما"),  {NULL, 0},
+};
+static const word negations[] = {
+    WORD("no"),  WORD("not"), WORD("without"), WORD("never"), WORD("لم"),  WORD("ولم"),  WORD("لا"),
+    WORD("ولا"), WORD("دون"), WORD("بدون"),    WORD("ودون"),  WORD("عدم"), WORD("وعدم"), {NULL, 0},
+};
 /* لا يزال (still) is no negation. */
-static const char *const still[] = {"يزال", "تزال", "زال", "زالت", "يزالون", NULL};
+static const word still[] = {
+    WORD("يزال"), WORD("تزال"), WORD("زال"), WORD("زالت"), WORD("يزالون"), {NULL, 0},
+};
 /* A negation before these is in another clause: No group claimed the attack that killed 32. */
-static const char *const relatives[] = {"الذي", "التي", "الذين", "that", "which", "who", NULL};
-static const char *const passive[] = {"was", "were", "been", "be", "being", "is", "are", NULL};
-static const char *const and_words[] = {"and", "و", NULL};
+static const word relatives[] = {
+    WORD("الذي"), WORD("التي"), WORD("الذين"), WORD("that"), WORD("which"), WORD("who"), {NULL, 0},
+};
+static const word passive[] = {
+    WORD("was"),   WORD("were"), WORD("been"), WORD("be"),
+    WORD("being"), WORD("is"),   WORD("are"),  {NULL, 0},
+};
+static const word and_words[] = {WORD("and"), WORD("و"), {NULL, 0}};
 
-/* Is token k one of the words of list (NULL-terminated, matching form)? */
-static bool word_in(const nw_text *t, const nw_segments *s, size_t k, const char *const *list)
+/* Is token k one of the words of list (ended by {NULL, 0}; matching form)? */
+static bool word_in(const nw_text *t, const nw_segments *s, size_t k, const word *list)
 {
     size_t len;
     const char *w = word_at(t, s, k, &len);
-    for (; *list != NULL; list++)
-        if (strlen(*list) == len && memcmp(*list, w, len) == 0)
+    for (; list->w != NULL; list++)
+        if (list->len == len && memcmp(list->w, w, len) == 0)
             return true;
     return false;
 }
@@ -640,9 +659,14 @@ static bool trigger_at(const nw_recognizer *r, const nw_text *t, const nw_segmen
     nw_phrase_hit h;
     if (!lookup(r, t, s, k, &h))
         return false;
-    bool verb_k = has(&h, W_KILLED), verb_w = has(&h, W_WOUNDED);
-    bool toll_k = has(&h, W_TOLL), toll_w = has(&h, W_TOLL_WOUNDED);
-    bool noun_k = has(&h, W_KILLED_NOUN), noun_w = has(&h, W_WOUNDED_NOUN);
+    uint32_t bits = 0; /* 1 << value, for the values below W_NUMBER */
+    for (uint32_t v = 0; v < h.nvalues; v++)
+        if (h.values[v] < 32)
+            bits |= 1u << h.values[v];
+#define HAS(value) ((bits & (1u << (value))) != 0)
+    bool verb_k = HAS(W_KILLED), verb_w = HAS(W_WOUNDED);
+    bool toll_k = HAS(W_TOLL), toll_w = HAS(W_TOLL_WOUNDED);
+    bool noun_k = HAS(W_KILLED_NOUN), noun_w = HAS(W_WOUNDED_NOUN);
     if (!verb_k && !verb_w && !toll_k && !toll_w && !noun_k && !noun_w)
         return false;
     const nw_token *tok = &s->tokens[k];
@@ -653,10 +677,11 @@ static bool trigger_at(const nw_recognizer *r, const nw_text *t, const nw_segmen
     tr->killed = verb_k || noun_k || toll_k;
     tr->verb = verb_k || verb_w;
     tr->after = tr->verb || tr->toll;
-    tr->before = noun_k || noun_w || has(&h, W_BEFORE);
+    tr->before = noun_k || noun_w || HAS(W_BEFORE);
     tr->joined = h.start > tok->start && (memcmp(w, "و", 2) == 0 || memcmp(w, "ف", 2) == 0);
-    tr->two = has(&h, W_TWO);
+    tr->two = HAS(W_TWO);
     tr->start = h.start;
+#undef HAS
     return true;
 }
 
@@ -862,11 +887,11 @@ static void emit(sink *out, const nw_casualty *c)
 }
 
 /* The figure v at tokens [f, f + used), when it is a head count and tr's. */
-static void take(const nw_recognizer *r, const nw_text *t, const nw_segments *s, const trigger *tr,
-                 size_t f, int v, size_t used, sink *out)
+static bool figure_of(const nw_recognizer *r, const nw_text *t, const nw_segments *s,
+                      const trigger *tr, size_t f, int v, size_t used, nw_casualty *c)
 {
     if (head_count(r, t, s, f, v, used) <= 0 || owner(r, t, s, f, used) != tr->first)
-        return;
+        return false;
     /* The figure's code points, without a joined و or ف (و110، وثلاثة). */
     nw_phrase_hit h;
     uint32_t start = s->tokens[f].start;
@@ -874,9 +899,19 @@ static void take(const nw_recognizer *r, const nw_text *t, const nw_segments *s,
         start = h.start;
     else if (s->tokens[f].kind == NW_TOKEN_WORD)
         start++;
-    nw_casualty c = {v, figure_killed(r, t, s, tr, f), s->tokens[f].sentence, start,
-                     s->tokens[f + used - 1].end};
-    emit(out, &c);
+    *c = (nw_casualty){v, figure_killed(r, t, s, tr, f), s->tokens[f].sentence, start,
+                       s->tokens[f + used - 1].end};
+    return true;
+}
+
+/* Emits c unless tr is negated; *negation caches that (-1: not known yet). */
+static void emit_unless_negated(const nw_recognizer *r, const nw_text *t, const nw_segments *s,
+                                const trigger *tr, int *negation, sink *out, const nw_casualty *c)
+{
+    if (*negation < 0)
+        *negation = negated(r, t, s, tr);
+    if (!*negation)
+        emit(out, c);
 }
 
 static void scan(const nw_recognizer *r, const nw_text *t, const nw_segments *s, sink *out)
@@ -884,8 +919,11 @@ static void scan(const nw_recognizer *r, const nw_text *t, const nw_segments *s,
     /* Tokens the screen says start none of the words are skipped. */
     for (size_t i = 0; (i = nw_phrases_next(r->words, s, i)) < s->ntokens; i++) {
         trigger tr;
-        if (!trigger_at(r, t, s, i, &tr) || negated(r, t, s, &tr))
+        if (!trigger_at(r, t, s, i, &tr))
             continue;
+        /* Whether a negation comes before (دون وقوع إصابات): looked at when a figure is found. */
+        int negation = -1;
+        nw_casualty c;
         const nw_sentence *st = &s->sentences[s->tokens[i].sentence];
         size_t sent_end = st->first_token + st->ntokens, used;
         int v;
@@ -893,11 +931,12 @@ static void scan(const nw_recognizer *r, const nw_text *t, const nw_segments *s,
         if (tr.before) {
             size_t f = figure_before(r, t, s, &tr, &v, &used);
             if (f != NONE) {
-                take(r, t, s, &tr, f, v, used, out);
+                if (figure_of(r, t, s, &tr, f, v, used, &c))
+                    emit_unless_negated(r, t, s, &tr, &negation, out, &c);
             } else if (tr.two) { /* قتيلان و9 جرحى */
-                nw_casualty c = {2, tr.killed, s->tokens[i].sentence, tr.start,
-                                 s->tokens[tr.end - 1].end};
-                emit(out, &c);
+                c = (nw_casualty){2, tr.killed, s->tokens[i].sentence, tr.start,
+                                  s->tokens[tr.end - 1].end};
+                emit_unless_negated(r, t, s, &tr, &negation, out, &c);
             }
         }
         if (!tr.after)
@@ -908,14 +947,14 @@ static void scan(const nw_recognizer *r, const nw_text *t, const nw_segments *s,
         if (tr.verb && s->tokens[i].script == NW_SCRIPT_ARABIC && adjacent(t, s, j - 1) &&
             !numberish(r, t, s, j) && nw_phrases_match(r->persons, t, s, j, &h)) {
             size_t n = h.ntokens, n2;
-            nw_casualty c = {(int)h.values[0], tr.killed, s->tokens[j].sentence, h.start,
-                             s->tokens[j + n - 1].end};
+            c = (nw_casualty){(int)h.values[0], tr.killed, s->tokens[j].sentence, h.start,
+                              s->tokens[j + n - 1].end};
             /* مقتل شخص واحد */
             if (adjacent(t, s, j + n - 1) && word_number(r, t, s, j + n, &n2) == c.value) {
                 n += n2;
                 c.end = s->tokens[j + n - 1].end;
             }
-            emit(out, &c);
+            emit_unless_negated(r, t, s, &tr, &negation, out, &c);
             j += n;
         }
         /* Figures after: قتل 32، أصيب أكثر من 110، the death toll ... has reached 32 */
@@ -926,7 +965,12 @@ static void scan(const nw_recognizer *r, const nw_text *t, const nw_segments *s,
                 j++;
                 continue;
             }
-            take(r, t, s, &tr, j, v, used, out);
+            if (head_count(r, t, s, j, v, used) > 0) {
+                /* Only the first head count: not the 2 of "killed 3 in 2 separate attacks" */
+                if (figure_of(r, t, s, &tr, j, v, used, &c))
+                    emit_unless_negated(r, t, s, &tr, &negation, out, &c);
+                break;
+            }
             j += used;
         }
     }

@@ -50,8 +50,10 @@ const nw_phrases *nw_recognizer_words(const nw_recognizer *r);
  *  - else the nearest verb, verbal noun or toll before it that takes a figure
  *    after it, at most four words before (قتل 32، أصيب أكثر من 110) or twelve
  *    for a toll (the death toll ... has reached 32; a toll of the wounded:
- *    حصيلة الجرحى ... 110, is wounded). An English verb after was/were takes
- *    no figure after it (32 people were killed by 2 bombers).
+ *    حصيلة الجرحى ... 110, is wounded), when it is the first head count
+ *    after that word (killed 3 in 2 separate attacks: 3). An English verb
+ *    after was/were takes no figure after it (32 people were killed by 2
+ *    bombers).
  * A word of killing or wounding after a negation (no, without, لم، دون،
  * عدم) takes no figure: "no casualties", "دون وقوع إصابات", and "no one was
  * killed" report nothing.
