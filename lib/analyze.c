@@ -24,6 +24,7 @@ struct nw_analyzer {
     nw_word *words;
     size_t cap_words;
     nw_dates dates;
+    nw_casualty_list casualties;
     nw_analysis result;
     /* The indexes each document's tokens are screened against (nw_phrases_prepare). */
     const nw_phrases *screened[NW_SEGMENTS_SCREENED];
@@ -55,6 +56,7 @@ void nw_analyzer_free(nw_analyzer *a)
     free(a->sent_lang);
     free(a->words);
     free(a->dates.dates);
+    nw_casualty_list_free(&a->casualties);
     free(a);
 }
 
@@ -338,6 +340,8 @@ nw_err nw_analyzer_run(nw_analyzer *a, const nw_doc *doc, const nw_analysis **ou
         err = tag_entities(a, clean, seg, errbuf, errlen);
     if (err == NW_OK)
         err = nw_dates_find(clean, seg, &a->dates, errbuf, errlen);
+    if (err == NW_OK)
+        err = nw_recognize_casualty_list(a->rec, clean, seg, &a->casualties, errbuf, errlen);
     if (err != NW_OK)
         return err;
 
@@ -366,7 +370,9 @@ nw_err nw_analyzer_run(nw_analyzer *a, const nw_doc *doc, const nw_analysis **ou
     r->mentions = a->mentions;
     r->nmentions = a->nmentions;
     r->dates = &a->dates;
-    nw_recognize_casualties(a->rec, clean, seg, &r->casualties);
+    r->casualty_list = a->casualties.items;
+    r->ncasualty_list = a->casualties.n;
+    nw_casualties_from_list(&a->casualties, NULL, &r->casualties);
     for (size_t i = 0; i < a->fr->nremove; i++) {
         /* Count whole lines removed (a stripped link is not a line). */
         const nw_span *sp = &a->fr->remove[i];

@@ -385,10 +385,13 @@ nw_err nw_report_assess(nw_assessor *a, const nw_analysis *an, const nw_doc *doc
         out->arrest |= roles[i].role == NW_ROLE_ARREST;
         out->finding |= roles[i].role == NW_ROLE_FINDING;
     }
-    const nw_casualties *c = &an->casualties;
-    if (c->killed >= 0 && (mk[c->killed_sentence] & MARK_INCIDENT))
-        out->killed = c->killed;
-    if (c->wounded >= 0 && (mk[c->wounded_sentence] & MARK_INCIDENT))
-        out->wounded = c->wounded;
+    for (size_t i = 0; i < an->ncasualty_list; i++) {
+        const nw_casualty *c = &an->casualty_list[i];
+        if (!(mk[c->sentence] & MARK_INCIDENT))
+            continue;
+        int *dst = c->killed ? &out->killed : &out->wounded;
+        if (c->value > *dst)
+            *dst = c->value;
+    }
     return NW_OK;
 }
