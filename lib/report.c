@@ -13,7 +13,7 @@
 struct nw_assessor {
     nw_when_list whens;
     uint8_t *marks; /* per sentence: MARK_* bits */
-    size_t capmarks;
+    size_t nmarks, capmarks;
 };
 
 enum {
@@ -23,6 +23,7 @@ enum {
     MARK_LEAD = 8,        /* it starts within the lead */
     MARK_NEWS = 16,       /* it has a claim, arrest or finding term */
     MARK_RECALL = 32,     /* it has a background term ("since"): its days are comparisons */
+    MARK_ATTACK = 64,     /* it refers to an attack ("the attack") */
 };
 
 static const char *const basis_names[] = {"published_at", "ingested_at", "processed", "stated"};
@@ -117,6 +118,31 @@ static bool round_up(const nw_assessor *a, const uint8_t *mk)
             hit_days[nhit++] = w->day;
     }
     return ndays >= 4 && sentences >= 3 && nhit >= 2;
+}
+
+/*
+ * A follow-up told by reference: the lead refers to an attack ("the attack", with an
+ * attack-role term) on a day no more than one before the report ("condemned on
+ * Tuesday the attack of Monday night"), and the event's place and kind are both named
+ * in fresh sentences, however far apart.
+ */
+static bool follow_up(const nw_assessor *a, const nw_match *m, const uint8_t *mk, int64_t ref_day)
+{
+    bool refers = false, recent = false, place = false, kind = false;
+    for (size_t i = 0; i < a->whens.n; i++) {
+        const nw_when *w = &a->whens.items[i];
+        recent |= (mk[w->sentence] & MARK_LEAD) && (mk[w->sentence] & MARK_ATTACK) &&
+                  w->precision == NW_WHEN_DAY && w->day >= ref_day - 1 && w->day <= ref_day;
+    }
+    for (size_t s = 0; s < a->nmarks && !refers; s++)
+        refers = (mk[s] & MARK_LEAD) && (mk[s] & MARK_ATTACK);
+    for (size_t k = 0; k < m->nterms; k++) {
+        if (mk[m->terms[k].sentence] & MARK_BACKGROUND)
+            continue;
+        place |= m->terms[k].entity != NULL;
+        kind |= m->terms[k].class_name != NULL;
+    }
+    return refers && recent && place && kind;
 }
 
 static uint32_t distance(uint32_t a, uint32_t b)
@@ -285,6 +311,7 @@ nw_err nw_report_assess(nw_assessor *a, const nw_analysis *an, const nw_doc *doc
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     uint8_t *mk = a->marks;
     memset(mk, 0, ns + 1);
+    a->nmarks = ns;
 
     /* The lead, the hits, and what recalls the past. */
     int words = 0;
@@ -305,6 +332,8 @@ nw_err nw_report_assess(nw_assessor *a, const nw_analysis *an, const nw_doc *doc
             mk[roles[i].sentence] |= MARK_BACKGROUND | MARK_RECALL;
         else if (roles[i].role == NW_ROLE_RETROSPECTIVE && (mk[roles[i].sentence] & MARK_LEAD))
             retro = true;
+        else if (roles[i].role == NW_ROLE_ATTACK)
+            mk[roles[i].sentence] |= MARK_ATTACK;
         else if (roles[i].role == NW_ROLE_CLAIM || roles[i].role == NW_ROLE_ARREST ||
                  roles[i].role == NW_ROLE_FINDING)
             mk[roles[i].sentence] |= MARK_NEWS;
@@ -332,6 +361,9 @@ nw_err nw_report_assess(nw_assessor *a, const nw_analysis *an, const nw_doc *doc
     } else if (lead_ok) {
         out->salient = true;
         say(out, "the lead reports it");
+    } else if (follow_up(a, match, mk, ref_day)) {
+        out->salient = true;
+        say(out, "the lead refers to a recent attack, and fresh sentences name its place and kind");
     } else if (match->broad) {
         say(out, "the rule holds only across the document, not in its title or lead");
     } else if (fresh >= (unsigned)ev->min_sentences) {

@@ -105,7 +105,7 @@ void nw_rules_free(nw_rules *r)
 }
 
 static const char *const role_names[NW_ROLE_COUNT] = {
-    "", "claim", "arrest", "finding", "background", "retrospective",
+    "", "claim", "arrest", "finding", "background", "retrospective", "attack",
 };
 
 const char *nw_role_name(nw_role role)
@@ -408,8 +408,8 @@ static nw_err parse_role(nw_rules *r, const nw_kvconf_entry *e, int c, char *err
         return NW_OK;
     }
     return nw_set_error(errbuf, errlen, NW_ECONFIG,
-                        "%s:%u: role is claim, arrest, finding, background or retrospective, "
-                        "not '%s'",
+                        "%s:%u: role is claim, arrest, finding, background, retrospective or "
+                        "attack, not '%s'",
                         e->file, e->line, e->value);
 }
 

@@ -63,10 +63,11 @@ typedef enum nw_role {
     NW_ROLE_FINDING,       /* an official finding (an investigation's result): news */
     NW_ROLE_BACKGROUND,    /* "since", "the deadliest since": a sentence recalling the past */
     NW_ROLE_RETROSPECTIVE, /* "anniversary", "a year on": a piece looking back */
+    NW_ROLE_ATTACK,        /* "the attack": refers to an attack without saying what it was */
     NW_ROLE_COUNT
 } nw_role;
 
-/* "claim", "arrest", ... ("" for NW_ROLE_NONE). */
+/* "claim", "arrest", "finding", "background", "retrospective", "attack" ("" for none). */
 const char *nw_role_name(nw_role role);
 
 typedef struct nw_event {
