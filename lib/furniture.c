@@ -10,7 +10,7 @@
 #include "newswatch/phrases.h"
 #include "lines.h"
 
-enum kind { K_LINE = 1, K_PREFIX, K_SHORT, K_BLOCK, K_CREDIT };
+enum kind { K_LINE = 1, K_PREFIX, K_SHORT, K_BLOCK, K_CREDIT, K_HEADING };
 
 #define MAX_STRIPS  32
 #define SHORT_WORDS 5
@@ -25,8 +25,9 @@ struct nw_furniture {
 static const struct {
     const char *name;
     int kind;
-} kinds[] = {{"line", K_LINE},   {"prefix", K_PREFIX}, {"short", K_SHORT},
-             {"block", K_BLOCK}, {"credit", K_CREDIT}, {"strip", 0}};
+} kinds[] = {{"line", K_LINE},   {"prefix", K_PREFIX},   {"short", K_SHORT},
+             {"block", K_BLOCK}, {"credit", K_CREDIT},   {"heading", K_HEADING},
+             {"strip", 0}};
 
 void nw_furniture_free(nw_furniture *f)
 {
@@ -73,7 +74,7 @@ nw_err nw_furniture_new(nw_normalizer *n, const char *file, const char *text, si
         if (kind < 0) {
             err = nw_set_error(errbuf, errlen, NW_ECONFIG,
                                "%s:%u: expected 'kind: text' with kind line, prefix, short, "
-                               "block, strip or credit; found '%.*s'",
+                               "block, heading, strip or credit; found '%.*s'",
                                file, lineno, (int)(ll > 60 ? 60 : ll), line);
             break;
         }
@@ -333,7 +334,7 @@ nw_err nw_furniture_find(const nw_furniture *f, const nw_text *t, const nw_segme
             if ((has_kind(&h, K_LINE) && h.ntokens == words) || has_kind(&h, K_PREFIX) ||
                 (has_kind(&h, K_SHORT) && words <= SHORT_WORDS))
                 drop = true;
-            if (has_kind(&h, K_BLOCK))
+            if (has_kind(&h, K_BLOCK) || (has_kind(&h, K_HEADING) && h.ntokens == words))
                 drop = in_block = true;
         }
         nw_tweet tw;
