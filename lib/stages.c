@@ -146,7 +146,7 @@ static nw_err write_enriched(nw_enricher *e, const nw_analysis *an, const nw_doc
     nw_jsonw_object_begin(w);
     nw_analysis_write_members(an, doc, w);
     for (int pass = 0; pass < 2; pass++) {
-        nw_jsonw_key(w, pass == 0 ? "matches" : "mentions");
+        nw_jsonw_key(w, pass == 0 ? "matches" : "named_events");
         nw_jsonw_array_begin(w);
         for (size_t i = 0; i < n; i++) {
             const nw_report *r = &e->reports[i];
