@@ -972,9 +972,9 @@ static void deliver_pending(stage *st)
 {
     for (size_t i = 0; st->d->sinks != NULL && i < st->npending; i++) {
         const nw_alert *a = st->pending[i].alert;
-        nw_alert_view v = {a->id,        a->event_id,    nw_alert_decision_name(a->decision),
-                           a->severity,  a->title,       a->evidence,
-                           a->doc_id,    a->source,      a->url,
+        nw_alert_view v = {a->id,           a->event_id,    nw_alert_decision_name(a->decision),
+                           a->severity,     a->title,       a->evidence,
+                           a->doc_id,       a->source,      a->url,
                            a->published_at, a->detected_at, a->json,
                            a->json_len};
         nw_sinks_send(st->d->sinks, &v);

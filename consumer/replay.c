@@ -123,9 +123,9 @@ static void flush_lines(lines *l, int print)
 
 static void send_to_sinks(nw_sinks *sinks, const nw_alert *a)
 {
-    nw_alert_view view = {a->id,        a->event_id,    nw_alert_decision_name(a->decision),
-                          a->severity,  a->title,       a->evidence,
-                          a->doc_id,    a->source,      a->url,
+    nw_alert_view view = {a->id,           a->event_id,    nw_alert_decision_name(a->decision),
+                          a->severity,     a->title,       a->evidence,
+                          a->doc_id,       a->source,      a->url,
                           a->published_at, a->detected_at, a->json,
                           a->json_len};
     nw_sinks_send(sinks, &view);

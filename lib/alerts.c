@@ -14,8 +14,8 @@ typedef struct incident {
     int64_t day;
     bool stated; /* opened by a report that stated its day */
     unsigned sequence, reports;
-    int64_t first_at, last_at; /* report times */
-    int64_t last_update_at;    /* the last alert (new or update) */
+    int64_t first_at, last_at;               /* report times */
+    int64_t last_update_at;                  /* the last alert (new or update) */
     int64_t last_arrest_at, last_finding_at; /* 0: never */
     int killed, wounded;
     bool claim;
@@ -49,9 +49,9 @@ void nw_alert_free(nw_alert *a)
 {
     if (a == NULL)
         return;
-    char *owned[] = {a->event_id, a->id,  a->severity,     a->title,    a->doc_id,
-                     a->doc_title, a->source, a->url, a->published_at, a->evidence,
-                     a->entities_json, a->json, a->state};
+    char *owned[] = {a->event_id,      a->id,     a->severity, a->title,        a->doc_id,
+                     a->doc_title,     a->source, a->url,      a->published_at, a->evidence,
+                     a->entities_json, a->json,   a->state};
     for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
         free(owned[i]);
     free(a);
@@ -276,14 +276,14 @@ nw_err nw_alert_state_to_json(const nw_alert_state *st, char **out, size_t *outl
         char day[11];
         nw_day_format(in->day, day);
         json_array_append_new(
-            incs, json_pack("{s:s, s:b, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:b}", "day",
-                            day, "stated", in->stated, "sequence", (int)in->sequence, "reports",
-                            (int)in->reports, "first_at", (json_int_t)in->first_at, "last_at",
-                            (json_int_t)in->last_at, "last_update_at",
-                            (json_int_t)in->last_update_at, "last_arrest_at",
-                            (json_int_t)in->last_arrest_at, "last_finding_at",
-                            (json_int_t)in->last_finding_at, "killed", int_or_null(in->killed),
-                            "wounded", int_or_null(in->wounded), "claim", in->claim));
+            incs,
+            json_pack("{s:s, s:b, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:b}", "day", day,
+                      "stated", in->stated, "sequence", (int)in->sequence, "reports",
+                      (int)in->reports, "first_at", (json_int_t)in->first_at, "last_at",
+                      (json_int_t)in->last_at, "last_update_at", (json_int_t)in->last_update_at,
+                      "last_arrest_at", (json_int_t)in->last_arrest_at, "last_finding_at",
+                      (json_int_t)in->last_finding_at, "killed", int_or_null(in->killed), "wounded",
+                      int_or_null(in->wounded), "claim", in->claim));
     }
     json_object_set_new(o, "incidents", incs);
     json_t *fps = json_array();
@@ -338,8 +338,8 @@ nw_err nw_alert_state_from_json(const char *json, size_t len, nw_alert_state **o
     const char *event = json_string_value(json_object_get(o, "event"));
     json_t *incs = json_object_get(o, "incidents"), *fps = json_object_get(o, "fingerprints");
     if (schema == NULL || strcmp(schema, NW_ALERT_STATE_SCHEMA) != 0 || event == NULL ||
-        !json_is_array(incs) || json_array_size(incs) > NW_ALERT_INCIDENTS ||
-        !json_is_array(fps) || json_array_size(fps) > NW_ALERT_FINGERPRINTS) {
+        !json_is_array(incs) || json_array_size(incs) > NW_ALERT_INCIDENTS || !json_is_array(fps) ||
+        json_array_size(fps) > NW_ALERT_FINGERPRINTS) {
         err = nw_set_error(errbuf, errlen, NW_EJSON,
                            "not a %s object (schema, event, incidents, fingerprints)",
                            NW_ALERT_STATE_SCHEMA);
@@ -493,8 +493,8 @@ nw_err nw_alert_encode(nw_alert *al, const nw_event *ev, char *errbuf, size_t er
     json_object_set_new(a, "casualties",
                         al->killed < 0 && al->wounded < 0
                             ? json_null()
-                            : json_pack("{s:o, s:o}", "killed", int_or_null(al->killed),
-                                        "wounded", int_or_null(al->wounded)));
+                            : json_pack("{s:o, s:o}", "killed", int_or_null(al->killed), "wounded",
+                                        int_or_null(al->wounded)));
     json_object_set_new(a, "claim", json_boolean(al->claim));
     json_object_set_new(a, "reports", json_integer(al->reports));
     json_object_set_new(a, "published_at", str_or_null(al->published_at));

@@ -25,9 +25,8 @@ struct nw_furniture {
 static const struct {
     const char *name;
     int kind;
-} kinds[] = {{"line", K_LINE},   {"prefix", K_PREFIX},   {"short", K_SHORT},
-             {"block", K_BLOCK}, {"credit", K_CREDIT},   {"heading", K_HEADING},
-             {"strip", 0}};
+} kinds[] = {{"line", K_LINE},     {"prefix", K_PREFIX},   {"short", K_SHORT}, {"block", K_BLOCK},
+             {"credit", K_CREDIT}, {"heading", K_HEADING}, {"strip", 0}};
 
 void nw_furniture_free(nw_furniture *f)
 {

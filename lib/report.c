@@ -17,13 +17,13 @@ struct nw_assessor {
 };
 
 enum {
-    MARK_HIT = 1,         /* the rule holds there */
-    MARK_BACKGROUND = 2,  /* it recalls the past */
-    MARK_INCIDENT = 4,    /* it speaks of the report's incident */
-    MARK_LEAD = 8,        /* it starts within the lead */
-    MARK_NEWS = 16,       /* it has a claim, arrest or finding term */
-    MARK_RECALL = 32,     /* it has a background term ("since"): its days are comparisons */
-    MARK_ATTACK = 64,     /* it refers to an attack ("the attack") */
+    MARK_HIT = 1,        /* the rule holds there */
+    MARK_BACKGROUND = 2, /* it recalls the past */
+    MARK_INCIDENT = 4,   /* it speaks of the report's incident */
+    MARK_LEAD = 8,       /* it starts within the lead */
+    MARK_NEWS = 16,      /* it has a claim, arrest or finding term */
+    MARK_RECALL = 32,    /* it has a background term ("since"): its days are comparisons */
+    MARK_ATTACK = 64,    /* it refers to an attack ("the attack") */
 };
 
 static const char *const basis_names[] = {"published_at", "ingested_at", "processed", "stated"};
@@ -237,8 +237,8 @@ static void anchored(const nw_assessor *a, const nw_analysis *an, const nw_match
         uint32_t sn = match->sentences[i];
         if (mk[sn] & MARK_RECALL)
             continue;
-        const nw_when *w = stated(a, an, match, sn, false, (mk[sn] & MARK_NEWS) ? ref_day
-                                                                                 : INT64_MAX);
+        const nw_when *w =
+            stated(a, an, match, sn, false, (mk[sn] & MARK_NEWS) ? ref_day : INT64_MAX);
         if (w == NULL)
             continue;
         at_anchor = anchor >= w->day - (w->precision == NW_WHEN_DAY) && anchor <= last_day(w) + 1;
@@ -372,8 +372,9 @@ nw_err nw_report_assess(nw_assessor *a, const nw_analysis *an, const nw_doc *doc
     } else if (fresh == 0) {
         say(out, "named only where the text recalls the past");
     } else {
-        snprintf(out->why, sizeof out->why, "named in passing (%u sentence%s, not in title or lead)",
-                 fresh, fresh == 1 ? "" : "s");
+        snprintf(out->why, sizeof out->why,
+                 "named in passing (%u sentence%s, not in title or lead)", fresh,
+                 fresh == 1 ? "" : "s");
     }
 
     /* The day the fresh sentences state, in text order (the lead first). */
@@ -390,9 +391,8 @@ nw_err nw_report_assess(nw_assessor *a, const nw_analysis *an, const nw_doc *doc
     }
     /* A recurring event's report that dates the attack only in the past (an arrest two
      * weeks after it): that day is still the incident's. */
-    for (size_t i = 0; ev->incident == NW_INCIDENT_RECURRING && i < match->nsentences &&
-                       day == NULL;
-         i++)
+    for (size_t i = 0;
+         ev->incident == NW_INCIDENT_RECURRING && i < match->nsentences && day == NULL; i++)
         day = stated(a, an, match, match->sentences[i], true, INT64_MAX);
     if (day != NULL) {
         out->event_day = day->day;

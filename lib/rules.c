@@ -393,8 +393,7 @@ static nw_err parse_scope(const char *v, nw_event *ev, char *errbuf, size_t errl
     return NW_OK;
 }
 
-static nw_err parse_role(nw_rules *r, const nw_kvconf_entry *e, int c, char *errbuf,
-                         size_t errlen)
+static nw_err parse_role(nw_rules *r, const nw_kvconf_entry *e, int c, char *errbuf, size_t errlen)
 {
     for (int k = 1; k < NW_ROLE_COUNT; k++) {
         if (strcmp(e->value, role_names[k]) != 0)
@@ -734,8 +733,7 @@ nw_err nw_rules_new(nw_normalizer *n, const nw_gazetteer *g, const char *file, c
             if (nw_parse_duration(v, &ce->ev.episode_gap_s, why, sizeof why) != NW_OK)
                 err = nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: episode_gap: %s", file,
                                    e->line, why);
-        } else if (strcmp(e->key, "anchor_window") == 0 ||
-                   strcmp(e->key, "update_interval") == 0 ||
+        } else if (strcmp(e->key, "anchor_window") == 0 || strcmp(e->key, "update_interval") == 0 ||
                    strcmp(e->key, "background_age") == 0) {
             long *dst = e->key[0] == 'a'   ? &ce->ev.anchor_window_s
                         : e->key[0] == 'u' ? &ce->ev.update_interval_s
@@ -931,7 +929,7 @@ struct nw_matcher {
     size_t *sent_start; /* per match: its first sentence in sent */
     nw_role_term *roles;
     size_t nroles, caproles;
-    size_t ncands;      /* events evaluated in the last run */
+    size_t ncands; /* events evaluated in the last run */
     uint32_t *sentence_score;
     size_t cap_score;
     nw_word *words;
@@ -950,8 +948,8 @@ nw_matcher *nw_matcher_new(const nw_rules *r)
     m->term_start = calloc(r->nevents + 1, sizeof(size_t));
     m->sent_start = calloc(r->nevents + 1, sizeof(size_t));
     m->matches = calloc(r->nevents + 1, sizeof(nw_match));
-    if (m->stamp == NULL || m->ev_stamp == NULL || m->cands == NULL ||
-        m->term_start == NULL || m->sent_start == NULL || m->matches == NULL) {
+    if (m->stamp == NULL || m->ev_stamp == NULL || m->cands == NULL || m->term_start == NULL ||
+        m->sent_start == NULL || m->matches == NULL) {
         nw_matcher_free(m);
         return NULL;
     }

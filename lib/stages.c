@@ -477,8 +477,8 @@ nw_err nw_alerter_process(nw_alerter *a, const char *match, size_t len, nw_alert
         goto done;
     al->severity = copy_or_null(ev->severity);
     al->title = copy_or_null(ev->title);
-    al->evidence = copy_or_null(
-        json_string_value(json_object_get(json_object_get(m, "evidence"), "text")));
+    al->evidence =
+        copy_or_null(json_string_value(json_object_get(json_object_get(m, "evidence"), "text")));
     al->doc_id = copy_or_null(str_or_null(m, "doc_id"));
     al->doc_title = copy_or_null(str_or_null(m, "doc_title"));
     al->source = copy_or_null(str_or_null(m, "source"));

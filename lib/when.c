@@ -119,8 +119,9 @@ static int weekday_at(const finder *f, size_t i)
     size_t len;
     const char *w = word(f, i, &len);
     int d = nw_dates_weekday(w, len);
-    if (d == 0 && len > 2 && (memcmp(w, "و", 2) == 0 || memcmp(w, "ف", 2) == 0 ||
-                              memcmp(w, "ب", 2) == 0 || memcmp(w, "ل", 2) == 0))
+    if (d == 0 && len > 2 &&
+        (memcmp(w, "و", 2) == 0 || memcmp(w, "ف", 2) == 0 || memcmp(w, "ب", 2) == 0 ||
+         memcmp(w, "ل", 2) == 0))
         d = nw_dates_weekday(w + 2, len - 2);
     return d;
 }
@@ -255,7 +256,8 @@ static bool ordinal_date(finder *f, size_t i, uint32_t sn, size_t *n, bool *ok)
 static bool to_come(const finder *f, size_t i, size_t n, uint32_t sentence)
 {
     return is_word(f, i + n, sentence, "المقبل") || is_word(f, i + n, sentence, "القادم") ||
-           (i > 0 && (is_word(f, i - 1, sentence, "next") || is_word(f, i - 1, sentence, "coming")));
+           (i > 0 &&
+            (is_word(f, i - 1, sentence, "next") || is_word(f, i - 1, sentence, "coming")));
 }
 
 nw_err nw_when_find(const nw_text *t, const nw_segments *s, const nw_dates *dates, int64_t ref_day,
@@ -325,8 +327,8 @@ nw_err nw_when_find(const nw_text *t, const nw_segments *s, const nw_dates *date
                 i += 2;
         } else if ((m = month_at(&f, i, sn, &mn)) > 0) {
             /* كانون الثاني الماضي, last January: the latest such month before this one. */
-            bool last = is_word(&f, i + mn, sn, "الماضي") ||
-                        (i > 0 && is_word(&f, i - 1, sn, "last"));
+            bool last =
+                is_word(&f, i + mn, sn, "الماضي") || (i > 0 && is_word(&f, i - 1, sn, "last"));
             if (last) {
                 int y = m < f.ref_month ? f.ref_year : f.ref_year - 1;
                 ok = add(&f, nw_day_from_civil(y, m, 1), NW_WHEN_MONTH, true, i, mn);

@@ -54,8 +54,8 @@ typedef struct nw_analysis {
     const nw_mention *mentions;   /* in text order */
     size_t nmentions;
     const nw_dates *dates;
-    nw_casualties casualties;          /* the document's highest figures */
-    const nw_casualty *casualty_list;  /* every figure, in text order */
+    nw_casualties casualties;         /* the document's highest figures */
+    const nw_casualty *casualty_list; /* every figure, in text order */
     size_t ncasualty_list;
     size_t furniture_lines; /* lines removed as furniture */
 } nw_analysis;

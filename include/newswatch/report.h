@@ -54,9 +54,9 @@ const char *nw_time_basis_name(nw_time_basis b);
 typedef struct nw_report {
     int64_t ref_time; /* seconds since the epoch */
     nw_time_basis basis;
-    int64_t event_day; /* the event's local day (when.h): stated, else the reference's */
-    bool day_stated;   /* the text states it */
-    bool salient;      /* the event is what the report is about */
+    int64_t event_day;   /* the event's local day (when.h): stated, else the reference's */
+    bool day_stated;     /* the text states it */
+    bool salient;        /* the event is what the report is about */
     bool other_incident; /* anchored event: the text states another day */
     bool retrospective;  /* a piece looking back */
     char why[160];       /* why it is (not) a report of the event, for people */

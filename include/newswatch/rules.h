@@ -76,17 +76,18 @@ typedef struct nw_event {
     const char *title_ar; /* Arabic, may be "" */
     const char *severity; /* "info", "warning" or "critical" */
     nw_incident_kind incident;
-    int64_t anchor_day;    /* NW_INCIDENT_ANCHORED: the incident's local day (nw_when.h) */
-    long anchor_window_s;  /* reports this long after the anchor that state no day are of it */
+    int64_t anchor_day;   /* NW_INCIDENT_ANCHORED: the incident's local day (nw_when.h) */
+    long anchor_window_s; /* reports this long after the anchor that state no day are of it */
     const nw_entity *anchor_places[4]; /* where the anchored incident happened (may be none) */
     size_t nanchor_places;
-    long episode_gap_s;    /* recurring: a report stating no day joins the latest incident
-                              whose last report is at most this old */
-    long update_interval_s; /* at most one update per incident per interval, unless the toll rises */
-    long background_age_s;  /* a sentence stating a day older than this recalls the past */
-    int utc_offset_s;       /* local days are at this offset from UTC (+03:00) */
-    int lead_words;         /* the lead: the text's first N words */
-    int min_sentences;      /* salient without title or lead: the rule holds in N sentences */
+    long episode_gap_s; /* recurring: a report stating no day joins the latest incident
+                           whose last report is at most this old */
+    long
+        update_interval_s; /* at most one update per incident per interval, unless the toll rises */
+    long background_age_s; /* a sentence stating a day older than this recalls the past */
+    int utc_offset_s;      /* local days are at this offset from UTC (+03:00) */
+    int lead_words;        /* the lead: the text's first N words */
+    int min_sentences;     /* salient without title or lead: the rule holds in N sentences */
     nw_scope scope;
     int scope_words; /* NW_SCOPE_WORDS: N */
     const char *expression;
@@ -131,9 +132,9 @@ typedef struct nw_match {
     size_t nterms;
     const uint32_t *sentences; /* the sentences of those terms, ascending, each once */
     size_t nsentences;
-    bool broad;    /* the rule holds only over the whole document, in no one scope */
-    bool in_lead;  /* the rule holds within the lead (the first lead_words words) */
-    bool in_title; /* the rule holds within the title (nw_matcher_title) */
+    bool broad;            /* the rule holds only over the whole document, in no one scope */
+    bool in_lead;          /* the rule holds within the lead (the first lead_words words) */
+    bool in_title;         /* the rule holds within the title (nw_matcher_title) */
     bool title_looks_back; /* the title has a retrospective term (nw_matcher_title) */
 } nw_match;
 

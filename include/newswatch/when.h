@@ -35,8 +35,8 @@ typedef struct nw_when {
     int64_t day; /* local day number; for a month or a year, its first day */
     int year, month, mday;
     nw_when_precision precision;
-    bool relative;         /* resolved against the reference (today, أمس, الأحد ...) */
-    uint32_t sentence;     /* where it is stated */
+    bool relative;           /* resolved against the reference (today, أمس, الأحد ...) */
+    uint32_t sentence;       /* where it is stated */
     uint32_t token, ntokens; /* the tokens that state it */
 } nw_when;
 

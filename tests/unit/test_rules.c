@@ -33,9 +33,11 @@ static const char *events(fixture *f, const nw_rules *r, const char *body)
     assert_int_equal(nw_matcher_run(m, an, &mt, &n, err, sizeof err), NW_OK);
     out[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        if (i > 0)
+        if (out[0] != '\0')
             strcat(out, ",");
         strcat(out, mt[i].event->id);
+        if (mt[i].broad) /* the rule holds over the document only, in no window of its scope */
+            strcat(out, "~");
     }
     nw_matcher_free(m);
     return out;
@@ -107,10 +109,12 @@ static void scopes(void **state)
                              "[event.p]\nscope = paragraph\nmatch = loc.baghdad AND blast\n"
                              "[event.d]\nscope = document\nmatch = loc.baghdad AND blast\n"
                              "[event.w]\nscope = words:3\nmatch = loc.baghdad AND blast\n");
+    /* "~": the rule holds only over the whole document (a broad match, salient only by
+     * its title or lead: lib/report.c). */
     EXPECT(r, "انفجار في بغداد", "s,p,d,w");
-    EXPECT(r, "انفجار كبير هز ليلة أمس أحياء عدة من بغداد", "s,p,d");
-    EXPECT(r, "وقع انفجار كبير. وصلت الشرطة إلى بغداد", "p,d");
-    EXPECT(r, "وقع انفجار كبير.\n\nوصلت الشرطة إلى بغداد", "d");
+    EXPECT(r, "انفجار كبير هز ليلة أمس أحياء عدة من بغداد", "s,p,d,w~");
+    EXPECT(r, "وقع انفجار كبير. وصلت الشرطة إلى بغداد", "s~,p,d,w~");
+    EXPECT(r, "وقع انفجار كبير.\n\nوصلت الشرطة إلى بغداد", "s~,p~,d,w~");
     EXPECT(r, "Baghdad, an explosion", "s,p,d,w");
     EXPECT(r, "لا شيء هنا في بغداد", "");
     nw_rules_free(r);
@@ -132,6 +136,63 @@ static void not_and_or_types(void **state)
     EXPECT(r, "انفجار قرب مطار بغداد", "x,t");
     EXPECT(r, "انفجار في الكرادة", "x"); /* a district of Baghdad */
     nw_rules_free(r);
+}
+
+/* A match lists every sentence where the rule holds, says whether it holds in the lead, and
+ * the roles of the document's terms. */
+static void every_window_the_lead_and_roles(void **state)
+{
+    fixture *f = *state;
+    nw_rules *r = compile(f, "[class.blast]\nterms = انفجار\n"
+                             "[class.claim]\nrole = claim\nterms = تبنى\n"
+                             "[event.x]\nlead_words = 6\nmatch = loc.baghdad AND blast\n");
+    const nw_analysis *an = analyse(f, "قال الشهود شيئا آخر تماما هنا. وقع انفجار في بغداد. "
+                                       "ثم وقع انفجار ثان في بغداد. وتبنى التنظيم الهجوم.");
+    nw_matcher *m = nw_matcher_new(r);
+    const nw_match *mt;
+    size_t n, nroles;
+    char err[256];
+    assert_int_equal(nw_matcher_run(m, an, &mt, &n, err, sizeof err), NW_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(mt[0].nsentences, 2);
+    assert_int_equal(mt[0].sentences[0], 1);
+    assert_int_equal(mt[0].sentences[1], 2);
+    assert_false(mt[0].in_lead); /* the first six words name neither */
+    assert_false(mt[0].broad);
+    const nw_role_term *roles = nw_matcher_roles(m, &nroles);
+    assert_int_equal(nroles, 1);
+    assert_int_equal(roles[0].role, NW_ROLE_CLAIM);
+    assert_int_equal(roles[0].sentence, 3);
+    an = analyse(f, "انفجار في بغداد صباح اليوم. لا شيء آخر.");
+    assert_int_equal(nw_matcher_run(m, an, &mt, &n, err, sizeof err), NW_OK);
+    assert_true(mt[0].in_lead);
+    nw_matcher_free(m);
+    nw_rules_free(r);
+    /* Errors in the new keys name the file and line. */
+    static const struct {
+        const char *text, *msg;
+    } bad[] = {
+        {"[event.x]\nincident = anchored 2021-02-30\nmatch = LOC\n",
+         "t.conf:2: incident = anchored: '2021-02-30' is not a date"},
+        {"[event.x]\nincident = once\nmatch = LOC\n", "t.conf:2: incident is 'recurring' or"},
+        {"[event.x]\nanchor_place = org.isis\nmatch = LOC\n",
+         "t.conf:2: anchor_place: 'org.isis' is not a place"},
+        {"[event.x]\nutc_offset = 3\nmatch = LOC\n", "t.conf:2: utc_offset is +HH:MM"},
+        {"[event.x]\nlead_words = 0\nmatch = LOC\n", "t.conf:2: lead_words is a number"},
+        {"[class.c]\nrole = news\nterms = x\n[event.x]\nmatch = c\n",
+         "t.conf:2: role is claim, arrest"},
+        {"[class.c]\nrole = claim\nterms = x\n[class.d]\nrole = claim\nterms = y\n"
+         "[event.x]\nmatch = c\n",
+         "t.conf:5: role 'claim' is already the role of class 'c'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        nw_rules *br = NULL;
+        nw_err e = nw_rules_new(f->n, f->g, "t.conf", bad[i].text, strlen(bad[i].text), &br, err,
+                                sizeof err);
+        if (e != NW_ECONFIG || strstr(err, bad[i].msg) != err)
+            fail_msg("case %zu: got '%s'\n expected '%s'", i, err, bad[i].msg);
+        assert_null(br);
+    }
 }
 
 static void keywords_through_clitics_and_diacritics(void **state)
@@ -274,6 +335,7 @@ int main(void)
         cmocka_unit_test(parser_errors_name_file_and_line),
         cmocka_unit_test(scopes),
         cmocka_unit_test(not_and_or_types),
+        cmocka_unit_test(every_window_the_lead_and_roles),
         cmocka_unit_test(keywords_through_clitics_and_diacritics),
         cmocka_unit_test(continuation_lines_and_durations),
         cmocka_unit_test(default_events_catch_other_wordings),
