@@ -115,6 +115,12 @@ static void add_reason(nw_alert *o, const char *fmt, ...)
 /* The incident a report is of, or NULL for a new one. */
 static incident *find_incident(nw_alert_state *st, const nw_event *ev, const nw_alert_report *r)
 {
+    if (ev->incident == NW_INCIDENT_ANCHORED) { /* one incident, whatever day a report gives */
+        for (size_t i = 0; i < st->nincidents; i++)
+            if (st->incidents[i].day == ev->anchor_day)
+                return &st->incidents[i];
+        return NULL;
+    }
     if (ev->incident == NW_INCIDENT_ANCHORED || r->day_stated) {
         incident *near = NULL;
         for (size_t i = 0; i < st->nincidents; i++) {
@@ -167,7 +173,10 @@ nw_err nw_alert_state_observe(nw_alert_state *st, const nw_event *ev, const nw_a
 {
     out->reasons[0] = '\0';
     incident *in = find_incident(st, ev, r);
-    nw_day_format(in != NULL ? in->day : r->event_day, out->incident);
+    nw_day_format(in != NULL                             ? in->day
+                  : ev->incident == NW_INCIDENT_ANCHORED ? ev->anchor_day
+                                                         : r->event_day,
+                  out->incident);
     for (size_t i = 0; i < st->nfps; i++) {
         if (nw_fingerprint_is_duplicate(&st->fps[i], &r->fingerprint)) {
             st->duplicates++;
@@ -184,7 +193,10 @@ nw_err nw_alert_state_observe(nw_alert_state *st, const nw_event *ev, const nw_a
         goto done;
     }
     if (in == NULL) {
-        in = open_incident(st, r);
+        nw_alert_report at = *r;
+        if (ev->incident == NW_INCIDENT_ANCHORED)
+            at.event_day = ev->anchor_day;
+        in = open_incident(st, &at);
         in->sequence = 1;
         in->reports = 1;
         in->killed = r->killed;
@@ -410,7 +422,7 @@ nw_err nw_time_parse_rfc3339(const char *s, int64_t *out, char *errbuf, size_t e
     size_t n = strlen(s);
     int y, mo, d, h = 0, mi = 0, sec = 0;
     if (n < 10 || (y = digits(s, 4)) < 0 || s[4] != '-' || (mo = digits(s + 5, 2)) < 1 || mo > 12 ||
-        s[7] != '-' || (d = digits(s + 8, 2)) < 1 || d > 31)
+        s[7] != '-' || (d = digits(s + 8, 2)) < 1 || d > nw_days_in_month(y, mo))
         goto bad;
     const char *p = s + 10;
     int64_t offset = 0;

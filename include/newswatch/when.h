@@ -5,7 +5,7 @@
  *  - absolute dates (nw_dates: "21 كانون الثاني 2021", "January 21, 2021",
  *    21/1/2021); a date without a year is the latest such day on or before
  *    the reference day (a report does not announce attacks to come);
- *  - relative words: اليوم / today, أمس / البارحة / yesterday, أمس الأول /
+ *  - relative words: اليوم / today, أمس / بالأمس / البارحة / yesterday, أمس الأول /
  *    أول أمس, الليلة الماضية / ليلة أمس / last night, tonight, weekday names
  *    (الأحد / Sunday: the latest such day on or before the reference day),
  *    "كانون الثاني الماضي" / "last January" (a month), العام الماضي / last
@@ -47,6 +47,12 @@ typedef struct nw_when_list {
 
 void nw_when_list_free(nw_when_list *l);
 
+/* The years a stated date may have (those of nw_dates); others are no dates. */
+#define NW_WHEN_YEAR_MIN 1900
+#define NW_WHEN_YEAR_MAX 2100
+
+/* 28 to 31. */
+int nw_days_in_month(int year, int month);
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
 int64_t nw_day_from_civil(int year, int month, int day);
 void nw_day_to_civil(int64_t day, int *year, int *month, int *mday);
