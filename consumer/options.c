@@ -29,7 +29,7 @@ const char nw_consumer_usage[] =
     "                          stdin (the default), as for newswatch-producer\n"
     "      --emit LIST         what --replay writes, comma-separated, in this order per\n"
     "                          document: enriched (newswatch.enriched/1), matches\n"
-    "                          (newswatch.match/1), alerts (newswatch.alert/1);\n"
+    "                          (newswatch.match/2), alerts (newswatch.alert/2);\n"
     "                          default enriched\n"
     "      --create-topics     create the topics newswatch uses, if missing:\n"
     "                          raw, enriched, matches, alerts (--partitions each),\n"

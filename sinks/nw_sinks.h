@@ -1,5 +1,5 @@
 /*
- * Ops sinks for alerts (newswatch.alert/1): where the alert stage's alerts
+ * Ops sinks for alerts (newswatch.alert/2): where the alert stage's alerts
  * go besides Kafka. Glue used by the programs, like kafka/; the only code
  * that uses libcurl (lib/ has no network code in it). docs/sinks.md
  * describes what each sink sends.
@@ -53,7 +53,7 @@ typedef struct nw_alert_view {
     const char *url;          /* the document's URL; may be NULL */
     const char *published_at; /* RFC 3339; may be NULL */
     const char *detected_at;  /* RFC 3339 */
-    const char *json;         /* the whole newswatch.alert/1 object, on one line */
+    const char *json;         /* the whole newswatch.alert/2 object, on one line */
     size_t json_len;          /* its length in bytes (json need not be NUL-terminated) */
 } nw_alert_view;
 

@@ -43,7 +43,7 @@
 #include "newswatch/fingerprint.h"
 #include "newswatch/rules.h"
 
-#define NW_ALERT_SCHEMA       "newswatch.alert/1"
+#define NW_ALERT_SCHEMA       "newswatch.alert/2"
 #define NW_ALERT_STATE_SCHEMA "newswatch.alert-state/2"
 /* Fingerprints kept per event (the oldest is forgotten first). */
 #define NW_ALERT_FINGERPRINTS 64
@@ -90,7 +90,7 @@ typedef struct nw_alert {
     char *entities_json; /* a JSON array, or NULL */
     int64_t event_time;
     char detected_at[32]; /* RFC 3339 */
-    char *json;           /* newswatch.alert/1 for NEW and UPDATE, else NULL */
+    char *json;           /* newswatch.alert/2 for NEW and UPDATE, else NULL */
     size_t json_len;
     char *state; /* newswatch.alert-state/2 of the event after this report */
     size_t state_len;
@@ -133,7 +133,7 @@ nw_err nw_time_parse_rfc3339(const char *s, int64_t *out, char *errbuf, size_t e
 /* Formats seconds since the epoch as RFC 3339 UTC ("2021-01-21T08:00:00Z"). */
 void nw_time_format_rfc3339(int64_t t, char out[32]);
 
-/* One line of newswatch.alert/1 JSON for a NEW or UPDATE alert into a->json. */
+/* One line of newswatch.alert/2 JSON for a NEW or UPDATE alert into a->json. */
 nw_err nw_alert_encode(nw_alert *a, const nw_event *ev, char *errbuf, size_t errlen);
 
 #endif

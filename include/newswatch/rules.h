@@ -40,7 +40,7 @@
 #include "newswatch/error.h"
 #include "newswatch/gazetteer.h"
 
-#define NW_MATCH_SCHEMA "newswatch.match/1"
+#define NW_MATCH_SCHEMA "newswatch.match/2"
 
 typedef enum nw_scope {
     NW_SCOPE_SENTENCE,
@@ -180,7 +180,7 @@ nw_err nw_matcher_title(nw_matcher *body, nw_matcher *title, const nw_analysis *
                         char *errbuf, size_t errlen);
 
 /*
- * Writes the members of a match's `newswatch.match/1` record (schema through
+ * Writes the members of a match's `newswatch.match/2` record (schema through
  * casualties, docs/schemas.md) into the object w has open; the caller opens
  * and closes it and may append members (the enrich stage adds what the alert
  * stage needs). casualties are the figures to state (those attributed to

@@ -3,7 +3,7 @@
  * that both give the same records for the same input:
  *
  *  - the enricher turns a news document into its newswatch.enriched/1
- *    record and one newswatch.match/1 record per tracked event it reports
+ *    record and one newswatch.match/2 record per tracked event it reports
  *    (nw_report_counts: salient, and of the event's incident); a match
  *    carries what the alert stage needs (reference time, incident day,
  *    fingerprint, attributed casualties, claim, arrests, finding), so the
@@ -34,7 +34,7 @@ typedef struct nw_enriched {
     size_t enriched_len;
     size_t nmatches;
     const char **event_ids; /* the key of each match */
-    const char **matches;   /* newswatch.match/1 */
+    const char **matches;   /* newswatch.match/2 */
     const size_t *match_lens;
 } nw_enriched;
 
@@ -64,7 +64,7 @@ void nw_alerter_forget(nw_alerter *a, const char *event_id);
 void nw_alerter_clear(nw_alerter *a);
 
 /*
- * Decides about one newswatch.match/1 record: *out is a new record the
+ * Decides about one newswatch.match/2 record: *out is a new record the
  * caller frees with nw_alert_free (its json is NULL unless the decision is
  * NEW or UPDATE). A record that is not a match (bad JSON, another schema,
  * an unknown event) is NW_EJSON or NW_EINVAL with the reason: the daemon

@@ -156,11 +156,11 @@ static void the_whole_chain_on_the_seeds(void **state)
             snprintf(got, sizeof got, "enriched:%.3s", id);
             assert_int_equal(json_array_size(json_object_get(v, "matches")),
                              strncmp(id, "002", 3) == 0 ? 0 : 1);
-        } else if (strcmp(schema, "newswatch.match/1") == 0) {
+        } else if (strcmp(schema, "newswatch.match/2") == 0) {
             snprintf(got, sizeof got, "match:%.3s",
                      json_string_value(json_object_get(v, "doc_id")));
         } else {
-            assert_string_equal(schema, "newswatch.alert/1");
+            assert_string_equal(schema, "newswatch.alert/2");
             const char *status = json_string_value(json_object_get(v, "status"));
             news += strcmp(status, "new") == 0;
             snprintf(got, sizeof got, "alert:%.3s:%s",

@@ -60,7 +60,7 @@ static void sample_init(sample *s, const char *event, const char *published_at)
     s->v.published_at = published_at;
     s->v.detected_at = "2026-03-01T10:20:30.456Z";
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:o, s:s}", "schema",
-                          "newswatch.alert/1", "alert_id", s->id, "event", event, "status", "new",
+                          "newswatch.alert/2", "alert_id", s->id, "event", event, "status", "new",
                           "severity", "critical", "title", TITLE, "evidence", EVIDENCE, "doc", "id",
                           s->v.doc_id, "source", s->v.source, "published_at",
                           published_at != NULL ? json_string(published_at) : json_null(),

@@ -988,7 +988,7 @@ static void alert_json_says_what_happened(void **state)
     json_error_t jerr;
     json_t *v = json_loadb(o->json, o->json_len, 0, &jerr);
     assert_non_null(v);
-    assert_string_equal(json_string_value(json_object_get(v, "schema")), "newswatch.alert/1");
+    assert_string_equal(json_string_value(json_object_get(v, "schema")), "newswatch.alert/2");
     assert_string_equal(json_string_value(json_object_get(v, "alert_id")),
                         "baghdad-airport-rockets:2021-01-21:1");
     assert_string_equal(json_string_value(json_object_get(v, "event")), "baghdad-airport-rockets");
