@@ -17,6 +17,7 @@ static const char rules[] = "# rules for the tests\n"
                             "line: شارك القصة\n"
                             "line: Close\n"
                             "prefix: اقرأ أيضا\n"
+                            "heading: اقرأ أيضا\n"
                             "short: الرئيسية\n"
                             "block: سياسة التعليقات\n"
                             "strip: pic.twitter.com/\n"
@@ -224,6 +225,11 @@ static void blocks_and_links(void **state)
     fixture *f = *state;
     CLEAN("خبر\n\nسياسة التعليقات\nلا تنشر\nاحترم الآخرين\n\nخاتمة", "خبر\n\nخاتمة");
     CLEAN("RIP #Baghdad pic.twitter.com/pHJaoVWfbf\nnext", "RIP #Baghdad\nnext");
+    /* A related-links heading alone on its line takes its headlines with it, up to a blank
+     * line or the end; the same words with a headline after them are that line only. */
+    CLEAN("خبر\nاقرأ أيضاً:\nتفجير في بغداد\nمقتل 32\n\nخاتمة", "خبر\n\nخاتمة");
+    CLEAN("خبر\nاقرأ أيضا\nتفجير في بغداد\nمقتل 32", "خبر");
+    CLEAN("خبر\nاقرأ أيضا: تفجير في بغداد\nوتابع الناطق حديثه", "خبر\nوتابع الناطق حديثه");
 }
 
 static void captions_and_repeats(void **state)
