@@ -305,8 +305,9 @@ static void sighup_reloads_tracked_events(void **state)
     free(more);
     kill((pid_t)pid, SIGHUP);
     it_sleep_ms(1500);
-    tu_write(w.dir, "b.txt", "تفجير عبوة ناسفة في سوق بمدينة البصرة جنوبي العراق",
-             strlen("تفجير عبوة ناسفة في سوق بمدينة البصرة جنوبي العراق"));
+    /* It says when ("اليوم"): a recurring event's first report must, to open an incident. */
+    static const char b_txt[] = "تفجير عبوة ناسفة اليوم في سوق بمدينة البصرة جنوبي العراق";
+    tu_write(w.dir, "b.txt", b_txt, strlen(b_txt));
     snprintf(path, sizeof path, "%s/b.txt", w.dir);
     publish(&w, path);
     json_t *alerts = wait_for(&w, "alerts", 1, 30000);
