@@ -226,8 +226,7 @@ static int first_place(const nw_analysis *an, const nw_match *match, const uint8
  * dates nothing is of the incident when it appeared within anchor_window of it.
  */
 static void anchored(const nw_assessor *a, const nw_analysis *an, const nw_match *match,
-                     const uint8_t *mk, int64_t ref_day, const nw_when *day, const nw_when *month,
-                     nw_report *out)
+                     const uint8_t *mk, int64_t ref_day, nw_report *out)
 {
     const nw_event *ev = match->event;
     int64_t anchor = ev->anchor_day;
@@ -245,8 +244,6 @@ static void anchored(const nw_assessor *a, const nw_analysis *an, const nw_match
         if (!at_anchor && other == NULL && (w->precision != NW_WHEN_YEAR))
             other = w;
     }
-    (void)day;
-    (void)month;
     out->event_day = anchor;
     out->day_stated = at_anchor;
     if (at_anchor)
@@ -378,7 +375,7 @@ nw_err nw_report_assess(nw_assessor *a, const nw_analysis *an, const nw_doc *doc
     }
 
     /* The day the fresh sentences state, in text order (the lead first). */
-    const nw_when *day = NULL, *month = NULL;
+    const nw_when *day = NULL;
     for (size_t i = 0; i < match->nsentences && day == NULL; i++) {
         uint32_t sn = match->sentences[i];
         if (mk[sn] & MARK_BACKGROUND)
@@ -386,8 +383,6 @@ nw_err nw_report_assess(nw_assessor *a, const nw_analysis *an, const nw_doc *doc
         /* A sentence announcing today a claim, arrests or a finding about an attack
          * dates the attack by its other day: "تبنت اليوم الهجوم الذي ... مساء الاثنين". */
         day = stated(a, an, match, sn, true, (mk[sn] & MARK_NEWS) ? ref_day : INT64_MAX);
-        if (month == NULL)
-            month = stated(a, an, match, sn, false, INT64_MAX);
     }
     /* A recurring event's report that dates the attack only in the past (an arrest two
      * weeks after it): that day is still the incident's. */
@@ -399,7 +394,7 @@ nw_err nw_report_assess(nw_assessor *a, const nw_analysis *an, const nw_doc *doc
         out->day_stated = true;
     }
     if (ev->incident == NW_INCIDENT_ANCHORED)
-        anchored(a, an, match, mk, ref_day, day, month, out);
+        anchored(a, an, match, mk, ref_day, out);
 
     /* The incident's sentences: fresh hits and the sentences after them. */
     for (size_t i = 0; i < match->nsentences; i++) {
