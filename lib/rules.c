@@ -929,9 +929,8 @@ struct nw_matcher {
     size_t *sent_start; /* per match: its first sentence in sent */
     nw_role_term *roles;
     size_t nroles, caproles;
-    size_t ncands; /* events evaluated in the last run */
-    uint32_t *sentence_score;
-    size_t cap_score;
+    size_t ncands;           /* events evaluated in the last run */
+    uint32_t *atom_sentence; /* per atom: 1 + the sentence it was last counted in, or 0 */
     nw_word *words;
     size_t capwords;
 };
@@ -943,13 +942,14 @@ nw_matcher *nw_matcher_new(const nw_rules *r)
         return NULL;
     m->r = r;
     m->stamp = calloc(r->natoms + 1, sizeof(uint32_t));
+    m->atom_sentence = calloc(r->natoms + 1, sizeof(uint32_t));
     m->ev_stamp = calloc(r->nevents + 1, sizeof(uint32_t));
     m->cands = calloc(r->nevents + 1, sizeof(int));
     m->term_start = calloc(r->nevents + 1, sizeof(size_t));
     m->sent_start = calloc(r->nevents + 1, sizeof(size_t));
     m->matches = calloc(r->nevents + 1, sizeof(nw_match));
-    if (m->stamp == NULL || m->ev_stamp == NULL || m->cands == NULL || m->term_start == NULL ||
-        m->sent_start == NULL || m->matches == NULL) {
+    if (m->stamp == NULL || m->atom_sentence == NULL || m->ev_stamp == NULL || m->cands == NULL ||
+        m->term_start == NULL || m->sent_start == NULL || m->matches == NULL) {
         nw_matcher_free(m);
         return NULL;
     }
@@ -972,7 +972,7 @@ void nw_matcher_free(nw_matcher *m)
     free(m->sent);
     free(m->sent_start);
     free(m->roles);
-    free(m->sentence_score);
+    free(m->atom_sentence);
     free(m->words);
     free(m);
 }
@@ -1041,27 +1041,27 @@ static bool holds(nw_matcher *m, const compiled_event *ce, size_t a, size_t b)
     return any_positive && eval(m, ce->root);
 }
 
-/* Adds the positive terms of a window where the rule holds (each occurrence once). */
-static bool take_window(nw_matcher *m, const compiled_event *ce, size_t a, size_t b)
+/* Marks the positive occurrences of a window where the rule holds (each taken once). */
+static void take_window(nw_matcher *m, const compiled_event *ce, size_t a, size_t b)
 {
-    for (size_t k = a; k < b; k++) {
-        const occurrence *o = &m->occ[k];
-        if (m->taken[k] == m->take_gen || !is_positive(ce, o->atom))
+    for (size_t k = a; k < b; k++)
+        if (is_positive(ce, m->occ[k].atom))
+            m->taken[k] = m->take_gen;
+}
+
+/* The terms of the occurrences taken, in text order; false when out of memory. */
+static bool collect_taken(nw_matcher *m)
+{
+    for (size_t k = 0; k < m->nocc; k++) {
+        if (m->taken[k] != m->take_gen)
             continue;
-        m->taken[k] = m->take_gen;
         if (!nw_grow((void **)&m->terms, &m->capterms, m->nterms + 1, sizeof(nw_term)) ||
             !nw_grow((void **)&m->term_occ, &m->capterm_occ, m->nterms + 1, sizeof(size_t)))
             return false;
         m->term_occ[m->nterms] = k;
-        m->terms[m->nterms++] = o->term;
+        m->terms[m->nterms++] = m->occ[k].term;
     }
     return true;
-}
-
-static int compare_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
 }
 
 /* The token after the lead: the first lead_words words. */
@@ -1084,38 +1084,30 @@ static int record_match(nw_matcher *m, const nw_analysis *an, size_t ev, size_t 
     match->event = &ce->ev;
     m->term_start[m->nmatches] = first_term;
     m->sent_start[m->nmatches] = m->nsent;
-    /* The sentences, and the one with the most distinct positive atoms. */
-    size_t nsent = an->seg->nsentences;
-    if (!nw_grow((void **)&m->sentence_score, &m->cap_score, nsent + 1, sizeof(uint32_t)))
-        return -1;
-    for (size_t k = first_term; k < m->nterms; k++)
-        m->sentence_score[m->terms[k].sentence] = 0;
-    uint32_t best = m->terms[first_term].sentence, best_score = 0;
+    /* The sentences, and the one with the most distinct positive atoms. The terms are in
+     * text order, so a sentence's terms are together: atom_sentence[atom] says whether the
+     * atom was already counted in this one. Linear, however dense the document. */
+    uint32_t best = m->terms[first_term].sentence, best_score = 0, score = 0;
     for (size_t k = first_term; k < m->nterms; k++) {
-        const occurrence *o = &m->occ[m->term_occ[k]];
-        uint32_t sn = o->term.sentence;
-        bool seen = false;
-        for (size_t j = first_term; j < k && !seen; j++)
-            seen = m->occ[m->term_occ[j]].atom == o->atom && m->terms[j].sentence == sn;
-        if (!seen) {
-            uint32_t sc = ++m->sentence_score[sn];
-            if (sc > best_score || (sc == best_score && sn < best)) {
-                best_score = sc;
-                best = sn;
-            }
-        }
-        bool listed = false;
-        for (size_t j = m->sent_start[m->nmatches]; j < m->nsent && !listed; j++)
-            listed = m->sent[j] == sn;
-        if (!listed) {
+        int atom = m->occ[m->term_occ[k]].atom;
+        uint32_t sn = m->terms[k].sentence;
+        if (m->nsent == m->sent_start[m->nmatches] || m->sent[m->nsent - 1] != sn) {
             if (!nw_grow((void **)&m->sent, &m->capsent, m->nsent + 1, sizeof(uint32_t)))
                 return -1;
             m->sent[m->nsent++] = sn;
+            score = 0;
+        }
+        if (m->atom_sentence[atom] == sn + 1)
+            continue;
+        m->atom_sentence[atom] = sn + 1;
+        if (++score > best_score) { /* ties: the earlier sentence */
+            best_score = score;
+            best = sn;
         }
     }
+    for (size_t k = first_term; k < m->nterms; k++)
+        m->atom_sentence[m->occ[m->term_occ[k]].atom] = 0;
     size_t ns = m->nsent - m->sent_start[m->nmatches];
-    if (ns > 1)
-        qsort(m->sent + m->sent_start[m->nmatches], ns, sizeof(uint32_t), compare_u32);
     match->evidence = best;
     match->nterms = m->nterms - first_term;
     match->nsentences = ns;
@@ -1136,8 +1128,8 @@ static int match_event(nw_matcher *m, const nw_analysis *an, size_t ev)
     size_t n = m->nocc, first_term = m->nterms;
     m->take_gen++;
     if (ce->ev.scope == NW_SCOPE_DOCUMENT) {
-        if (holds(m, ce, 0, n) && !take_window(m, ce, 0, n))
-            return -1;
+        if (holds(m, ce, 0, n))
+            take_window(m, ce, 0, n);
     } else if (ce->ev.scope == NW_SCOPE_WORDS) {
         uint32_t w = (uint32_t)ce->ev.scope_words;
         size_t lo = 0;
@@ -1150,8 +1142,8 @@ static int match_event(nw_matcher *m, const nw_analysis *an, size_t ev)
             size_t hi = k;
             while (hi < n && m->occ[hi].token <= t + w)
                 hi++;
-            if (holds(m, ce, lo, hi) && !take_window(m, ce, lo, hi))
-                return -1;
+            if (holds(m, ce, lo, hi))
+                take_window(m, ce, lo, hi);
         }
     } else {
         for (size_t a = 0; a < n;) {
@@ -1161,15 +1153,18 @@ static int match_event(nw_matcher *m, const nw_analysis *an, size_t ev)
             while (b < n && (ce->ev.scope == NW_SCOPE_SENTENCE ? m->occ[b].term.sentence
                                                                : m->occ[b].paragraph) == key)
                 b++;
-            if (holds(m, ce, a, b) && !take_window(m, ce, a, b))
-                return -1;
+            if (holds(m, ce, a, b))
+                take_window(m, ce, a, b);
             a = b;
         }
     }
+    if (!collect_taken(m))
+        return -1;
     bool broad = false;
     if (m->nterms == first_term && ce->ev.scope != NW_SCOPE_DOCUMENT && holds(m, ce, 0, n)) {
         /* Not in one scope, but in the document: salient only by its title or lead. */
-        if (!take_window(m, ce, 0, n))
+        take_window(m, ce, 0, n);
+        if (!collect_taken(m))
             return -1;
         broad = true;
     }
@@ -1321,6 +1316,29 @@ static void text_slice(nw_jsonw *w, const nw_text *t, uint32_t start, uint32_t e
                     t->display_cp[end] - t->display_cp[start]);
 }
 
+/*
+ * Is term i the same as an earlier one: the same entity, or the same keyword class or
+ * unlinked name with the same matching form? A record lists each once.
+ */
+static bool listed_before(const nw_text *t, const nw_match *m, size_t i)
+{
+    const nw_term *a = &m->terms[i];
+    size_t alen = t->match_cp[a->end] - t->match_cp[a->start];
+    for (size_t j = 0; j < i; j++) {
+        const nw_term *b = &m->terms[j];
+        if (a->entity != NULL || b->entity != NULL) {
+            if (a->entity == b->entity)
+                return true;
+            continue;
+        }
+        if (a->class_name == b->class_name && a->type == b->type &&
+            t->match_cp[b->end] - t->match_cp[b->start] == alen &&
+            memcmp(t->match + t->match_cp[a->start], t->match + t->match_cp[b->start], alen) == 0)
+            return true;
+    }
+    return false;
+}
+
 void nw_match_write_members(const nw_match *match, const nw_analysis *an, const nw_doc *doc,
                             const nw_casualties *casualties, nw_jsonw *w)
 {
@@ -1348,10 +1366,12 @@ void nw_match_write_members(const nw_match *match, const nw_analysis *an, const 
     nw_jsonw_object_end(w);
     nw_jsonw_key(w, "terms");
     nw_jsonw_array_begin(w);
-    for (size_t i = 0; i < match->nterms; i++) {
+    size_t listed = 0;
+    for (size_t i = 0; i < match->nterms && listed < NW_MATCH_TERMS_MAX; i++) {
         const nw_term *tm = &match->terms[i];
-        if (tm->entity != NULL || tm->class_name == NULL)
+        if (tm->entity != NULL || tm->class_name == NULL || listed_before(t, match, i))
             continue;
+        listed++;
         nw_jsonw_object_begin(w);
         nw_jsonw_key(w, "class");
         nw_jsonw_cstring(w, tm->class_name);
@@ -1361,10 +1381,12 @@ void nw_match_write_members(const nw_match *match, const nw_analysis *an, const 
     nw_jsonw_array_end(w);
     nw_jsonw_key(w, "entities");
     nw_jsonw_array_begin(w);
-    for (size_t i = 0; i < match->nterms; i++) {
+    listed = 0;
+    for (size_t i = 0; i < match->nterms && listed < NW_MATCH_TERMS_MAX; i++) {
         const nw_term *tm = &match->terms[i];
-        if (tm->entity == NULL && tm->class_name != NULL)
+        if ((tm->entity == NULL && tm->class_name != NULL) || listed_before(t, match, i))
             continue;
+        listed++;
         nw_jsonw_object_begin(w);
         nw_jsonw_key(w, "id");
         nw_jsonw_cstring(w, tm->entity ? tm->entity->id : NULL);

@@ -41,6 +41,8 @@
 #include "newswatch/gazetteer.h"
 
 #define NW_MATCH_SCHEMA "newswatch.match/2"
+/* A match record lists at most this many distinct terms, and as many distinct entities. */
+#define NW_MATCH_TERMS_MAX 32
 
 typedef enum nw_scope {
     NW_SCOPE_SENTENCE,
@@ -181,7 +183,8 @@ nw_err nw_matcher_title(nw_matcher *body, nw_matcher *title, const nw_analysis *
 
 /*
  * Writes the members of a match's `newswatch.match/2` record (schema through
- * casualties, docs/schemas.md) into the object w has open; the caller opens
+ * casualties, docs/schemas.md) into the object w has open: each distinct term
+ * and entity once, at most NW_MATCH_TERMS_MAX of each; the caller opens
  * and closes it and may append members (the enrich stage adds what the alert
  * stage needs). casualties are the figures to state (those attributed to
  * the incident; NULL: the document's). Errors surface in nw_jsonw_finish.

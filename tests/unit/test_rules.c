@@ -10,6 +10,8 @@
 
 #include <string.h>
 
+#include <jansson.h>
+
 #include "newswatch/rules.h"
 #include "testutil.h"
 #include "world.h"
@@ -195,6 +197,51 @@ static void every_window_the_lead_and_roles(void **state)
     }
 }
 
+/* A document naming Baghdad and a blast 3,000 times: every sentence listed, each term once
+ * in the record, so the record stays the size of a report. */
+static void a_dense_document_gives_a_record_of_its_size(void **state)
+{
+    fixture *f = *state;
+    nw_rules *r = compile(f, "[class.blast]\nterms = انفجار; تفجير\n"
+                             "[event.x]\nscope = words:12\nmatch = loc.baghdad AND blast\n");
+    static const char unit[] = "انفجار في بغداد وتفجير في الكرادة. ";
+    size_t n = 3000, ul = strlen(unit);
+    char *body = malloc(n * ul + 1);
+    for (size_t i = 0; i < n; i++)
+        memcpy(body + i * ul, unit, ul);
+    body[n * ul] = '\0';
+    const nw_analysis *an = analyse(f, body);
+    nw_matcher *m = nw_matcher_new(r);
+    const nw_match *mt;
+    size_t nm;
+    char err[256];
+    assert_int_equal(nw_matcher_run(m, an, &mt, &nm, err, sizeof err), NW_OK);
+    assert_int_equal(nm, 1);
+    assert_int_equal(mt[0].nsentences, n);
+    assert_int_equal(mt[0].evidence, 0);
+    nw_jsonw *w = nw_jsonw_new();
+    nw_doc *doc = nw_doc_new();
+    nw_jsonw_object_begin(w);
+    nw_match_write_members(&mt[0], an, doc, NULL, w);
+    nw_jsonw_object_end(w);
+    const char *json;
+    size_t len;
+    assert_int_equal(nw_jsonw_finish(w, &json, &len, err, sizeof err), NW_OK);
+    json_error_t jerr;
+    json_t *o = json_loadb(json, len, 0, &jerr);
+    assert_non_null(o);
+    /* loc.baghdad and Karrada (within it) once each; انفجار and تفجير once each. */
+    assert_int_equal(json_array_size(json_object_get(o, "entities")), 2);
+    assert_int_equal(json_array_size(json_object_get(o, "terms")), 2);
+    assert_true(len < 4096);
+    json_decref(o);
+    nw_jsonw_free(w);
+    nw_doc_free(doc);
+    nw_matcher_free(m);
+    nw_rules_free(r);
+    free(body);
+}
+
 static void keywords_through_clitics_and_diacritics(void **state)
 {
     fixture *f = *state;
@@ -336,6 +383,7 @@ int main(void)
         cmocka_unit_test(scopes),
         cmocka_unit_test(not_and_or_types),
         cmocka_unit_test(every_window_the_lead_and_roles),
+        cmocka_unit_test(a_dense_document_gives_a_record_of_its_size),
         cmocka_unit_test(keywords_through_clitics_and_diacritics),
         cmocka_unit_test(continuation_lines_and_durations),
         cmocka_unit_test(default_events_catch_other_wordings),
