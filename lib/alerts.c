@@ -1,12 +1,10 @@
 #include "newswatch/alerts.h"
 
-#include <ctype.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "newswatch/when.h"
 
@@ -393,80 +391,6 @@ done:
     }
     *out = st;
     return NW_OK;
-}
-
-static int digits(const char *s, int n)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-nw_err nw_time_parse_rfc3339(const char *s, int64_t *out, char *errbuf, size_t errlen)
-{
-    size_t n = strlen(s);
-    int y, mo, d, h = 0, mi = 0, sec = 0;
-    if (n < 10 || (y = digits(s, 4)) < 0 || s[4] != '-' || (mo = digits(s + 5, 2)) < 1 || mo > 12 ||
-        s[7] != '-' || (d = digits(s + 8, 2)) < 1 || d > nw_days_in_month(y, mo))
-        goto bad;
-    const char *p = s + 10;
-    int64_t offset = 0;
-    if (*p == 'T' || *p == 't' || *p == ' ') {
-        if (strlen(p) < 9 || (h = digits(p + 1, 2)) < 0 || h > 23 || p[3] != ':' ||
-            (mi = digits(p + 4, 2)) < 0 || mi > 59 || p[6] != ':' || (sec = digits(p + 7, 2)) < 0 ||
-            sec > 60)
-            goto bad;
-        p += 9;
-        if (*p == '.') {
-            p++;
-            if (!isdigit((unsigned char)*p))
-                goto bad;
-            while (isdigit((unsigned char)*p))
-                p++;
-        }
-        if (*p == 'Z' || *p == 'z') {
-            p++;
-        } else if (*p == '+' || *p == '-') {
-            int oh = digits(p + 1, 2), om = strlen(p) >= 6 && p[3] == ':' ? digits(p + 4, 2) : -1;
-            if (oh < 0 || oh > 23 || om < 0 || om > 59)
-                goto bad;
-            offset = (int64_t)(oh * 3600 + om * 60) * (*p == '+' ? 1 : -1);
-            p += 6;
-        } else {
-            goto bad;
-        }
-    }
-    if (*p != '\0')
-        goto bad;
-    *out =
-        days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec - offset;
-    return NW_OK;
-bad:
-    return nw_set_error(errbuf, errlen, NW_EINVAL,
-                        "'%s' is not an RFC 3339 time (2021-01-21T08:00:00Z)", s);
-}
-
-void nw_time_format_rfc3339(int64_t t, char out[32])
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static json_t *str_or_null(const char *s)

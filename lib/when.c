@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "grow.h"
 
@@ -64,15 +65,72 @@ int nw_days_in_month(int year, int month)
     return month == 2 && leap ? 29 : days[month - 1];
 }
 
+static bool is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* The number written by s[0..n) in ASCII digits, or -1. */
 static int digits(const char *s, int n)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
+        if (!is_digit((unsigned char)s[i]))
             return -1;
         v = v * 10 + (s[i] - '0');
     }
     return v;
+}
+
+nw_err nw_time_parse_rfc3339(const char *s, int64_t *out, char *errbuf, size_t errlen)
+{
+    size_t n = strlen(s);
+    int y, mo, d, h = 0, mi = 0, sec = 0;
+    if (n < 10 || (y = digits(s, 4)) < 0 || s[4] != '-' || (mo = digits(s + 5, 2)) < 1 || mo > 12 ||
+        s[7] != '-' || (d = digits(s + 8, 2)) < 1 || d > nw_days_in_month(y, mo))
+        goto bad;
+    const char *p = s + 10;
+    int64_t offset = 0;
+    if (*p == 'T' || *p == 't' || *p == ' ') {
+        if (strlen(p) < 9 || (h = digits(p + 1, 2)) < 0 || h > 23 || p[3] != ':' ||
+            (mi = digits(p + 4, 2)) < 0 || mi > 59 || p[6] != ':' || (sec = digits(p + 7, 2)) < 0 ||
+            sec > 60)
+            goto bad;
+        p += 9;
+        if (*p == '.') {
+            p++;
+            if (!is_digit((unsigned char)*p))
+                goto bad;
+            while (is_digit((unsigned char)*p))
+                p++;
+        }
+        if (*p == 'Z' || *p == 'z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int oh = digits(p + 1, 2), om = strlen(p) >= 6 && p[3] == ':' ? digits(p + 4, 2) : -1;
+            if (oh < 0 || oh > 23 || om < 0 || om > 59)
+                goto bad;
+            offset = (int64_t)(oh * 3600 + om * 60) * (*p == '+' ? 1 : -1);
+            p += 6;
+        } else {
+            goto bad;
+        }
+    }
+    if (*p != '\0')
+        goto bad;
+    *out = nw_day_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
+    return NW_OK;
+bad:
+    return nw_set_error(errbuf, errlen, NW_EINVAL,
+                        "'%s' is not an RFC 3339 time (2021-01-21T08:00:00Z)", s);
+}
+
+void nw_time_format_rfc3339(int64_t t, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 nw_err nw_day_parse(const char *s, int64_t *day, char *errbuf, size_t errlen)

@@ -42,6 +42,7 @@
 #include "newswatch/error.h"
 #include "newswatch/fingerprint.h"
 #include "newswatch/rules.h"
+#include "newswatch/when.h" /* nw_time_parse_rfc3339, for the records */
 
 #define NW_ALERT_SCHEMA       "newswatch.alert/2"
 #define NW_ALERT_STATE_SCHEMA "newswatch.alert-state/2"
@@ -124,14 +125,6 @@ nw_err nw_alert_state_to_json(const nw_alert_state *st, char **out, size_t *outl
 /* A state from its JSON (NW_EJSON with a message when it is not valid). */
 nw_err nw_alert_state_from_json(const char *json, size_t len, nw_alert_state **out, char *errbuf,
                                 size_t errlen);
-
-/*
- * Parses an RFC 3339 time ("2021-01-21T08:00:00Z", "2021-01-21T11:00:00+03:00",
- * fractions allowed) into seconds since the epoch.
- */
-nw_err nw_time_parse_rfc3339(const char *s, int64_t *out, char *errbuf, size_t errlen);
-/* Formats seconds since the epoch as RFC 3339 UTC ("2021-01-21T08:00:00Z"). */
-void nw_time_format_rfc3339(int64_t t, char out[32]);
 
 /* One line of newswatch.alert/2 JSON for a NEW or UPDATE alert into a->json. */
 nw_err nw_alert_encode(nw_alert *a, const nw_event *ev, char *errbuf, size_t errlen);

@@ -12,7 +12,8 @@
  *    year (a year).
  *
  * Days are local calendar days at a fixed offset from UTC (Iraq: +03:00),
- * counted from 1970-01-01 (nw_day_from_civil).
+ * counted from 1970-01-01 (nw_day_from_civil). The records' RFC 3339 times
+ * are parsed and written here too.
  *
  * Ownership: an nw_when_list is the caller's: zero it before the first use
  * and free its items with nw_when_list_free.
@@ -46,6 +47,15 @@ typedef struct nw_when_list {
 } nw_when_list;
 
 void nw_when_list_free(nw_when_list *l);
+
+/*
+ * Parses an RFC 3339 time ("2021-01-21T08:00:00Z", "2021-01-21T11:00:00+03:00",
+ * fractions allowed) into seconds since the epoch; a day the month does not have
+ * is NW_EINVAL.
+ */
+nw_err nw_time_parse_rfc3339(const char *s, int64_t *out, char *errbuf, size_t errlen);
+/* Formats seconds since the epoch as RFC 3339 UTC ("2021-01-21T08:00:00Z"). */
+void nw_time_format_rfc3339(int64_t t, char out[32]);
 
 /* The years a stated date may have (those of nw_dates); others are no dates. */
 #define NW_WHEN_YEAR_MIN 1900
