@@ -78,13 +78,19 @@ static int64_t last_day(const nw_when *w)
     return nw_day_from_civil(w->year + 1, 1, 1) - 1;
 }
 
-/* The latest full date (day, month and year written) in the lead; INT64_MIN when none. */
-static int64_t own_date(const nw_assessor *a, const nw_segments *s, const nw_event *ev)
+/* The token after the lead: the text's first lead_words words. */
+static uint32_t lead_end(const nw_segments *s, int lead_words)
 {
     int words = 0;
     uint32_t end = 0;
-    while (end < s->ntokens && words < ev->lead_words)
+    while (end < s->ntokens && words < lead_words)
         words += s->tokens[end++].kind == NW_TOKEN_WORD;
+    return end;
+}
+
+/* The latest full date (day, month and year written) before token end; INT64_MIN if none. */
+static int64_t own_date(const nw_assessor *a, uint32_t end)
+{
     int64_t best = INT64_MIN;
     for (size_t i = 0; i < a->whens.n; i++) {
         const nw_when *w = &a->whens.items[i];
@@ -292,7 +298,8 @@ nw_err nw_report_assess(nw_assessor *a, const nw_analysis *an, const nw_doc *doc
         return err;
     /* No publication time, and the lead dates the page long before it was read (an
      * archive replayed, a page saved years ago): the page's own date is the reference. */
-    int64_t own = own_date(a, s, ev);
+    uint32_t lead = lead_end(s, ev->lead_words);
+    int64_t own = own_date(a, lead);
     if (out->basis != NW_TIME_PUBLISHED && own != INT64_MIN &&
         own < ref_day - ev->background_age_s / 86400) {
         ref_day = own;
@@ -311,12 +318,8 @@ nw_err nw_report_assess(nw_assessor *a, const nw_analysis *an, const nw_doc *doc
     a->nmarks = ns;
 
     /* The lead, the hits, and what recalls the past. */
-    int words = 0;
-    for (size_t i = 0; i < s->ntokens && words < ev->lead_words; i++) {
-        if (s->tokens[i].kind == NW_TOKEN_WORD)
-            words++;
+    for (uint32_t i = 0; i < lead; i++)
         mk[s->tokens[i].sentence] |= MARK_LEAD;
-    }
     for (size_t i = 0; i < match->nsentences; i++)
         mk[match->sentences[i]] |= MARK_HIT;
     int64_t age_days = ev->background_age_s / 86400;
