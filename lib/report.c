@@ -157,21 +157,40 @@ static uint32_t distance(uint32_t a, uint32_t b)
 }
 
 /*
- * The date stated in sentence sn nearest to one of the match's terms there,
+ * The date stated in sentence sn nearest to one of the match's terms there (both
+ * lists are in text order, so only sentence sn's are looked at),
  * at day precision when day_only; NULL when none.
  */
 static const nw_when *stated(const nw_assessor *a, const nw_analysis *an, const nw_match *m,
                              uint32_t sn, bool day_only, int64_t before)
 {
+    /* The match's terms are in text order: those of sentence sn are [lo, hi). */
+    size_t lo = 0, hi = m->nterms;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->terms[mid].sentence < sn)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (hi = lo; hi < m->nterms && m->terms[hi].sentence == sn; hi++)
+        ;
+    /* Dates are in text order too: those of sentence sn, likewise. */
+    size_t wl = 0, wh = a->whens.n;
+    while (wl < wh) {
+        size_t mid = wl + (wh - wl) / 2;
+        if (a->whens.items[mid].sentence < sn)
+            wl = mid + 1;
+        else
+            wh = mid;
+    }
     const nw_when *best = NULL;
     uint32_t best_d = UINT32_MAX;
-    for (size_t i = 0; i < a->whens.n; i++) {
+    for (size_t i = wl; i < a->whens.n && a->whens.items[i].sentence == sn; i++) {
         const nw_when *w = &a->whens.items[i];
-        if (w->sentence != sn || (day_only && w->precision != NW_WHEN_DAY) || w->day >= before)
+        if ((day_only && w->precision != NW_WHEN_DAY) || w->day >= before)
             continue;
-        for (size_t k = 0; k < m->nterms; k++) {
-            if (m->terms[k].sentence != sn)
-                continue;
+        for (size_t k = lo; k < hi; k++) {
             /* term offsets are code points; compare with the date's first token's */
             uint32_t d = distance(an->seg->tokens[w->token].start, m->terms[k].start);
             if (d < best_d) {
