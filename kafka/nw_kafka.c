@@ -156,7 +156,9 @@ void nw_kafka_topic_specs(const nw_topics *t, int partitions, int replication_fa
         specs[r].partitions = r == NW_TOPIC_DLQ ? 1 : partitions;
         specs[r].replication_factor = replication_factor;
         specs[r].compacted = r == NW_TOPIC_ALERT_STATE;
-        specs[r].max_message_bytes = (r == NW_TOPIC_RAW || r == NW_TOPIC_DLQ) ? 10485760 : 0;
+        specs[r].max_message_bytes = (r == NW_TOPIC_RAW || r == NW_TOPIC_DLQ) ? 10485760
+                                     : r == NW_TOPIC_ENRICHED                 ? 8388608
+                                                                              : 0;
     }
 }
 
@@ -267,6 +269,76 @@ done:
             if (nts[i] != NULL)
                 rd_kafka_NewTopic_destroy(nts[i]);
         free(nts);
+    }
+    if (opts != NULL)
+        rd_kafka_AdminOptions_destroy(opts);
+    if (q != NULL)
+        rd_kafka_queue_destroy(q);
+    return result;
+}
+
+nw_err nw_kafka_topic_limits(rd_kafka_t *rk, const char *const *names, size_t n, long *limits,
+                             int timeout_ms, char *errbuf, size_t errlen)
+{
+    nw_err result = NW_OK;
+    char why[512];
+    rd_kafka_ConfigResource_t **res = calloc(n, sizeof(*res));
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *opts =
+        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    if (res == NULL || q == NULL || opts == NULL) {
+        result = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        goto done;
+    }
+    rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, why, sizeof why);
+    for (size_t i = 0; i < n; i++)
+        if ((res[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, names[i])) == NULL) {
+            result = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+            goto done;
+        }
+    rd_kafka_DescribeConfigs(rk, res, n, opts, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
+    if (ev == NULL) {
+        result = nw_set_error(errbuf, errlen, NW_EIO, "no answer to DescribeConfigs within %d ms",
+                              timeout_ms + 1000);
+        goto done;
+    }
+    if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        result = nw_set_error(errbuf, errlen, NW_EIO, "cannot read the topics' configuration: %s",
+                              rd_kafka_event_error_string(ev));
+    } else {
+        size_t cnt = 0;
+        const rd_kafka_ConfigResource_t **got = rd_kafka_DescribeConfigs_result_resources(
+            rd_kafka_event_DescribeConfigs_result(ev), &cnt);
+        for (size_t r = 0; r < cnt && result == NW_OK; r++) {
+            const char *name = rd_kafka_ConfigResource_name(got[r]);
+            if (rd_kafka_ConfigResource_error(got[r]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                const char *msg = rd_kafka_ConfigResource_error_string(got[r]);
+                result = nw_set_error(
+                    errbuf, errlen, NW_EIO, "cannot read the configuration of topic '%s': %s", name,
+                    msg != NULL ? msg : rd_kafka_err2str(rd_kafka_ConfigResource_error(got[r])));
+                break;
+            }
+            size_t ncfg = 0;
+            const rd_kafka_ConfigEntry_t **cfg = rd_kafka_ConfigResource_configs(got[r], &ncfg);
+            for (size_t c = 0; c < ncfg; c++) {
+                const char *v = rd_kafka_ConfigEntry_value(cfg[c]);
+                if (strcmp(rd_kafka_ConfigEntry_name(cfg[c]), "max.message.bytes") != 0 ||
+                    v == NULL)
+                    continue;
+                for (size_t i = 0; i < n; i++)
+                    if (strcmp(names[i], name) == 0)
+                        limits[i] = strtol(v, NULL, 10);
+            }
+        }
+    }
+    rd_kafka_event_destroy(ev);
+done:
+    if (res != NULL) {
+        for (size_t i = 0; i < n; i++)
+            if (res[i] != NULL)
+                rd_kafka_ConfigResource_destroy(res[i]);
+        free(res);
     }
     if (opts != NULL)
         rd_kafka_AdminOptions_destroy(opts);

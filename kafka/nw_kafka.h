@@ -76,8 +76,10 @@ typedef struct nw_topic_spec {
  * `partitions` partitions, alert-state compacted with as many as matches,
  * dlq with 1. raw and dlq take messages of up to 10 MiB, so that an
  * oversized document reaches the daemon (which sends it to the dead-letter
- * topic) instead of being refused by the broker. specs must hold
- * NW_TOPIC_ROLE_COUNT entries; names point into t.
+ * topic) instead of being refused by the broker; enriched takes 8 MiB (the
+ * enriched record of a document of max.document.bytes, 1 MB by default, with
+ * its annotations: docs/schemas.md). specs must hold NW_TOPIC_ROLE_COUNT
+ * entries; names point into t.
  */
 void nw_kafka_topic_specs(const nw_topics *t, int partitions, int replication_factor,
                           nw_topic_spec *specs);
@@ -90,5 +92,14 @@ void nw_kafka_topic_specs(const nw_topics *t, int partitions, int replication_fa
  */
 nw_err nw_kafka_create_topics(rd_kafka_t *rk, const nw_topic_spec *specs, size_t n, int timeout_ms,
                               int quiet, char *errbuf, size_t errlen);
+
+/*
+ * Reads each topic's max.message.bytes (the largest record batch the broker
+ * accepts for it) with the admin API into limits[i] for names[i]. NW_EIO when
+ * the cluster does not answer within timeout_ms or refuses (limits are then
+ * left as they were, so a caller can keep the last known ones).
+ */
+nw_err nw_kafka_topic_limits(rd_kafka_t *rk, const char *const *names, size_t n, long *limits,
+                             int timeout_ms, char *errbuf, size_t errlen);
 
 #endif
