@@ -1,10 +1,12 @@
 #include "newswatch/analyze.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unicode/uchar.h>
 
+#include "newswatch/hash.h"
 #include "newswatch/jsonw.h"
 #include "newswatch/phrases.h"
 #include "grow.h"
@@ -420,12 +422,116 @@ static void span_object(nw_jsonw *w, const nw_text *t, const char *key, uint32_t
     nw_jsonw_object_end(w);
 }
 
+/*
+ * How many times each entity has been listed so far (linked: by gazetteer
+ * entry; unlinked: by surface), in an open-addressing table of 64-bit keys.
+ * Without memory the table is empty and only the total bound applies.
+ */
+typedef struct mention_counts {
+    uint64_t *keys;
+    uint32_t *counts;
+    size_t mask;
+} mention_counts;
+
+static mention_counts mention_counts_new(size_t nmentions)
+{
+    size_t cap = 16;
+    while (cap < 2 * nmentions && cap < 2 * NW_ENRICHED_ENTITIES_MAX * 4)
+        cap *= 2;
+    mention_counts mc = {NULL, NULL, cap - 1};
+    /* One block: the keys, then the counts. */
+    mc.keys = calloc(cap, sizeof(uint64_t) + sizeof(uint32_t));
+    if (mc.keys != NULL)
+        mc.counts = (uint32_t *)(mc.keys + cap);
+    return mc;
+}
+
+/* Counts m once more; returns its count (0 when the table cannot say). */
+static size_t mention_counts_add(mention_counts *mc, const nw_mention *m, const nw_text *t)
+{
+    if (mc->keys == NULL)
+        return 0;
+    uint64_t key = m->entity != NULL
+                       ? (uint64_t)(uintptr_t)m->entity
+                       : nw_hash_table64(t->display + t->display_cp[m->start],
+                                         t->display_cp[m->end] - t->display_cp[m->start]);
+    key |= 1; /* 0 marks an empty slot */
+    for (size_t i = (size_t)(key * 0x9E3779B97F4A7C15ull >> 20) & mc->mask, n = 0; n <= mc->mask;
+         i = (i + 1) & mc->mask, n++) {
+        if (mc->keys[i] == key)
+            return ++mc->counts[i];
+        if (mc->keys[i] == 0) {
+            mc->keys[i] = key;
+            return mc->counts[i] = 1;
+        }
+    }
+    return 0; /* full: only the total bound applies */
+}
+
+static void write_entity(nw_jsonw *w, const nw_text *t, const nw_mention *m)
+{
+    nw_jsonw_object_begin(w);
+    nw_jsonw_key(w, "id");
+    nw_jsonw_cstring(w, m->entity ? m->entity->id : NULL);
+    nw_jsonw_key(w, "type");
+    nw_jsonw_cstring(w, nw_entity_type_name(m->type));
+    nw_jsonw_key(w, "name");
+    if (m->entity && m->entity->name[0])
+        nw_jsonw_cstring(w, m->entity->name);
+    else
+        slice(w, t, m->start, m->end);
+    nw_jsonw_key(w, "name_ar");
+    if (m->entity && m->entity->name_ar[0])
+        nw_jsonw_cstring(w, m->entity->name_ar);
+    else if (m->entity)
+        nw_jsonw_null(w);
+    else
+        slice(w, t, m->start, m->end);
+    nw_jsonw_key(w, "surface");
+    slice(w, t, m->start, m->end);
+    nw_jsonw_key(w, "start");
+    nw_jsonw_int(w, m->start);
+    nw_jsonw_key(w, "end");
+    nw_jsonw_int(w, m->end);
+    nw_jsonw_key(w, "sentence");
+    nw_jsonw_int(w, m->sentence);
+    nw_jsonw_key(w, "linked");
+    nw_jsonw_bool(w, m->entity != NULL);
+    if (m->in_hashtag) {
+        nw_jsonw_key(w, "in_hashtag");
+        nw_jsonw_bool(w, true);
+    }
+    nw_jsonw_object_end(w);
+}
+
+/* The lists an enriched record bounds, in the order of its `omitted` member. */
+enum {
+    NW_OMIT_ENTITIES,
+    NW_OMIT_DATES,
+    NW_OMIT_HASHTAGS,
+    NW_OMIT_MENTIONS,
+    NW_OMIT_URLS,
+    NW_OMIT_COUNT
+};
+static const char *const omit_names[NW_OMIT_COUNT] = {"entities", "dates", "hashtags", "mentions",
+                                                      "urls"};
+
+/* span_object for the n-th item of a list bounded by NW_ENRICHED_SPANS_MAX. */
+static void bounded_span(nw_jsonw *w, const nw_text *t, const char *key, uint32_t start,
+                         uint32_t end, size_t *n, size_t *omitted)
+{
+    if ((*n)++ >= NW_ENRICHED_SPANS_MAX)
+        (*omitted)++;
+    else
+        span_object(w, t, key, start, end);
+}
+
 /* The members nw_analysis_write_members writes, for nw_analysis_to_json's check. */
 static const char *const enriched_members[] = {
     "schema",    "id",       "source",    "url",      "published_at", "title",
     "lang",      "text",     "sentences", "entities", "casualties",   "dates",
     "page_date", "hashtags", "mentions",  "urls",     "tweets",       "furniture_lines_removed",
-    NULL};
+    "omitted",   NULL};
 
 void nw_analysis_write_members(const nw_analysis *an, const nw_doc *doc, nw_jsonw *w)
 {
@@ -464,43 +570,22 @@ void nw_analysis_write_members(const nw_analysis *an, const nw_doc *doc, nw_json
     }
     nw_jsonw_array_end(w);
 
+    size_t omitted[NW_OMIT_COUNT] = {0};
     nw_jsonw_key(w, "entities");
     nw_jsonw_array_begin(w);
+    mention_counts mc = mention_counts_new(an->nmentions);
+    size_t listed = 0;
     for (size_t i = 0; i < an->nmentions; i++) {
         const nw_mention *m = &an->mentions[i];
-        nw_jsonw_object_begin(w);
-        nw_jsonw_key(w, "id");
-        nw_jsonw_cstring(w, m->entity ? m->entity->id : NULL);
-        nw_jsonw_key(w, "type");
-        nw_jsonw_cstring(w, nw_entity_type_name(m->type));
-        nw_jsonw_key(w, "name");
-        if (m->entity && m->entity->name[0])
-            nw_jsonw_cstring(w, m->entity->name);
-        else
-            slice(w, t, m->start, m->end);
-        nw_jsonw_key(w, "name_ar");
-        if (m->entity && m->entity->name_ar[0])
-            nw_jsonw_cstring(w, m->entity->name_ar);
-        else if (m->entity)
-            nw_jsonw_null(w);
-        else
-            slice(w, t, m->start, m->end);
-        nw_jsonw_key(w, "surface");
-        slice(w, t, m->start, m->end);
-        nw_jsonw_key(w, "start");
-        nw_jsonw_int(w, m->start);
-        nw_jsonw_key(w, "end");
-        nw_jsonw_int(w, m->end);
-        nw_jsonw_key(w, "sentence");
-        nw_jsonw_int(w, m->sentence);
-        nw_jsonw_key(w, "linked");
-        nw_jsonw_bool(w, m->entity != NULL);
-        if (m->in_hashtag) {
-            nw_jsonw_key(w, "in_hashtag");
-            nw_jsonw_bool(w, true);
+        if (listed >= NW_ENRICHED_ENTITIES_MAX ||
+            mention_counts_add(&mc, m, t) > NW_ENRICHED_MENTIONS_PER_ENTITY) {
+            omitted[NW_OMIT_ENTITIES]++;
+            continue;
         }
-        nw_jsonw_object_end(w);
+        listed++;
+        write_entity(w, t, m);
     }
+    free(mc.keys);
     nw_jsonw_array_end(w);
 
     nw_jsonw_key(w, "casualties");
@@ -510,6 +595,10 @@ void nw_analysis_write_members(const nw_analysis *an, const nw_doc *doc, nw_json
     nw_jsonw_array_begin(w);
     for (size_t i = 0; i < an->dates->ndates; i++) {
         const nw_date *d = &an->dates->dates[i];
+        if (i >= NW_ENRICHED_SPANS_MAX) {
+            omitted[NW_OMIT_DATES] = an->dates->ndates - i;
+            break;
+        }
         char iso[32];
         nw_date_iso(d, iso);
         span_object_begin(w, t, "text", d->start, d->end);
@@ -525,26 +614,29 @@ void nw_analysis_write_members(const nw_analysis *an, const nw_doc *doc, nw_json
     else
         nw_jsonw_null(w);
 
+    size_t n = 0;
     nw_jsonw_key(w, "hashtags");
     nw_jsonw_array_begin(w);
     for (size_t i = 0; i < s->ntokens; i++) {
         const nw_token *tok = &s->tokens[i];
         if ((tok->flags & NW_TOKEN_HASHTAG) && !(tok->flags & NW_TOKEN_IN_URL))
-            span_object(w, t, "tag", tok->start - 1, tok->end);
+            bounded_span(w, t, "tag", tok->start - 1, tok->end, &n, &omitted[NW_OMIT_HASHTAGS]);
     }
     nw_jsonw_array_end(w);
+    n = 0;
     nw_jsonw_key(w, "mentions");
     nw_jsonw_array_begin(w);
     for (size_t i = 0; i < s->ntokens; i++) {
         const nw_token *tok = &s->tokens[i];
         if (tok->flags & NW_TOKEN_MENTION)
-            span_object(w, t, "handle", tok->start, tok->end);
+            bounded_span(w, t, "handle", tok->start, tok->end, &n, &omitted[NW_OMIT_MENTIONS]);
     }
     nw_jsonw_array_end(w);
+    n = 0;
     nw_jsonw_key(w, "urls");
     nw_jsonw_array_begin(w);
     for (size_t i = 0; i < s->nurls; i++)
-        span_object(w, t, "url", s->urls[i].start, s->urls[i].end);
+        bounded_span(w, t, "url", s->urls[i].start, s->urls[i].end, &n, &omitted[NW_OMIT_URLS]);
     nw_jsonw_array_end(w);
 
     nw_jsonw_key(w, "tweets");
@@ -563,6 +655,13 @@ void nw_analysis_write_members(const nw_analysis *an, const nw_doc *doc, nw_json
     nw_jsonw_array_end(w);
     nw_jsonw_key(w, "furniture_lines_removed");
     nw_jsonw_int(w, (int64_t)an->furniture_lines);
+    nw_jsonw_key(w, "omitted");
+    nw_jsonw_object_begin(w);
+    for (int k = 0; k < NW_OMIT_COUNT; k++) {
+        nw_jsonw_key(w, omit_names[k]);
+        nw_jsonw_int(w, (int64_t)omitted[k]);
+    }
+    nw_jsonw_object_end(w);
 }
 
 void nw_casualties_write(nw_jsonw *w, const nw_casualties *c)

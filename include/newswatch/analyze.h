@@ -27,7 +27,18 @@
 #include "newswatch/segment.h"
 #include "newswatch/text.h"
 
-#define NW_ENRICHED_SCHEMA "newswatch.enriched/1"
+#define NW_ENRICHED_SCHEMA "newswatch.enriched/2"
+
+/*
+ * The bounds that keep an enriched record proportionate to its document
+ * (docs/schemas.md): an entity is listed at most NW_ENRICHED_MENTIONS_PER_ENTITY
+ * times and the list holds at most NW_ENRICHED_ENTITIES_MAX mentions; dates,
+ * hashtags, mentions and urls at most NW_ENRICHED_SPANS_MAX each. What is left
+ * out is counted in the record's `omitted` member.
+ */
+#define NW_ENRICHED_MENTIONS_PER_ENTITY 50
+#define NW_ENRICHED_ENTITIES_MAX        2000
+#define NW_ENRICHED_SPANS_MAX           1000
 
 typedef enum nw_lang { NW_LANG_AR, NW_LANG_EN, NW_LANG_MIXED, NW_LANG_OTHER } nw_lang;
 

@@ -2,7 +2,7 @@
  * The two stages of the chain, shared by --replay and the Kafka daemon so
  * that both give the same records for the same input:
  *
- *  - the enricher turns a news document into its newswatch.enriched/1
+ *  - the enricher turns a news document into its newswatch.enriched/2
  *    record and one newswatch.match/2 record per tracked event it reports
  *    (nw_report_counts: salient, and of the event's incident); a match
  *    carries what the alert stage needs (reference time, incident day,
@@ -30,7 +30,7 @@
 typedef struct nw_enricher nw_enricher;
 
 typedef struct nw_enriched {
-    const char *enriched; /* newswatch.enriched/1 */
+    const char *enriched; /* newswatch.enriched/2 */
     size_t enriched_len;
     size_t nmatches;
     const char **event_ids; /* the key of each match */

@@ -33,7 +33,7 @@ static void replay_the_seeds(void **state)
     for (size_t i = 0; i < 5; i++) {
         json_t *d = json_array_get(docs, i);
         assert_string_equal(json_string_value(json_object_get(d, "schema")),
-                            "newswatch.enriched/1");
+                            "newswatch.enriched/2");
         assert_string_equal(json_string_value(json_object_get(d, "id")), ids[i]);
         assert_string_equal(json_string_value(json_object_get(d, "lang")), "ar");
         assert_true(json_array_size(json_object_get(d, "entities")) > 5);
@@ -151,7 +151,7 @@ static void the_whole_chain_on_the_seeds(void **state)
         json_t *v = json_array_get(out, i);
         const char *schema = json_string_value(json_object_get(v, "schema"));
         char got[64];
-        if (strcmp(schema, "newswatch.enriched/1") == 0) {
+        if (strcmp(schema, "newswatch.enriched/2") == 0) {
             const char *id = json_string_value(json_object_get(v, "id"));
             snprintf(got, sizeof got, "enriched:%.3s", id);
             assert_int_equal(json_array_size(json_object_get(v, "matches")),

@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "newswatch/analyze.h"
@@ -250,7 +252,7 @@ static void offsets_point_into_the_text(void **state)
         json_t *o = json_loadb(json, len, 0, &jerr);
         assert_non_null(o);
         assert_string_equal(json_string_value(json_object_get(o, "schema")),
-                            "newswatch.enriched/1");
+                            "newswatch.enriched/2");
         assert_string_equal(json_string_value(json_object_get(o, "lang")), "ar");
         /* Decode the text into code points, then slice. */
         const char *t = json_string_value(json_object_get(o, "text"));
@@ -472,6 +474,60 @@ static void first_document_without_entities(void **state)
     nw_analyzer_free(a);
 }
 
+/* The counts of an enriched record's `omitted` member. */
+static json_int_t omitted(json_t *o, const char *list)
+{
+    return json_integer_value(json_object_get(json_object_get(o, "omitted"), list));
+}
+
+/*
+ * A document naming Baghdad 7,000 times among a few other places and 1,500
+ * hashtags: the record lists each entity at most 50 times and each other list
+ * at most 1,000 times, counts what it leaves out, and stays proportionate to
+ * the document (it listed every mention before: 1.12 MB for 77 KB).
+ */
+static void a_dense_document_gives_a_bounded_record(void **state)
+{
+    fixture *f = *state;
+    size_t cap = 200000, len = 0;
+    char *body = malloc(cap);
+    len += (size_t)snprintf(body + len, cap - len, "انفجار في الكرادة والموصل. ");
+    for (int i = 0; i < 7000; i++)
+        len += (size_t)snprintf(body + len, cap - len, "بغداد ");
+    for (int i = 0; i < 1500; i++)
+        len += (size_t)snprintf(body + len, cap - len, "#وسم%d ", i);
+    len += (size_t)snprintf(body + len, cap - len, "وفي البصرة أيضا.");
+    const nw_analysis *an = tu_analyse(f, body);
+    assert_true(an->nmentions > 7000);
+    char *json, err[256];
+    size_t jlen;
+    assert_int_equal(nw_analysis_to_json(an, f->doc, NULL, &json, &jlen, err, sizeof err), NW_OK);
+    json_error_t jerr;
+    json_t *o = json_loadb(json, jlen, 0, &jerr);
+    assert_non_null(o);
+    json_t *ents = json_object_get(o, "entities");
+    size_t baghdad = 0, k;
+    bool basra = false, mosul = false;
+    json_t *e;
+    json_array_foreach(ents, k, e)
+    {
+        const char *id = json_string_value(json_object_get(e, "id"));
+        baghdad += id != NULL && strcmp(id, "loc.baghdad") == 0;
+        basra = basra || (id != NULL && strcmp(id, "loc.basra") == 0);
+        mosul = mosul || (id != NULL && strcmp(id, "loc.mosul") == 0);
+    }
+    assert_int_equal(baghdad, NW_ENRICHED_MENTIONS_PER_ENTITY);
+    assert_true(basra && mosul); /* a name after the dense run is still listed */
+    assert_int_equal(omitted(o, "entities"), (json_int_t)(an->nmentions - json_array_size(ents)));
+    assert_int_equal(json_array_size(json_object_get(o, "hashtags")), NW_ENRICHED_SPANS_MAX);
+    assert_int_equal(omitted(o, "hashtags"), 500);
+    assert_int_equal(omitted(o, "dates"), 0);
+    assert_true(jlen < 3 * len);
+    json_decref(o);
+    free(json);
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,6 +544,7 @@ int main(void)
         cmocka_unit_test(language_per_document_and_sentence),
         cmocka_unit_test(bad_input_is_an_error),
         cmocka_unit_test(first_document_without_entities),
+        cmocka_unit_test(a_dense_document_gives_a_bounded_record),
     };
     return cmocka_run_group_tests_name("analyze", tests, tu_world_setup, tu_world_teardown);
 }
