@@ -1,6 +1,8 @@
 #include "daemon.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,10 +23,33 @@
 
 #define DEFAULT_BROKERS "127.0.0.1:9092"
 #define TXN_TIMEOUT_MS  60000
+/* One wait of a transactional call; a call that times out is called again. */
+#define TXN_CALL_MS 10000
+/*
+ * The consumer groups' session timeout and the producers' transaction timeout
+ * unless [kafka] or -X sets others (librdkafka: 45 s and 60 s). A killed
+ * instance's partitions move to another after the first, and become readable
+ * once the broker has aborted its open transaction after the second
+ * (docs/daemon.md, "Restarts and failover").
+ */
+#define DEFAULT_SESSION_TIMEOUT_MS     "10000"
+#define DEFAULT_TRANSACTION_TIMEOUT_MS "10000"
+/* Kafka's default max.message.bytes: a topic's limit until the broker says otherwise. */
+#define DEFAULT_TOPIC_LIMIT 1048588L
+/* A record batch's and a record's overhead beyond key, value and headers (bytes, generous). */
+#define RECORD_OVERHEAD 256
+/* Retry a partition whose state could not be restored after this long, doubling up to a minute. */
+#define RESTORE_RETRY_MS     2000
+#define RESTORE_RETRY_MAX_MS 60000
+/* Producer resets within RESET_WINDOW_MS beyond which another instance must share our id. */
+#define RESETS_MAX      4
+#define RESET_WINDOW_MS 120000
 
 /* ---- signals: the handlers only set flags ------------------------------ */
 
 static volatile sig_atomic_t stop_signals; /* SIGTERM/SIGINT seen */
+/* The loop has ended (a signal or a fatal error): the watchdog bounds the rest. */
+static volatile sig_atomic_t shutdown_begun;
 static volatile sig_atomic_t reload_requested;
 
 static void on_stop(int sig)
@@ -49,11 +74,26 @@ enum { STAGE_ENRICH = 1, STAGE_ALERT = 2 };
 
 typedef struct settings {
     char group_enrich[256], group_alert[256], txn_prefix[128];
+    char instance_id[128]; /* group.instance.id and transactional.id carry it */
     int batch_messages, batch_ms, shutdown_ms;
     int enrich_threads; /* documents of a batch enriched in parallel */
     bool eos;
     size_t max_bytes;
 } settings;
+
+/* An instance id: 1 to 100 letters, digits, '.', '_' or '-' (it goes into Kafka ids). */
+static bool valid_instance_id(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 100)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)id[i];
+        if (!isalnum(c) && c != '.' && c != '_' && c != '-')
+            return false;
+    }
+    return true;
+}
 
 static nw_err read_settings(const nw_kvconf *conf, settings *s, char *errbuf, size_t errlen)
 {
@@ -67,6 +107,10 @@ static nw_err read_settings(const nw_kvconf *conf, settings *s, char *errbuf, si
     s->enrich_threads = cpus < 1 ? 1 : cpus > MAX_ENRICH_THREADS ? MAX_ENRICH_THREADS : (int)cpus;
     s->eos = true;
     s->max_bytes = NW_INPUT_DEFAULT_MAX_BYTES;
+    char host[128] = "";
+    if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
+        snprintf(host, sizeof host, "localhost");
+    snprintf(s->instance_id, sizeof s->instance_id, "%s", host);
     for (size_t i = 0; conf != NULL && i < nw_kvconf_count(conf); i++) {
         const nw_kvconf_entry *e = nw_kvconf_at(conf, i);
         if (strcmp(e->section, "consumer") != 0)
@@ -80,6 +124,9 @@ static nw_err read_settings(const nw_kvconf *conf, settings *s, char *errbuf, si
             snprintf(s->group_alert, sizeof s->group_alert, "%s", e->value);
         else if (strcmp(k, "transactional.id.prefix") == 0)
             snprintf(s->txn_prefix, sizeof s->txn_prefix, "%s", e->value);
+        else if (strcmp(k, "instance.id") == 0)
+            bad = !valid_instance_id(e->value) ||
+                  !snprintf(s->instance_id, sizeof s->instance_id, "%s", e->value);
         else if (strcmp(k, "batch.messages") == 0)
             bad = !nw_parse_long(e->value, 1, 100000, &v) || !(s->batch_messages = (int)v);
         else if (strcmp(k, "batch.ms") == 0)
@@ -102,7 +149,7 @@ static nw_err read_settings(const nw_kvconf *conf, settings *s, char *errbuf, si
             return nw_set_error(
                 errbuf, errlen, NW_ECONFIG,
                 "%s:%u: unknown key '%s' in [consumer] (known: group.enrich, "
-                "group.alert, transactional.id.prefix, batch.messages, batch.ms, "
+                "group.alert, transactional.id.prefix, instance.id, batch.messages, batch.ms, "
                 "enrich.threads, shutdown.timeout.ms, max.document.bytes, processing.guarantee)",
                 e->file, e->line, k);
         if (bad)
@@ -143,16 +190,41 @@ typedef struct enrich_result {
 
 typedef struct daemon daemon;
 
+/* A partition of the alert stage whose state could not be restored: paused until it is. */
+typedef struct unrestored {
+    int32_t partition;
+    int attempts;
+    double next_ms; /* when to try again (monotonic ms) */
+} unrestored;
+
 typedef struct stage {
     const char *name;
     int kind;
     daemon *d;
     rd_kafka_t *consumer, *producer, *restorer;
     const char *in_topic;
+    char client_id[300], txn_id[512];
     rd_kafka_message_t **batch;
     size_t n, cap;
     rd_kafka_topic_partition_list_t *revoked; /* during the batch being collected */
     unsigned long delivery_errors;
+    /* max.message.bytes of each topic (by nw_topic_role); 0 for those the stage does not write */
+    long limit[NW_TOPIC_ROLE_COUNT];
+    /*
+     * A record the broker refused for itself (too large, invalid) in the open
+     * transaction: the batch is split until the input that made it is alone,
+     * and that input goes to the dead-letter topic (batch_limit: 0, or the
+     * largest batch to collect).
+     */
+    rd_kafka_resp_err_t refused;
+    char refused_why[512];
+    size_t batch_limit;
+    double outage_since_ms; /* 0, or when the broker stopped answering */
+    long producer_limit;    /* smallest_limit() when the producer was made (its batch.size) */
+    int resets;             /* producer resets in the current window */
+    double reset_window_ms; /* when that window began */
+    unrestored *unrestored;
+    size_t nunrestored, capunrestored;
     /* the enrich stage: one result per message of the batch */
     enrich_result *results;
     size_t capresults;
@@ -176,6 +248,7 @@ struct daemon {
     nw_sinks *sinks;
     stage enrich, alert;
     char brokers[512];
+    bool failed; /* a fatal error outside a batch (a reload's producer reset): stop */
 };
 
 static stage *all_stages[2];
@@ -229,10 +302,88 @@ static void forget_partition(stage *st, int32_t p)
     }
 }
 
-/* Reads partition p of the state changelog to its end and restores every event in it. */
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* The broker stopped answering: said once, until it answers again. */
+static void note_outage(stage *st, const char *what)
+{
+    if (st->outage_since_ms > 0)
+        return;
+    st->outage_since_ms = now_ms();
+    log_msg("%s: waiting for the broker (%s); the stage resumes when it answers", st->name, what);
+}
+
+static void note_resumed(stage *st)
+{
+    if (st->outage_since_ms <= 0)
+        return;
+    log_msg("%s: the broker answers again after %.0f s; resumed", st->name,
+            (now_ms() - st->outage_since_ms) / 1000.0);
+    st->outage_since_ms = 0;
+}
+
+static void forget_owner(stage *st, const char *event)
+{
+    for (size_t i = 0; i < st->nowners; i++) {
+        if (strcmp(st->owners[i].event, event) == 0) {
+            free(st->owners[i].event);
+            st->owners[i] = st->owners[--st->nowners];
+            return;
+        }
+    }
+}
+
+/* A state record of an older schema: superseded, not broken (its alert ids cannot collide). */
+static bool older_state_schema(const void *payload, size_t len)
+{
+    json_error_t jerr;
+    json_t *o = json_loadb(payload, len, 0, &jerr);
+    const char *schema = json_string_value(json_object_get(o, "schema"));
+    bool older = schema != NULL && strcmp(schema, "newswatch.alert-state/1") == 0;
+    json_decref(o);
+    return older;
+}
+
+/* The events whose last state record could not be read (a later record of the event clears it). */
+typedef struct bad_record {
+    char event[256];
+    long long offset;
+    char why[512];
+} bad_record;
+
+static void bad_records_clear(bad_record *bad, size_t *nbad, const char *event)
+{
+    for (size_t i = 0; i < *nbad; i++)
+        if (strcmp(bad[i].event, event) == 0) {
+            bad[i] = bad[--*nbad];
+            return;
+        }
+}
+
+/*
+ * Reads partition p of the state changelog to its end and restores every
+ * event in it: all or nothing. The last record of an event decides (a
+ * tombstone forgets it; a record of the older newswatch.alert-state/1 schema
+ * is superseded: it is skipped). When a record cannot be read and no later
+ * record of its event replaces it, or the partition cannot be read to its
+ * end, the partition's state is forgotten again and -1 returned: the caller
+ * keeps the partition out of processing.
+ */
 static int restore_partition(stage *st, int32_t p)
 {
     const char *topic = st->d->topics.name[NW_TOPIC_ALERT_STATE];
+    forget_partition(st, p);
     int64_t lo = 0, hi = 0;
     rd_kafka_resp_err_t err =
         rd_kafka_query_watermark_offsets(st->restorer, topic, p, &lo, &hi, 10000);
@@ -247,15 +398,15 @@ static int restore_partition(stage *st, int32_t p)
     rd_kafka_topic_partition_list_add(parts, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
     rd_kafka_assign(st->restorer, parts);
     rd_kafka_topic_partition_list_destroy(parts);
-    unsigned long restored = 0;
+    unsigned long restored = 0, superseded = 0;
+    bad_record *bad = NULL;
+    size_t nbad = 0, capbad = 0;
     int rc = 0;
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = now_ms();
     for (;;) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(st->restorer, 200);
-        clock_gettime(CLOCK_MONOTONIC, &now);
         if (m == NULL) {
-            if (now.tv_sec - t0.tv_sec > 60) {
+            if (now_ms() - t0 > 60000) {
                 log_msg("alert: restoring %s [%d] takes over 60 s; giving up", topic, (int)p);
                 rc = -1;
                 break;
@@ -266,24 +417,156 @@ static int restore_partition(stage *st, int32_t p)
             rd_kafka_message_destroy(m);
             break;
         }
-        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->payload != NULL) {
-            char why[512];
-            if (nw_alerter_restore(st->alerter, m->payload, m->len, why, sizeof why) == NW_OK) {
-                char event[256];
-                snprintf(event, sizeof event, "%.*s", (int)m->key_len, (const char *)m->key);
-                owners_set(st, event, p);
-                restored++;
-            } else {
-                log_msg("alert: skipping a bad state record at %s [%d] offset %lld: %s", topic,
-                        (int)p, (long long)m->offset, why);
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_message_destroy(m);
+            continue; /* transient (the deadline bounds it) */
+        }
+        char event[256];
+        snprintf(event, sizeof event, "%.*s", (int)(m->key_len < 255 ? m->key_len : 255),
+                 m->key != NULL ? (const char *)m->key : "");
+        char why[512];
+        if (m->payload == NULL) { /* a tombstone: the event has no state */
+            nw_alerter_forget(st->alerter, event);
+            forget_owner(st, event);
+            bad_records_clear(bad, &nbad, event);
+        } else if (nw_alerter_restore(st->alerter, m->payload, m->len, why, sizeof why) == NW_OK) {
+            owners_set(st, event, p);
+            bad_records_clear(bad, &nbad, event);
+            restored++;
+        } else if (older_state_schema(m->payload, m->len)) {
+            nw_alerter_forget(st->alerter, event);
+            forget_owner(st, event);
+            bad_records_clear(bad, &nbad, event);
+            superseded++;
+        } else {
+            bad_records_clear(bad, &nbad, event);
+            if (nbad == capbad) {
+                size_t n = capbad ? capbad * 2 : 4;
+                bad_record *nb = realloc(bad, n * sizeof(*nb));
+                if (nb == NULL) {
+                    rd_kafka_message_destroy(m);
+                    rc = -1;
+                    break;
+                }
+                bad = nb;
+                capbad = n;
             }
+            bad_record *b = &bad[nbad++];
+            snprintf(b->event, sizeof b->event, "%s", event);
+            b->offset = (long long)m->offset;
+            snprintf(b->why, sizeof b->why, "%s", why);
         }
         rd_kafka_message_destroy(m);
     }
     rd_kafka_assign(st->restorer, NULL);
-    if (restored > 0)
-        log_msg("alert: restored %lu state records from %s [%d]", restored, topic, (int)p);
-    return rc;
+    for (size_t i = 0; i < nbad; i++)
+        log_msg("alert: cannot restore the state of event '%s' from %s [%d] offset %lld: %s "
+                "(a newer record of the event, or a tombstone for key '%s', replaces it)",
+                bad[i].event, topic, (int)p, bad[i].offset, bad[i].why, bad[i].event);
+    if (nbad > 0)
+        rc = -1;
+    free(bad);
+    if (rc != 0) {
+        forget_partition(st, p);
+        return rc;
+    }
+    if (restored > 0 || superseded > 0)
+        log_msg("alert: restored %lu state records from %s [%d]%s", restored, topic, (int)p,
+                superseded > 0 ? " (records of the older alert-state/1 schema skipped)" : "");
+    return 0;
+}
+
+static bool held(const stage *st, int32_t partition)
+{
+    for (size_t i = 0; i < st->nunrestored; i++)
+        if (st->unrestored[i].partition == partition)
+            return true;
+    return false;
+}
+
+static void pause_or_resume(stage *st, int32_t partition, bool pause)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, st->in_topic, partition);
+    rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(st->consumer, l)
+                                    : rd_kafka_resume_partitions(st->consumer, l);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        log_msg("%s: cannot %s %s [%d]: %s", st->name, pause ? "pause" : "resume", st->in_topic,
+                (int)partition, rd_kafka_err2str(err));
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Keeps a partition whose state could not be restored out of processing until it can be. */
+static void hold_partition(stage *st, int32_t partition)
+{
+    if (held(st, partition))
+        return;
+    if (st->nunrestored == st->capunrestored) {
+        size_t n = st->capunrestored ? st->capunrestored * 2 : 8;
+        unrestored *nu = realloc(st->unrestored, n * sizeof(*nu));
+        if (nu == NULL)
+            return; /* collect() still drops nothing of it: see held() */
+        st->unrestored = nu;
+        st->capunrestored = n;
+    }
+    st->unrestored[st->nunrestored++] = (unrestored){partition, 1, now_ms() + RESTORE_RETRY_MS};
+    pause_or_resume(st, partition, true);
+    log_msg("alert: %s [%d] is held out of processing until its state is restored (next try in "
+            "%d s)",
+            st->in_topic, (int)partition, RESTORE_RETRY_MS / 1000);
+}
+
+static void unhold(stage *st, size_t i)
+{
+    st->unrestored[i] = st->unrestored[--st->nunrestored];
+}
+
+/*
+ * Tries again to restore the held partitions whose time has come; one that is
+ * restored goes back to its committed offset and is resumed.
+ */
+static void retry_restores(stage *st)
+{
+    double now = now_ms();
+    for (size_t i = 0; i < st->nunrestored;) {
+        unrestored *u = &st->unrestored[i];
+        if (now < u->next_ms) {
+            i++;
+            continue;
+        }
+        int32_t p = u->partition;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, st->in_topic, p);
+        bool ok = restore_partition(st, p) == 0 &&
+                  rd_kafka_committed(st->consumer, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (ok) {
+            if (l->elems[0].offset < 0)
+                l->elems[0].offset = RD_KAFKA_OFFSET_BEGINNING;
+            rd_kafka_error_t *e = rd_kafka_seek_partitions(st->consumer, l, 10000);
+            ok = e == NULL;
+            if (e != NULL)
+                rd_kafka_error_destroy(e);
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+        if (ok) {
+            unhold(st, i);
+            pause_or_resume(st, p, false);
+            log_msg("alert: the state of %s [%d] is restored; processing it again", st->in_topic,
+                    (int)p);
+            continue;
+        }
+        forget_partition(st, p);
+        u = &st->unrestored[i];
+        long wait = RESTORE_RETRY_MS << (u->attempts < 5 ? u->attempts : 5);
+        if (wait > RESTORE_RETRY_MAX_MS)
+            wait = RESTORE_RETRY_MAX_MS;
+        u->attempts++;
+        u->next_ms = now_ms() + (double)wait;
+        log_msg("alert: %s [%d] still held: its state cannot be restored (attempt %d; next in %ld "
+                "s)",
+                st->in_topic, (int)p, u->attempts, wait / 1000);
+        i++;
+    }
 }
 
 static stage *stage_of(rd_kafka_t *rk)
@@ -294,6 +577,14 @@ static stage *stage_of(rd_kafka_t *rk)
     return NULL;
 }
 
+/*
+ * The groups use an eager assignor (range), not cooperative-sticky: Debian's
+ * librdkafka 2.0.2 asserts when a cooperative-sticky consumer is destroyed
+ * before its first assignment (upstream #4312, fixed in 2.3.0), which a
+ * daemon stopped during start-up does. With static membership a restart
+ * causes no rebalance, so the eager protocol's stop-the-world rebalances are
+ * rare (a member joining or leaving for good).
+ */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -301,8 +592,6 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     stage *st = stage_of(rk);
     bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        for (int i = 0; st != NULL && st->kind == STAGE_ALERT && i < parts->cnt; i++)
-            restore_partition(st, parts->elems[i].partition);
         if (st != NULL)
             log_msg("%s: assigned %d partition(s) of %s", st->name, parts->cnt, st->in_topic);
         rd_kafka_error_t *e = NULL;
@@ -314,6 +603,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             log_msg("assign failed: %s", rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
         }
+        /* All or nothing: a partition whose state cannot be restored is held. */
+        for (int i = 0; st != NULL && st->kind == STAGE_ALERT && i < parts->cnt; i++)
+            if (restore_partition(st, parts->elems[i].partition) != 0)
+                hold_partition(st, parts->elems[i].partition);
         return;
     }
     /* Revoked (or lost): messages of these partitions collected but not yet
@@ -325,6 +618,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                               parts->elems[i].partition);
             if (st->kind == STAGE_ALERT)
                 forget_partition(st, parts->elems[i].partition);
+            for (size_t k = 0; k < st->nunrestored; k++)
+                if (st->unrestored[k].partition == parts->elems[i].partition) {
+                    pause_or_resume(st, parts->elems[i].partition, false);
+                    unhold(st, k);
+                    break;
+                }
         }
         log_msg("%s: %s %d partition(s) of %s", st->name,
                 rd_kafka_assignment_lost(rk) ? "lost" : "revoked", parts->cnt, st->in_topic);
@@ -338,6 +637,15 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
 }
 
+/* An error the broker gives for one record itself: retrying the same record fails the same way. */
+static bool refused_record(rd_kafka_resp_err_t err)
+{
+    return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+           err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
+           err == RD_KAFKA_RESP_ERR_INVALID_RECORD || err == RD_KAFKA_RESP_ERR_INVALID_MSG ||
+           err == RD_KAFKA_RESP_ERR_POLICY_VIOLATION;
+}
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)opaque;
@@ -346,6 +654,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     for (int i = 0; i < 2; i++) {
         if (all_stages[i] != NULL && all_stages[i]->producer == rk) {
             all_stages[i]->delivery_errors++;
+            if (refused_record(m->err)) {
+                all_stages[i]->refused = m->err;
+                snprintf(all_stages[i]->refused_why, sizeof all_stages[i]->refused_why,
+                         "Kafka refused an output record to %s (%zu bytes): %s",
+                         rd_kafka_topic_name(m->rkt), m->len, rd_kafka_err2str(m->err));
+            }
             log_msg("%s: a record to %s was not delivered: %s", all_stages[i]->name,
                     rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
         }
@@ -368,6 +682,11 @@ static rd_kafka_conf_t *base_conf(daemon *d, bool producer, char *errbuf, size_t
     rd_kafka_conf_t *kc = rd_kafka_conf_new();
     if (nw_kafka_conf_set(kc, "bootstrap.servers", DEFAULT_BROKERS, errbuf, errlen) != NW_OK ||
         (producer && nw_kafka_conf_set(kc, "retry.backoff.ms", "20", errbuf, errlen) != NW_OK) ||
+        (!producer && nw_kafka_conf_set(kc, "session.timeout.ms", DEFAULT_SESSION_TIMEOUT_MS,
+                                        errbuf, errlen) != NW_OK) ||
+        (producer && d->s.eos &&
+         nw_kafka_conf_set(kc, "transaction.timeout.ms", DEFAULT_TRANSACTION_TIMEOUT_MS, errbuf,
+                           errlen) != NW_OK) ||
         nw_kafka_conf_apply(kc, d->conf, d->o->props, d->o->nprops, d->o->brokers, errbuf,
                             errlen) != NW_OK) {
         rd_kafka_conf_destroy(kc);
@@ -399,6 +718,85 @@ static rd_kafka_t *new_client(daemon *d, rd_kafka_type_t type, const char *const
     return rk;
 }
 
+/* The topics a stage writes, the dead-letter topic last. */
+static const nw_topic_role enrich_out[] = {NW_TOPIC_ENRICHED, NW_TOPIC_MATCHES, NW_TOPIC_DLQ};
+static const nw_topic_role alert_out[] = {NW_TOPIC_ALERTS, NW_TOPIC_ALERT_STATE, NW_TOPIC_DLQ};
+#define NOUT 3
+
+static const nw_topic_role *out_roles(const stage *st)
+{
+    return st->kind == STAGE_ENRICH ? enrich_out : alert_out;
+}
+
+static long limit_of(const stage *st, nw_topic_role role)
+{
+    return st->limit[role] > 0 ? st->limit[role] : DEFAULT_TOPIC_LIMIT;
+}
+
+/*
+ * Reads max.message.bytes of the topics the stage writes (at start and after
+ * SIGHUP); a failure keeps the limits known so far (Kafka's default at first).
+ */
+static void read_limits(stage *st, rd_kafka_t *rk)
+{
+    const char *names[NOUT];
+    long got[NOUT];
+    for (size_t i = 0; i < NOUT; i++) {
+        names[i] = st->d->topics.name[out_roles(st)[i]];
+        got[i] = limit_of(st, out_roles(st)[i]);
+    }
+    char err[512];
+    if (nw_kafka_topic_limits(rk, names, NOUT, got, 10000, err, sizeof err) != NW_OK) {
+        log_msg("%s: %s; records are checked against the limits known so far", st->name, err);
+        return;
+    }
+    for (size_t i = 0; i < NOUT; i++)
+        st->limit[out_roles(st)[i]] = got[i];
+    log_msg("%s: the topics take records of up to %ld (%s), %ld (%s) and %ld (%s) bytes", st->name,
+            got[0], names[0], got[1], names[1], got[2], names[2]);
+}
+
+/* The smallest limit of the stage's topics: the producer's batches must fit each. */
+static long smallest_limit(const stage *st)
+{
+    long min = limit_of(st, out_roles(st)[0]);
+
+    for (size_t i = 1; i < NOUT; i++)
+        if (limit_of(st, out_roles(st)[i]) < min)
+            min = limit_of(st, out_roles(st)[i]);
+    return min;
+}
+
+/* A new producer for the stage (transactional unless at_least_once); NULL with a message. */
+static rd_kafka_t *new_producer(stage *st, char *errbuf, size_t errlen)
+{
+    /* A batch of records to one partition must fit the topic's limit too. */
+    st->producer_limit = smallest_limit(st);
+    long batch = st->producer_limit - 4096;
+    char batch_size[32];
+    snprintf(batch_size, sizeof batch_size, "%ld",
+             batch < 16384     ? 16384
+             : batch > 1000000 ? 1000000
+                               : batch);
+    const char *const pprops_eos[][2] = {
+        {"client.id", st->client_id},
+        {"transactional.id", st->txn_id},
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"message.max.bytes", "10485760"},
+        {"batch.size", batch_size},
+        {"linger.ms", "5"},
+    };
+    const char *const pprops_alo[][2] = {
+        {"client.id", st->client_id},      {"enable.idempotence", "true"}, {"acks", "all"},
+        {"message.max.bytes", "10485760"}, {"batch.size", batch_size},     {"linger.ms", "5"},
+    };
+    return st->d->s.eos ? new_client(st->d, RD_KAFKA_PRODUCER, pprops_eos,
+                                     sizeof pprops_eos / sizeof pprops_eos[0], errbuf, errlen)
+                        : new_client(st->d, RD_KAFKA_PRODUCER, pprops_alo,
+                                     sizeof pprops_alo / sizeof pprops_alo[0], errbuf, errlen);
+}
+
 /*
  * Asks for the metadata of the topics the stage writes, so that the first
  * batch's records do not wait for their partitions' leaders to be looked up
@@ -407,11 +805,9 @@ static rd_kafka_t *new_client(daemon *d, rd_kafka_type_t type, const char *const
  */
 static void warm_producer(daemon *d, stage *st)
 {
-    static const nw_topic_role enrich_out[] = {NW_TOPIC_ENRICHED, NW_TOPIC_MATCHES, NW_TOPIC_DLQ};
-    static const nw_topic_role alert_out[] = {NW_TOPIC_ALERTS, NW_TOPIC_ALERT_STATE, NW_TOPIC_DLQ};
-    const nw_topic_role *roles = st->kind == STAGE_ENRICH ? enrich_out : alert_out;
-    for (size_t i = 0; i < 3; i++) {
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(st->producer, d->topics.name[roles[i]], NULL);
+    for (size_t i = 0; i < NOUT; i++) {
+        rd_kafka_topic_t *rkt =
+            rd_kafka_topic_new(st->producer, d->topics.name[out_roles(st)[i]], NULL);
         const rd_kafka_metadata_t *md = NULL;
         if (rkt != NULL &&
             rd_kafka_metadata(st->producer, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -430,18 +826,27 @@ static int open_stage(daemon *d, stage *st, int kind, char *errbuf, size_t errle
     st->in_topic = d->topics.name[kind == STAGE_ENRICH ? NW_TOPIC_RAW : NW_TOPIC_MATCHES];
     st->revoked = rd_kafka_topic_partition_list_new(8);
     const char *group = kind == STAGE_ENRICH ? d->s.group_enrich : d->s.group_alert;
-    char client[300], txn[512], host[128] = "host";
-    snprintf(client, sizeof client, NW_CONSUMER "-%s", st->name);
-    gethostname(host, sizeof host - 1);
-    snprintf(txn, sizeof txn, "%s-%s-%s-%ld", d->s.txn_prefix, st->name, host, (long)getpid());
+    /*
+     * Stable names per instance and stage, so that a restarted instance takes
+     * its place at once: the same group.instance.id gets its partitions back
+     * without a rebalance (static membership), and the same transactional.id
+     * fences the killed incarnation's producer and aborts its open
+     * transaction at init_transactions (docs/daemon.md, "Restarts").
+     */
+    char member[300];
+    snprintf(st->client_id, sizeof st->client_id, NW_CONSUMER "-%s", st->name);
+    snprintf(member, sizeof member, "%s-%s", d->s.instance_id, st->name);
+    snprintf(st->txn_id, sizeof st->txn_id, "%s-%s-%s", d->s.txn_prefix, st->name,
+             d->s.instance_id);
     const char *const cprops[][2] = {
         {"group.id", group},
-        {"client.id", client},
+        {"group.instance.id", member},
+        {"client.id", st->client_id},
         {"enable.auto.commit", "false"},
         {"enable.auto.offset.store", "false"},
         {"auto.offset.reset", "earliest"},
         {"isolation.level", "read_committed"},
-        {"partition.assignment.strategy", "cooperative-sticky"},
+        {"partition.assignment.strategy", "range"}, /* not cooperative-sticky: on_rebalance */
         {"enable.partition.eof", "false"},
     };
     st->consumer =
@@ -449,32 +854,15 @@ static int open_stage(daemon *d, stage *st, int kind, char *errbuf, size_t errle
     if (st->consumer == NULL)
         return -1;
     rd_kafka_poll_set_consumer(st->consumer);
-    const char *const pprops_eos[][2] = {
-        {"client.id", client},
-        {"transactional.id", txn},
-        {"enable.idempotence", "true"},
-        {"acks", "all"},
-        {"message.max.bytes", "10485760"},
-        {"linger.ms", "5"},
-        {"transaction.timeout.ms", "60000"},
-    };
-    const char *const pprops_alo[][2] = {
-        {"client.id", client}, {"enable.idempotence", "true"},
-        {"acks", "all"},       {"message.max.bytes", "10485760"},
-        {"linger.ms", "5"},
-    };
-    st->producer = d->s.eos ? new_client(d, RD_KAFKA_PRODUCER, pprops_eos,
-                                         sizeof pprops_eos / sizeof pprops_eos[0], errbuf, errlen)
-                            : new_client(d, RD_KAFKA_PRODUCER, pprops_alo,
-                                         sizeof pprops_alo / sizeof pprops_alo[0], errbuf, errlen);
-    if (st->producer == NULL)
+    read_limits(st, st->consumer);
+    if ((st->producer = new_producer(st, errbuf, errlen)) == NULL)
         return -1;
     if (kind == STAGE_ALERT) {
         char rgroup[300];
         snprintf(rgroup, sizeof rgroup, "%s-restore", group);
         const char *const rprops[][2] = {
             {"group.id", rgroup},
-            {"client.id", client},
+            {"client.id", st->client_id},
             {"enable.auto.commit", "false"},
             {"isolation.level", "read_committed"},
             {"enable.partition.eof", "true"},
@@ -531,7 +919,9 @@ static void free_pending(stage *st)
 static void close_stage(stage *st)
 {
     if (st->consumer != NULL) {
-        rd_kafka_consumer_close(st->consumer); /* leaves the group */
+        /* A static member does not leave its group: a restart within
+         * session.timeout.ms gets its partitions back without a rebalance. */
+        rd_kafka_consumer_close(st->consumer);
         rd_kafka_destroy(st->consumer);
     }
     if (st->restorer != NULL) {
@@ -552,6 +942,7 @@ static void close_stage(stage *st)
     free(st->owners);
     free_pending(st);
     free(st->pending);
+    free(st->unrestored);
     nw_alerter_free(st->alerter);
 }
 
@@ -568,15 +959,27 @@ static int produce(stage *st, const char *topic, int32_t partition, const void *
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
             return 0;
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && stop_signals < 2) {
             rd_kafka_poll(st->producer, 50);
             continue;
         }
         if (headers != NULL)
             rd_kafka_headers_destroy(headers);
+        if (refused_record(err)) {
+            st->refused = err;
+            snprintf(st->refused_why, sizeof st->refused_why,
+                     "Kafka refused an output record to %s (%zu bytes): %s", topic, vlen,
+                     rd_kafka_err2str(err));
+        }
         log_msg("%s: cannot produce to %s: %s", st->name, topic, rd_kafka_err2str(err));
         return -1;
     }
+}
+
+/* Would a record of these sizes fit the limit of the topic of role? */
+static bool fits(const stage *st, nw_topic_role role, size_t klen, size_t vlen, size_t hlen)
+{
+    return klen + vlen + hlen + RECORD_OVERHEAD <= (size_t)limit_of(st, role);
 }
 
 static rd_kafka_headers_t *json_headers(const char *schema)
@@ -587,23 +990,32 @@ static rd_kafka_headers_t *json_headers(const char *schema)
     return h;
 }
 
-/* The dead-letter record: the original key and value, headers saying why. */
+/*
+ * The dead-letter record: the original key and value, headers saying why. A
+ * value over the dead-letter topic's own limit is left out (header
+ * value.omitted says so), so that a dead letter is never refused itself.
+ */
 static int dead_letter(stage *st, const rd_kafka_message_t *m, const char *why)
 {
-    char part[16], off[32];
+    char part[16], off[32], omitted[128];
     snprintf(part, sizeof part, "%d", (int)m->partition);
     snprintf(off, sizeof off, "%lld", (long long)m->offset);
+    bool whole = fits(st, NW_TOPIC_DLQ, m->key_len, m->len, strlen(why) + 256);
     rd_kafka_headers_t *h = rd_kafka_headers_new(6);
     rd_kafka_header_add(h, "error", -1, why, -1);
     rd_kafka_header_add(h, "stage", -1, st->name, -1);
     rd_kafka_header_add(h, "source.topic", -1, rd_kafka_topic_name(m->rkt), -1);
     rd_kafka_header_add(h, "source.partition", -1, part, -1);
     rd_kafka_header_add(h, "source.offset", -1, off, -1);
+    if (!whole) {
+        snprintf(omitted, sizeof omitted, "%zu bytes, over the dead-letter topic's limit", m->len);
+        rd_kafka_header_add(h, "value.omitted", -1, omitted, -1);
+    }
     st->dead_letters++;
     log_msg("%s: %s [%d] offset %lld to %s: %s", st->name, rd_kafka_topic_name(m->rkt),
             (int)m->partition, (long long)m->offset, st->d->topics.name[NW_TOPIC_DLQ], why);
     return produce(st, st->d->topics.name[NW_TOPIC_DLQ], RD_KAFKA_PARTITION_UA, m->key, m->key_len,
-                   m->payload, m->len, h);
+                   whole ? m->payload : NULL, whole ? m->len : 0, h);
 }
 
 static void free_result(enrich_result *r)
@@ -701,15 +1113,51 @@ static void compute_enrich(const daemon *d, nw_enricher *en, const rd_kafka_mess
     nw_doc_free(doc);
 }
 
-/* Produces what compute_enrich made of m (in the stage's open transaction). */
+/* The reason a record of a document's output cannot be produced, or NULL when all fit. */
+static char *oversized(const stage *st, const enrich_result *r)
+{
+    char why[512];
+    const char *name = NULL;
+    size_t len = 0;
+    nw_topic_role role = NW_TOPIC_ENRICHED;
+    if (!fits(st, NW_TOPIC_ENRICHED, r->key_len, r->enriched_len, 128)) {
+        name = "enriched record";
+        len = r->enriched_len;
+    }
+    for (size_t i = 0; name == NULL && i < r->nmatches; i++)
+        if (!fits(st, NW_TOPIC_MATCHES, strlen(r->event_ids[i]), r->match_lens[i], 128)) {
+            name = "match record";
+            len = r->match_lens[i];
+            role = NW_TOPIC_MATCHES;
+        }
+    if (name == NULL)
+        return NULL;
+    snprintf(why, sizeof why,
+             "output too large: its %s is %zu bytes, over the %ld bytes topic %s takes "
+             "(max.message.bytes)",
+             name, len, limit_of(st, role), st->d->topics.name[role]);
+    return strdup(why);
+}
+
+/*
+ * Produces what compute_enrich made of m (in the stage's open transaction).
+ * Every record is checked against its topic's limit first: a document with
+ * one that would not fit goes to the dead-letter topic whole, and nothing of
+ * it is produced.
+ */
 static int emit_enrich(stage *st, const rd_kafka_message_t *m, const enrich_result *r)
 {
     daemon *d = st->d;
     if (r->why != NULL || r->enriched == NULL)
         return dead_letter(st, m, r->why != NULL ? r->why : "processing error: out of memory");
-    int rc =
-        produce(st, d->topics.name[NW_TOPIC_ENRICHED], RD_KAFKA_PARTITION_UA, r->key, r->key_len,
-                r->enriched, r->enriched_len, json_headers("newswatch.enriched/1"));
+    char *too_big = oversized(st, r);
+    if (too_big != NULL) {
+        int rc = dead_letter(st, m, too_big);
+        free(too_big);
+        return rc;
+    }
+    int rc = produce(st, d->topics.name[NW_TOPIC_ENRICHED], RD_KAFKA_PARTITION_UA, r->key,
+                     r->key_len, r->enriched, r->enriched_len, json_headers(NW_ENRICHED_SCHEMA));
     for (size_t i = 0; rc == 0 && i < r->nmatches; i++)
         rc = produce(st, d->topics.name[NW_TOPIC_MATCHES], RD_KAFKA_PARTITION_UA, r->event_ids[i],
                      strlen(r->event_ids[i]), r->matches[i], r->match_lens[i],
@@ -793,6 +1241,32 @@ static int process_alert(stage *st, const rd_kafka_message_t *m)
     if (nw_alerter_process(st->alerter, m->payload, m->len, &a, why, sizeof why) != NW_OK)
         return dead_letter(st, m, why);
     owners_set(st, a->event_id, m->partition);
+    const char *too_big = NULL;
+    size_t len = 0;
+    nw_topic_role role = NW_TOPIC_ALERT_STATE;
+    if (!fits(st, NW_TOPIC_ALERT_STATE, strlen(a->event_id), a->state_len, 128)) {
+        too_big = "state record";
+        len = a->state_len;
+    } else if (a->json != NULL &&
+               !fits(st, NW_TOPIC_ALERTS, strlen(a->event_id), a->json_len, 128)) {
+        too_big = "alert";
+        len = a->json_len;
+        role = NW_TOPIC_ALERTS;
+    }
+    if (too_big != NULL) {
+        /*
+         * The alerter's state already counts this match: the batch is aborted
+         * (the state restored from the changelog) and split until this match
+         * is alone, which then goes to the dead-letter topic (run_batch).
+         */
+        st->refused = RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
+        snprintf(st->refused_why, sizeof st->refused_why,
+                 "output too large: its %s is %zu bytes, over the %ld bytes topic %s takes "
+                 "(max.message.bytes)",
+                 too_big, len, limit_of(st, role), d->topics.name[role]);
+        nw_alert_free(a);
+        return -1;
+    }
     /* The state goes to the same partition of the changelog as the match came from. */
     int rc =
         produce(st, d->topics.name[NW_TOPIC_ALERT_STATE], m->partition, a->event_id,
@@ -819,28 +1293,40 @@ static bool revoked(const stage *st, const rd_kafka_message_t *m)
     return false;
 }
 
+/* A consumer error that means the broker is away (the stage waits for it, quietly). */
+static bool broker_away(rd_kafka_resp_err_t err)
+{
+    return err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
+           err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__RESOLVE;
+}
+
 /*
- * Polls up to batch.messages messages or batch.ms. The batch closes early
- * when the messages already fetched run out (low latency under a light
- * load, full batches under a backlog). idle_ms bounds the wait for a first
- * message: short when the other stage of this thread has work.
+ * Polls up to batch.messages messages (or batch_limit while a refused record
+ * is being isolated) or batch.ms. The batch closes early when the messages
+ * already fetched run out (low latency under a light load, full batches
+ * under a backlog). idle_ms bounds the wait for a first message: short when
+ * the other stage of this thread has work. -1 on a fatal consumer error.
  */
-static void collect(stage *st, long idle_ms)
+static int collect(stage *st, long idle_ms)
 {
     const settings *s = &st->d->s;
     if (st->cap < (size_t)s->batch_messages) {
         rd_kafka_message_t **nb = realloc(st->batch, (size_t)s->batch_messages * sizeof(*nb));
         if (nb == NULL)
-            return;
+            return 0;
         st->batch = nb;
         st->cap = (size_t)s->batch_messages;
     }
+    size_t most = (size_t)s->batch_messages;
+    if (st->batch_limit > 0 && st->batch_limit < most)
+        most = st->batch_limit;
     rd_kafka_topic_partition_list_destroy(st->revoked);
     st->revoked = rd_kafka_topic_partition_list_new(8);
+    int rc = 0;
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     long left = s->batch_ms;
-    while (st->n < (size_t)s->batch_messages && left > 0 && stop_signals == 0) {
+    while (st->n < most && left > 0 && stop_signals == 0) {
         long wait = st->n > 0 ? 5 : (idle_ms < left ? idle_ms : left);
         rd_kafka_message_t *m = rd_kafka_consumer_poll(st->consumer, (int)(wait < 50 ? wait : 50));
         if (m == NULL && (st->n > 0 || idle_ms < s->batch_ms))
@@ -848,8 +1334,21 @@ static void collect(stage *st, long idle_ms)
         if (m != NULL) {
             if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 st->batch[st->n++] = m;
+            } else if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+                char why[512];
+                rd_kafka_fatal_error(st->consumer, why, sizeof why);
+                log_msg("%s: fatal consumer error: %s%s", st->name, why,
+                        strstr(why, "instance") != NULL
+                            ? " (another process uses this instance.id: give each instance its "
+                              "own, with --instance-id or [consumer] instance.id)"
+                            : "");
+                rd_kafka_message_destroy(m);
+                rc = -1;
+                break;
             } else {
-                if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                if (broker_away(m->err))
+                    note_outage(st, rd_kafka_message_errstr(m));
+                else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                     log_msg("%s: consumer: %s", st->name, rd_kafka_message_errstr(m));
                 rd_kafka_message_destroy(m);
             }
@@ -858,114 +1357,251 @@ static void collect(stage *st, long idle_ms)
         left =
             s->batch_ms - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
     }
-    /* Drop what belongs to partitions revoked meanwhile. */
+    /* Drop what belongs to partitions revoked meanwhile, or held until their state is restored. */
     size_t k = 0;
     for (size_t i = 0; i < st->n; i++) {
-        if (revoked(st, st->batch[i]))
+        if (revoked(st, st->batch[i]) || held(st, st->batch[i]->partition))
             rd_kafka_message_destroy(st->batch[i]);
         else
             st->batch[k++] = st->batch[i];
     }
     st->n = k;
+    return rc;
 }
 
-/* The offsets to commit: one past the last message of each partition in the batch. */
-static rd_kafka_topic_partition_list_t *batch_offsets(const stage *st)
+/*
+ * One past the last message (first: at the first message) of each partition
+ * in the batch: the offsets a commit stores, or where a failed batch starts
+ * again.
+ */
+static rd_kafka_topic_partition_list_t *batch_offsets(const stage *st, bool first)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
     for (size_t i = 0; i < st->n; i++) {
         const rd_kafka_message_t *m = st->batch[i];
+        int64_t at = first ? m->offset : m->offset + 1;
         rd_kafka_topic_partition_t *tp =
             rd_kafka_topic_partition_list_find(l, rd_kafka_topic_name(m->rkt), m->partition);
-        if (tp == NULL)
+        if (tp == NULL) {
             tp = rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(m->rkt), m->partition);
-        if (m->offset + 1 > tp->offset)
-            tp->offset = m->offset + 1;
+            tp->offset = at;
+        } else if (first ? at < tp->offset : at > tp->offset) {
+            tp->offset = at;
+        }
     }
     return l;
 }
 
-/* After a failed batch: back to the committed offsets, and (alert stage) to the committed state. */
-static void rewind_batch(stage *st)
+/*
+ * After a failed batch: back to its first messages (everything before them
+ * is committed: batches follow one another, and a failed one is started
+ * again; seek false: the consumer stays where it is), and in the alert stage
+ * back to the committed state. The seek needs no broker, so it works in an
+ * outage; a partition whose state cannot be read back then is held until it
+ * can.
+ */
+static void rewind_batch(stage *st, bool seek)
 {
-    rd_kafka_topic_partition_list_t *l = batch_offsets(st);
-    rd_kafka_resp_err_t err = rd_kafka_committed(st->consumer, l, 10000);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        log_msg("%s: cannot read the committed offsets: %s", st->name, rd_kafka_err2str(err));
-    for (int i = 0; i < l->cnt; i++)
-        if (l->elems[i].offset < 0)
-            l->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_error_t *e = rd_kafka_seek_partitions(st->consumer, l, 10000);
+    rd_kafka_topic_partition_list_t *l = batch_offsets(st, true);
+    rd_kafka_error_t *e = seek ? rd_kafka_seek_partitions(st->consumer, l, 10000) : NULL;
     if (e != NULL) {
         log_msg("%s: cannot rewind: %s", st->name, rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
     }
+    for (int i = 0; seek && i < l->cnt; i++)
+        if (l->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+            log_msg("%s: cannot rewind %s [%d]: %s", st->name, l->elems[i].topic,
+                    (int)l->elems[i].partition, rd_kafka_err2str(l->elems[i].err));
     if (st->kind == STAGE_ALERT) {
-        for (int i = 0; i < l->cnt; i++) {
-            forget_partition(st, l->elems[i].partition);
-            restore_partition(st, l->elems[i].partition);
-        }
+        for (int i = 0; i < l->cnt; i++)
+            if (!held(st, l->elems[i].partition) &&
+                restore_partition(st, l->elems[i].partition) != 0)
+                hold_partition(st, l->elems[i].partition);
     }
     rd_kafka_topic_partition_list_destroy(l);
     free_pending(st);
 }
 
-/* Commits the transaction, retrying what can be retried. 0, or -1 aborted, or -2 fatal. */
-static int commit_txn(stage *st)
+/* ---- transactions: one call at a time, a timed-out call called again ---- */
+
+typedef enum txn_call { TXN_INIT, TXN_BEGIN, TXN_SEND_OFFSETS, TXN_COMMIT, TXN_ABORT } txn_call;
+
+static const char *const txn_call_name[] = {"initialising transactions", "beginning a transaction",
+                                            "sending the offsets", "committing",
+                                            "aborting the transaction"};
+
+static rd_kafka_error_t *txn_once(stage *st, txn_call call,
+                                  const rd_kafka_topic_partition_list_t *offsets,
+                                  const rd_kafka_consumer_group_metadata_t *cgmd)
 {
-    rd_kafka_topic_partition_list_t *offsets = batch_offsets(st);
-    rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(st->consumer);
-    int rc = 0;
-    for (int attempt = 0;; attempt++) {
-        rd_kafka_error_t *e =
-            rd_kafka_send_offsets_to_transaction(st->producer, offsets, cgmd, TXN_TIMEOUT_MS);
-        if (e == NULL)
-            e = rd_kafka_commit_transaction(st->producer, TXN_TIMEOUT_MS);
-        if (e == NULL)
-            break;
-        if (rd_kafka_error_is_fatal(e)) {
-            log_msg("%s: fatal transaction error: %s", st->name, rd_kafka_error_string(e));
-            rd_kafka_error_destroy(e);
-            rc = -2;
-            break;
-        }
-        if (rd_kafka_error_txn_requires_abort(e) || attempt >= 20 || stop_signals > 1) {
-            log_msg("%s: aborting the transaction: %s", st->name, rd_kafka_error_string(e));
-            rd_kafka_error_destroy(e);
-            rd_kafka_error_t *ae = rd_kafka_abort_transaction(st->producer, TXN_TIMEOUT_MS);
-            if (ae != NULL) {
-                log_msg("%s: abort failed: %s", st->name, rd_kafka_error_string(ae));
-                rc = rd_kafka_error_is_fatal(ae) ? -2 : -1;
-                rd_kafka_error_destroy(ae);
-            } else {
-                rc = -1;
-            }
-            break;
-        }
-        log_msg("%s: committing the transaction failed, retrying: %s", st->name,
-                rd_kafka_error_string(e));
-        rd_kafka_error_destroy(e);
+    switch (call) {
+    case TXN_INIT:
+        return rd_kafka_init_transactions(st->producer, TXN_CALL_MS);
+    case TXN_BEGIN:
+        return rd_kafka_begin_transaction(st->producer);
+    case TXN_SEND_OFFSETS:
+        return rd_kafka_send_offsets_to_transaction(st->producer, offsets, cgmd, TXN_CALL_MS);
+    case TXN_COMMIT:
+        return rd_kafka_commit_transaction(st->producer, TXN_CALL_MS);
+    case TXN_ABORT:
+        return rd_kafka_abort_transaction(st->producer, TXN_CALL_MS);
     }
-    rd_kafka_consumer_group_metadata_destroy(cgmd);
-    rd_kafka_topic_partition_list_destroy(offsets);
-    return rc;
+    return NULL;
 }
 
-/* at_least_once: wait for every output's delivery report, then commit the offsets. */
+/*
+ * Makes one transactional call, calling it again while it fails with a
+ * retriable error (a timeout, the broker away: librdkafka requires the same
+ * call again, and no other call meanwhile). So a broker that is away for
+ * ten minutes is waited for. Returns NULL, or the error that ended it (the
+ * caller destroys it); a second signal ends the wait.
+ */
+static rd_kafka_error_t *txn(stage *st, txn_call call,
+                             const rd_kafka_topic_partition_list_t *offsets,
+                             const rd_kafka_consumer_group_metadata_t *cgmd)
+{
+    for (;;) {
+        rd_kafka_error_t *e = txn_once(st, call, offsets, cgmd);
+        if (e == NULL || !rd_kafka_error_is_retriable(e) || stop_signals > 1)
+            return e;
+        char what[600];
+        snprintf(what, sizeof what, "%s: %s", txn_call_name[call], rd_kafka_error_string(e));
+        note_outage(st, what);
+        rd_kafka_error_destroy(e);
+        sleep_ms(200);
+    }
+}
+
+/* Destroys a producer that may hang on a broker that is away: on a thread of its own. */
+static void *destroy_client(void *rk)
+{
+    rd_kafka_destroy(rk);
+    return NULL;
+}
+
+static void retire_producer(rd_kafka_t *rk)
+{
+    if (rk == NULL)
+        return;
+    rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT |
+                           RD_KAFKA_PURGE_F_NON_BLOCKING);
+    pthread_t t;
+    if (pthread_create(&t, NULL, destroy_client, rk) == 0)
+        pthread_detach(t);
+    else
+        rd_kafka_destroy(rk);
+}
+
+/*
+ * Replaces the stage's producer after an error that left it unusable (fatal,
+ * fenced because its transaction timed out in an outage, or a failed abort):
+ * the new one's init_transactions fences the old and aborts its transaction.
+ * Waits for the broker as long as it takes. -1 when the daemon must stop:
+ * producers reset over and over mean another instance shares this one's
+ * transactional.id.
+ */
+static int reset_producer(stage *st)
+{
+    double now = now_ms();
+    if (now - st->reset_window_ms > RESET_WINDOW_MS) {
+        st->reset_window_ms = now;
+        st->resets = 0;
+    }
+    if (++st->resets > RESETS_MAX) {
+        log_msg("%s: the producer was fenced %d times in %d s: another process uses "
+                "transactional.id %s (give each instance its own instance.id); stopping",
+                st->name, st->resets - 1, RESET_WINDOW_MS / 1000, st->txn_id);
+        return -1;
+    }
+    log_msg("%s: recreating the producer (transactional.id %s)", st->name, st->txn_id);
+    retire_producer(st->producer);
+    st->producer = NULL;
+    while (stop_signals == 0) {
+        char err[512];
+        if ((st->producer = new_producer(st, err, sizeof err)) == NULL) {
+            log_msg("%s: cannot create a producer: %s", st->name, err);
+            return -1;
+        }
+        if (!st->d->s.eos)
+            return 0;
+        rd_kafka_error_t *e = txn(st, TXN_INIT, NULL, NULL);
+        if (e == NULL)
+            return 0;
+        log_msg("%s: %s failed: %s", st->name, txn_call_name[TXN_INIT], rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        retire_producer(st->producer);
+        st->producer = NULL;
+        sleep_ms(1000);
+    }
+    return 0; /* stopping: the loop ends before the producer is needed */
+}
+
+/* Aborts the open transaction; a producer that cannot abort is replaced. 0, or -1 to stop. */
+static int abort_txn(stage *st)
+{
+    rd_kafka_error_t *e = txn(st, TXN_ABORT, NULL, NULL);
+    if (e == NULL)
+        return 0;
+    log_msg("%s: %s failed: %s", st->name, txn_call_name[TXN_ABORT], rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    return reset_producer(st);
+}
+
+/*
+ * Commits the transaction with the batch's offsets: 0 committed, 1 aborted
+ * (the batch is to be done again), -1 the daemon must stop.
+ */
+static int commit_txn(stage *st)
+{
+    rd_kafka_topic_partition_list_t *offsets = batch_offsets(st, false);
+    rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(st->consumer);
+    rd_kafka_error_t *e = txn(st, TXN_SEND_OFFSETS, offsets, cgmd);
+    if (e == NULL)
+        e = txn(st, TXN_COMMIT, NULL, NULL);
+    rd_kafka_consumer_group_metadata_destroy(cgmd);
+    rd_kafka_topic_partition_list_destroy(offsets);
+    if (e == NULL)
+        return 0;
+    bool abortable = rd_kafka_error_txn_requires_abort(e);
+    log_msg("%s: the transaction failed (%s): %s", st->name,
+            abortable ? "aborting it" : "recreating the producer", rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    int rc = abortable ? abort_txn(st) : reset_producer(st);
+    return rc != 0 ? -1 : 1;
+}
+
+/* at_least_once: wait for every output's delivery report, then commit the offsets. 0 or 1. */
 static int commit_alo(stage *st)
 {
     unsigned long before = st->delivery_errors;
     rd_kafka_flush(st->producer, TXN_TIMEOUT_MS);
     if (rd_kafka_outq_len(st->producer) > 0 || st->delivery_errors != before)
-        return -1;
-    rd_kafka_topic_partition_list_t *offsets = batch_offsets(st);
+        return 1;
+    rd_kafka_topic_partition_list_t *offsets = batch_offsets(st, false);
     rd_kafka_resp_err_t err = rd_kafka_commit(st->consumer, offsets, 0);
     rd_kafka_topic_partition_list_destroy(offsets);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log_msg("%s: cannot commit offsets: %s", st->name, rd_kafka_err2str(err));
-        return -1;
+        return 1;
     }
     return 0;
+}
+
+/* Begins a transaction (exactly-once); 0, 1 when the batch must wait, -1 to stop. */
+static int begin_txn(stage *st)
+{
+    if (!st->d->s.eos)
+        return 0;
+    if (st->producer == NULL && reset_producer(st) != 0)
+        return -1;
+    if (st->producer == NULL)
+        return 1; /* stopping */
+    rd_kafka_error_t *e = txn(st, TXN_BEGIN, NULL, NULL);
+    if (e == NULL)
+        return 0;
+    log_msg("%s: cannot begin a transaction: %s", st->name, rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    return reset_producer(st) != 0 ? -1 : 1;
 }
 
 static void deliver_pending(stage *st)
@@ -982,26 +1618,9 @@ static void deliver_pending(stage *st)
     free_pending(st);
 }
 
-/* One batch: collect, process in a transaction, commit. 0, or -2 on a fatal error. */
-static int run_batch(stage *st, long idle_ms)
+/* Processes the batch into the open transaction (or the producer's queue). 0, or -1. */
+static int process_batch(stage *st)
 {
-    collect(st, idle_ms);
-    st->last_batch = st->n;
-    if (st->n == 0)
-        return 0;
-    bool eos = st->d->s.eos;
-    if (eos) {
-        rd_kafka_error_t *e = rd_kafka_begin_transaction(st->producer);
-        if (e != NULL) {
-            log_msg("%s: cannot begin a transaction: %s", st->name, rd_kafka_error_string(e));
-            int fatal = rd_kafka_error_is_fatal(e);
-            rd_kafka_error_destroy(e);
-            if (fatal)
-                return -2;
-            rewind_batch(st);
-            goto done;
-        }
-    }
     int rc = 0;
     if (st->kind == STAGE_ENRICH) {
         bool computed = enrich_batch(st) == 0; /* false: no results to produce or free */
@@ -1019,31 +1638,88 @@ static int run_batch(stage *st, long idle_ms)
             st->processed++;
         }
     }
+    return rc;
+}
+
+/* Commits what the open transaction holds: 0, 1 (the batch is to be done again), -1 to stop. */
+static int commit(stage *st)
+{
+    return st->d->s.eos ? commit_txn(st) : commit_alo(st);
+}
+
+/*
+ * A batch failed because Kafka refused a record (or one would not fit): the
+ * next batches are halved until the input that made it is alone, and that
+ * input then goes to the dead-letter topic in a transaction of its own.
+ * Returns -1 when the daemon must stop.
+ */
+static int isolate_refused(stage *st)
+{
+    if (st->n > 1) {
+        st->batch_limit = st->n / 2;
+        log_msg("%s: a record was refused (%s); splitting the batch (%zu messages next)", st->name,
+                st->refused_why, st->batch_limit);
+        return 0;
+    }
+    char why[600];
+    snprintf(why, sizeof why, "%s", st->refused_why);
+    st->refused = RD_KAFKA_RESP_ERR_NO_ERROR;
+    int rc = begin_txn(st);
     if (rc != 0) {
-        if (eos) {
-            rd_kafka_error_t *e = rd_kafka_abort_transaction(st->producer, TXN_TIMEOUT_MS);
-            if (e != NULL) {
-                int fatal = rd_kafka_error_is_fatal(e);
-                rd_kafka_error_destroy(e);
-                if (fatal)
-                    return -2;
-            }
-        }
-        rewind_batch(st);
+        if (rc > 0)
+            rewind_batch(st, true);
+        return rc < 0 ? -1 : 0;
+    }
+    if (dead_letter(st, st->batch[0], why) != 0) {
+        if (st->d->s.eos && abort_txn(st) != 0)
+            return -1;
+        rewind_batch(st, true);
+        return 0;
+    }
+    rc = commit(st);
+    if (rc == 1)
+        rewind_batch(st, true);
+    return rc < 0 ? -1 : 0;
+}
+
+/* One batch: collect, process in a transaction, commit. 0, or -2 when the daemon must stop. */
+static int run_batch(stage *st, long idle_ms)
+{
+    if (collect(st, idle_ms) != 0)
+        return -2;
+    st->last_batch = st->n;
+    if (st->n == 0)
+        return 0;
+    int rc = begin_txn(st);
+    if (rc != 0) {
+        rewind_batch(st, true);
         goto done;
     }
-    rc = eos ? commit_txn(st) : commit_alo(st);
-    if (rc == -2)
-        return -2;
-    if (rc == -1)
-        rewind_batch(st);
-    else
+    st->refused = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (process_batch(st) != 0) {
+        rc = st->d->s.eos && abort_txn(st) != 0 ? -1 : 1;
+        if (st->d->s.eos && rc > 0 && st->refused == RD_KAFKA_RESP_ERR_NO_ERROR)
+            log_msg("%s: the batch could not be produced; doing it again", st->name);
+    } else {
+        rc = commit(st);
+    }
+    if (rc == 0) {
+        note_resumed(st);
         deliver_pending(st); /* only committed alerts reach the sinks */
+        if (st->batch_limit > 0 && (st->batch_limit *= 2) >= (size_t)st->d->s.batch_messages)
+            st->batch_limit = 0;
+    } else if (rc > 0) {
+        bool refused = st->refused != RD_KAFKA_RESP_ERR_NO_ERROR;
+        /* A message alone and refused is dead-lettered where the consumer stands. */
+        rewind_batch(st, !(refused && st->n == 1));
+        if (refused && isolate_refused(st) != 0)
+            rc = -1;
+    }
 done:
     for (size_t i = 0; i < st->n; i++)
         rd_kafka_message_destroy(st->batch[i]);
     st->n = 0;
-    return 0;
+    return rc < 0 ? -2 : 0;
 }
 
 /* ---- reload, shutdown watchdog, main --------------------------------------- */
@@ -1071,6 +1747,20 @@ static nw_enricher **new_enrichers(const daemon *d, char *errbuf, size_t errlen)
     return en;
 }
 
+static int reset_producer(stage *st);
+
+/* After SIGHUP: the topics' limits read again; a producer whose batches no longer fit is replaced.
+ */
+static void refresh_limits(stage *st)
+{
+    read_limits(st, st->consumer);
+    if (smallest_limit(st) < st->producer_limit) {
+        log_msg("%s: a topic's max.message.bytes is now %ld bytes", st->name, smallest_limit(st));
+        if (reset_producer(st) != 0)
+            st->d->failed = true;
+    }
+}
+
 /* SIGHUP: loads everything anew; a file with a mistake keeps the old configuration. */
 static void reload(daemon *d)
 {
@@ -1096,6 +1786,10 @@ static void reload(daemon *d)
     }
     if (d->alert.alerter != NULL)
         nw_alerter_set_rules(d->alert.alerter, d->pipeline.rules);
+    stage *stages[2] = {&d->enrich, &d->alert};
+    for (int i = 0; i < 2; i++)
+        if (stages[i]->consumer != NULL)
+            refresh_limits(stages[i]);
     nw_pipeline_unload(&old);
     log_msg("reloaded: %zu entities, %zu furniture rules, %zu tracked events",
             nw_gazetteer_count(d->pipeline.gazetteer), nw_furniture_count(d->pipeline.furniture),
@@ -1106,7 +1800,11 @@ typedef struct watchdog {
     int shutdown_ms;
 } watchdog;
 
-/* A second signal exits at once; a shutdown that overruns its bound exits too. */
+/*
+ * A second signal exits at once; a shutdown that overruns its bound exits
+ * too, whether a signal or a fatal error began it (closing the clients can
+ * hang on a broker that is away).
+ */
 static void *watch(void *arg)
 {
     const watchdog *w = arg;
@@ -1114,7 +1812,7 @@ static void *watch(void *arg)
     for (;;) {
         struct timespec tick = {0, 100 * 1000000L};
         nanosleep(&tick, NULL);
-        if (stop_signals == 0)
+        if (stop_signals == 0 && shutdown_begun == 0)
             continue;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (first.tv_sec == 0)
@@ -1147,6 +1845,16 @@ int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf)
         nw_topics_configure(&d.topics, conf, err, sizeof err) != NW_OK) {
         fprintf(stderr, NW_CONSUMER ": %s\n", err);
         return NW_EXIT_USAGE;
+    }
+    if (o->instance_id != NULL) {
+        if (!valid_instance_id(o->instance_id)) {
+            fprintf(stderr,
+                    NW_CONSUMER ": --instance-id '%s': expected 1 to 100 letters, digits, '.', "
+                                "'_' or '-'\n",
+                    o->instance_id);
+            return NW_EXIT_USAGE;
+        }
+        snprintf(d.s.instance_id, sizeof d.s.instance_id, "%s", o->instance_id);
     }
     nw_pipeline_paths paths = {o->gazetteer, o->furniture, o->events};
     if (nw_pipeline_load(&d.pipeline, &paths, conf, err, sizeof err) != NW_OK) {
@@ -1203,11 +1911,11 @@ int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf)
         goto done;
     }
     all_stages[1] = (stages & STAGE_ALERT) ? &d.alert : NULL;
-    log_msg("running %s%s%s (%s) on %s", (stages & STAGE_ENRICH) ? "enrich" : "",
+    log_msg("running %s%s%s (%s) on %s as instance %s", (stages & STAGE_ENRICH) ? "enrich" : "",
             stages == (STAGE_ENRICH | STAGE_ALERT) ? " and " : "",
             (stages & STAGE_ALERT) ? "alert" : "", d.s.eos ? "exactly-once" : "at-least-once",
-            o->brokers != NULL ? o->brokers : "the configured brokers");
-    while (stop_signals == 0) {
+            o->brokers != NULL ? o->brokers : "the configured brokers", d.s.instance_id);
+    while (stop_signals == 0 && !d.failed) {
         if (reload_requested) {
             reload_requested = 0;
             reload(&d);
@@ -1226,17 +1934,23 @@ int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf)
             status = NW_EXIT_FAILED;
             break;
         }
+        if (stages & STAGE_ALERT)
+            retry_restores(&d.alert);
         long alert_wait = both && d.enrich.last_batch > 0 ? 0 : idle;
         if ((stages & STAGE_ALERT) && run_batch(&d.alert, alert_wait) == -2) {
             status = NW_EXIT_FAILED;
             break;
         }
     }
+    shutdown_begun = 1;
+    if (d.failed)
+        status = NW_EXIT_FAILED;
     log_msg("stopping: enrich %lu messages (%lu to the dead-letter topic), alert %lu messages "
             "(%lu alerts, %lu to the dead-letter topic)",
             d.enrich.processed, d.enrich.dead_letters, d.alert.processed, d.alert.alerts,
             d.alert.dead_letters);
 done:
+    shutdown_begun = 1;
     close_stage(&d.enrich);
     close_stage(&d.alert);
     all_stages[0] = all_stages[1] = NULL;

@@ -28,7 +28,7 @@ const char nw_consumer_usage[] =
     "                          file, a directory, a .jsonl file, or - for JSON Lines on\n"
     "                          stdin (the default), as for newswatch-producer\n"
     "      --emit LIST         what --replay writes, comma-separated, in this order per\n"
-    "                          document: enriched (newswatch.enriched/1), matches\n"
+    "                          document: enriched (newswatch.enriched/2), matches\n"
     "                          (newswatch.match/2), alerts (newswatch.alert/2);\n"
     "                          default enriched\n"
     "      --create-topics     create the topics newswatch uses, if missing:\n"
@@ -40,6 +40,9 @@ const char nw_consumer_usage[] =
     "Options:\n"
     "  -b BROKERS              bootstrap brokers, host:port[,...] (default 127.0.0.1:9092)\n"
     "      --stage STAGE       the daemon runs enrich, alert or all (default all)\n"
+    "      --instance-id ID    the daemon's stable name in its consumer groups and\n"
+    "                          transactions (default: [consumer] instance.id, else\n"
+    "                          the host name); two instances need two ids\n"
     "  -X KEY=VALUE            librdkafka property, repeatable; later ones win\n"
     "  -c FILE                 configuration file (see config/newswatch.conf)\n"
     "      --gazetteer FILE    entities (default: [pipeline] gazetteer, else\n"
@@ -72,6 +75,7 @@ enum {
     OPT_MAX_BYTES,
     OPT_EVENTS,
     OPT_STAGE,
+    OPT_INSTANCE_ID,
 };
 
 void nw_consumer_opts_free(nw_consumer_opts *o)
@@ -129,6 +133,7 @@ nw_err nw_consumer_opts_parse(int argc, char **argv, nw_consumer_opts *o, char *
         {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
         {"events", required_argument, NULL, OPT_EVENTS},
         {"stage", required_argument, NULL, OPT_STAGE},
+        {"instance-id", required_argument, NULL, OPT_INSTANCE_ID},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -195,6 +200,9 @@ nw_err nw_consumer_opts_parse(int argc, char **argv, nw_consumer_opts *o, char *
             else
                 err = nw_set_error(errbuf, errlen, NW_EINVAL,
                                    "--stage '%s': expected enrich, alert or all", optarg);
+            break;
+        case OPT_INSTANCE_ID:
+            o->instance_id = optarg;
             break;
         case OPT_MAX_BYTES:
             if ((err = parse_long("--max-bytes", optarg, 1, 1L << 30, &v, errbuf, errlen)) == NW_OK)

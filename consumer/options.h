@@ -29,6 +29,7 @@ typedef struct nw_consumer_opts {
     int partitions, replication_factor; /* --create-topics; replication -1: broker default */
     unsigned emit;                      /* nw_emit bits, --replay */
     int stages;                         /* daemon: 1 enrich, 2 alert, 0 both (--stage) */
+    const char *instance_id;            /* daemon: --instance-id, NULL: the configured one */
     size_t max_bytes;                   /* 0: the default */
     bool quiet, help, version;
     const char *const *paths; /* --replay inputs; "-" when none given */
