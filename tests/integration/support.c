@@ -73,6 +73,40 @@ void it_create_topic(const char *name, int partitions)
     rd_kafka_destroy(rk);
 }
 
+void it_set_topic_config(const char *name, const char *key, const char *value)
+{
+    rd_kafka_t *rk = admin_client();
+    rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name);
+    if (rd_kafka_ConfigResource_set_config(res, key, value) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        fail_msg("AlterConfigs %s: cannot set %s", name, key);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AlterConfigs(rk, &res, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
+    if (ev == NULL)
+        fail_msg("AlterConfigs %s: no answer", name);
+    if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        fail_msg("AlterConfigs %s: %s", name, rd_kafka_event_error_string(ev));
+    size_t cnt = 0;
+    const rd_kafka_ConfigResource_t **got =
+        rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev), &cnt);
+    for (size_t i = 0; i < cnt; i++)
+        if (rd_kafka_ConfigResource_error(got[i]) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            fail_msg("AlterConfigs %s: %s", name, rd_kafka_ConfigResource_error_string(got[i]));
+    rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_ConfigResource_destroy(res);
+    /* The broker applies it a moment later: wait until it says so (for the one key read back). */
+    for (int i = 0; strcmp(key, "max.message.bytes") == 0 && i < 100; i++) {
+        long limit = 0;
+        char err[512];
+        if (nw_kafka_topic_limits(rk, &name, 1, &limit, 5000, err, sizeof err) == NW_OK &&
+            limit == atol(value))
+            break;
+        it_sleep_ms(100);
+    }
+    rd_kafka_destroy(rk);
+}
+
 void it_run(const char *cmdline, const char *stdin_path, it_result *r)
 {
     memset(r, 0, sizeof *r);

@@ -22,6 +22,12 @@ const char *it_seeds_dir(void);
 void it_topic_name(const char *prefix, char *out, size_t len);
 /* Creates a topic with the admin API (fails the test on error). */
 void it_create_topic(const char *name, int partitions);
+/*
+ * Sets one configuration of a topic with AlterConfigs (which replaces the
+ * topic's other dynamic configurations by their defaults); fails the test on
+ * error.
+ */
+void it_set_topic_config(const char *name, const char *key, const char *value);
 
 typedef struct it_result {
     int status;      /* exit status, or 128+signal */

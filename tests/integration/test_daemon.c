@@ -480,8 +480,9 @@ static void two_instances_share_the_work(void **state)
     world_init(&w, "two", 6, NULL);
     char corpus[700];
     write_corpus(&w, 300, corpus, sizeof corpus);
-    long a = start_daemon(&w, NULL);
-    long b = start_daemon(&w, NULL);
+    /* Two instances need two instance ids (static membership, transactional ids). */
+    long a = start_daemon(&w, "--instance-id=it-a");
+    long b = start_daemon(&w, "--instance-id=it-b");
     it_sleep_ms(3000);
     publish(&w, corpus);
     it_sleep_ms(1500);
