@@ -41,6 +41,13 @@
 /* Retry a partition whose state could not be restored after this long, doubling up to a minute. */
 #define RESTORE_RETRY_MS     2000
 #define RESTORE_RETRY_MAX_MS 60000
+/*
+ * Batches that fail one after another for no reason a record gave: from the
+ * FAILURES_TO_SPLIT-th the batch is halved. Such a failure is never blamed on
+ * a message (a cluster short of in-sync replicas fails every batch alike):
+ * only a record the broker refuses for itself sends its input to the DLQ.
+ */
+#define FAILURES_TO_SPLIT 3
 /* Producer resets within RESET_WINDOW_MS beyond which another instance must share our id. */
 #define RESETS_MAX      4
 #define RESET_WINDOW_MS 120000
@@ -206,7 +213,6 @@ typedef struct stage {
     char client_id[300], txn_id[512];
     rd_kafka_message_t **batch;
     size_t n, cap;
-    rd_kafka_topic_partition_list_t *revoked; /* during the batch being collected */
     unsigned long delivery_errors;
     /* max.message.bytes of each topic (by nw_topic_role); 0 for those the stage does not write */
     long limit[NW_TOPIC_ROLE_COUNT];
@@ -219,12 +225,17 @@ typedef struct stage {
     rd_kafka_resp_err_t refused;
     char refused_why[512];
     size_t batch_limit;
+    int failures;           /* batches failed in a row */
+    char last_error[512];   /* why the last one failed */
     double outage_since_ms; /* 0, or when the broker stopped answering */
     long producer_limit;    /* smallest_limit() when the producer was made (its batch.size) */
     int resets;             /* producer resets in the current window */
     double reset_window_ms; /* when that window began */
     unrestored *unrestored;
     size_t nunrestored, capunrestored;
+    /* The group's members (group.instance.id) at the last assignment, this one's included. */
+    char **members;
+    size_t nmembers;
     /* the enrich stage: one result per message of the batch */
     enrich_result *results;
     size_t capresults;
@@ -569,12 +580,97 @@ static void retry_restores(stage *st)
     }
 }
 
+static rd_kafka_conf_t *base_conf(daemon *d, bool producer, char *errbuf, size_t errlen);
+
+/*
+ * Fences the transactional id of an instance that has left the group: a
+ * producer with its id calls init_transactions, which aborts the open
+ * transaction it left (the offsets that transaction holds back would keep
+ * its partitions unreadable to their new owner until transaction.timeout.ms
+ * and the broker's next check). A zombie that is in fact alive is fenced as
+ * it should be; it replaces its producer and goes on.
+ */
+static void fence_instance(stage *st, const char *member)
+{
+    char instance[256], txn[512], err[512];
+    size_t suffix = strlen(st->name) + 1, len = strlen(member);
+    if (len <= suffix || strcmp(member + len - suffix + 1, st->name) != 0 ||
+        member[len - suffix] != '-')
+        return; /* not one of ours: <instance>-<stage> */
+    snprintf(instance, sizeof instance, "%.*s", (int)(len - suffix), member);
+    snprintf(txn, sizeof txn, "%s-%s-%s", st->d->s.txn_prefix, st->name, instance);
+    rd_kafka_conf_t *kc = base_conf(st->d, true, err, sizeof err);
+    if (kc == NULL || nw_kafka_conf_set(kc, "transactional.id", txn, err, sizeof err) != NW_OK) {
+        if (kc != NULL)
+            rd_kafka_conf_destroy(kc);
+        log_msg("%s: cannot fence %s: %s", st->name, txn, err);
+        return;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, err, sizeof err);
+    if (rk == NULL) {
+        rd_kafka_conf_destroy(kc);
+        log_msg("%s: cannot fence %s: %s", st->name, txn, err);
+        return;
+    }
+    rd_kafka_error_t *e = rd_kafka_init_transactions(rk, TXN_CALL_MS);
+    if (e == NULL) {
+        log_msg("%s: instance %s left the group: fenced transactional.id %s (its open transaction "
+                "is aborted)",
+                st->name, instance, txn);
+    } else {
+        log_msg("%s: cannot fence %s: %s", st->name, txn, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+    rd_kafka_destroy(rk);
+}
+
+/* At an assignment (exactly-once): fences the instances that were members last time and are gone.
+ */
+static void fence_departed(stage *st)
+{
+    char **now = NULL, err[512];
+    size_t n = 0;
+    const char *group = st->kind == STAGE_ENRICH ? st->d->s.group_enrich : st->d->s.group_alert;
+    if (!st->d->s.eos)
+        return;
+    if (nw_kafka_group_instances(st->consumer, group, 5000, &now, &n, err, sizeof err) != NW_OK) {
+        log_msg("%s: %s (an instance that left keeps its partitions unreadable until its "
+                "transaction times out)",
+                st->name, err);
+        return;
+    }
+    for (size_t i = 0; i < st->nmembers; i++) {
+        bool still = false;
+        for (size_t k = 0; k < n && !still; k++)
+            still = strcmp(st->members[i], now[k]) == 0;
+        if (!still)
+            fence_instance(st, st->members[i]);
+    }
+    nw_kafka_strings_free(st->members, st->nmembers);
+    st->members = now;
+    st->nmembers = n;
+}
+
 static stage *stage_of(rd_kafka_t *rk)
 {
     for (int i = 0; i < 2; i++)
         if (all_stages[i] != NULL && all_stages[i]->consumer == rk)
             return all_stages[i];
     return NULL;
+}
+
+/* Drops the collected messages of the partitions in parts from the batch. */
+static void drop_from_batch(stage *st, const rd_kafka_topic_partition_list_t *parts)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < st->n; i++) {
+        const rd_kafka_message_t *m = st->batch[i];
+        if (rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(m->rkt), m->partition))
+            rd_kafka_message_destroy(st->batch[i]);
+        else
+            st->batch[k++] = st->batch[i];
+    }
+    st->n = k;
 }
 
 /*
@@ -603,19 +699,25 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             log_msg("assign failed: %s", rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
         }
+        if (st != NULL)
+            fence_departed(st);
         /* All or nothing: a partition whose state cannot be restored is held. */
         for (int i = 0; st != NULL && st->kind == STAGE_ALERT && i < parts->cnt; i++)
             if (restore_partition(st, parts->elems[i].partition) != 0)
                 hold_partition(st, parts->elems[i].partition);
         return;
     }
-    /* Revoked (or lost): messages of these partitions collected but not yet
-     * processed are dropped from the batch; the next owner reads them from the
-     * committed offsets. */
+    /*
+     * Revoked (or lost): messages of these partitions collected but not yet
+     * processed are dropped from the batch now (this runs inside collect()'s
+     * poll); the next owner reads them from the committed offsets. Now, not
+     * at the end of the batch: the eager protocol revokes every partition and
+     * may assign some back at once, and what is fetched after that is read
+     * from the committed offsets again and must be kept.
+     */
     if (st != NULL) {
+        drop_from_batch(st, parts);
         for (int i = 0; i < parts->cnt; i++) {
-            rd_kafka_topic_partition_list_add(st->revoked, parts->elems[i].topic,
-                                              parts->elems[i].partition);
             if (st->kind == STAGE_ALERT)
                 forget_partition(st, parts->elems[i].partition);
             for (size_t k = 0; k < st->nunrestored; k++)
@@ -824,7 +926,6 @@ static int open_stage(daemon *d, stage *st, int kind, char *errbuf, size_t errle
     st->kind = kind;
     st->name = kind == STAGE_ENRICH ? "enrich" : "alert";
     st->in_topic = d->topics.name[kind == STAGE_ENRICH ? NW_TOPIC_RAW : NW_TOPIC_MATCHES];
-    st->revoked = rd_kafka_topic_partition_list_new(8);
     const char *group = kind == STAGE_ENRICH ? d->s.group_enrich : d->s.group_alert;
     /*
      * Stable names per instance and stage, so that a restarted instance takes
@@ -932,8 +1033,6 @@ static void close_stage(stage *st)
         rd_kafka_flush(st->producer, 10000);
         rd_kafka_destroy(st->producer);
     }
-    if (st->revoked != NULL)
-        rd_kafka_topic_partition_list_destroy(st->revoked);
     for (size_t i = 0; i < st->n; i++)
         rd_kafka_message_destroy(st->batch[i]);
     free(st->batch);
@@ -943,6 +1042,7 @@ static void close_stage(stage *st)
     free_pending(st);
     free(st->pending);
     free(st->unrestored);
+    nw_kafka_strings_free(st->members, st->nmembers);
     nw_alerter_free(st->alerter);
 }
 
@@ -971,7 +1071,9 @@ static int produce(stage *st, const char *topic, int32_t partition, const void *
                      "Kafka refused an output record to %s (%zu bytes): %s", topic, vlen,
                      rd_kafka_err2str(err));
         }
-        log_msg("%s: cannot produce to %s: %s", st->name, topic, rd_kafka_err2str(err));
+        snprintf(st->last_error, sizeof st->last_error, "cannot produce to %s: %s", topic,
+                 rd_kafka_err2str(err));
+        log_msg("%s: %s", st->name, st->last_error);
         return -1;
     }
 }
@@ -1284,15 +1386,6 @@ static int process_alert(stage *st, const rd_kafka_message_t *m)
 
 /* ---- the batch loop ------------------------------------------------------ */
 
-static bool revoked(const stage *st, const rd_kafka_message_t *m)
-{
-    for (int i = 0; i < st->revoked->cnt; i++)
-        if (st->revoked->elems[i].partition == m->partition &&
-            strcmp(st->revoked->elems[i].topic, rd_kafka_topic_name(m->rkt)) == 0)
-            return true;
-    return false;
-}
-
 /* A consumer error that means the broker is away (the stage waits for it, quietly). */
 static bool broker_away(rd_kafka_resp_err_t err)
 {
@@ -1320,8 +1413,6 @@ static int collect(stage *st, long idle_ms)
     size_t most = (size_t)s->batch_messages;
     if (st->batch_limit > 0 && st->batch_limit < most)
         most = st->batch_limit;
-    rd_kafka_topic_partition_list_destroy(st->revoked);
-    st->revoked = rd_kafka_topic_partition_list_new(8);
     int rc = 0;
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1357,10 +1448,10 @@ static int collect(stage *st, long idle_ms)
         left =
             s->batch_ms - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
     }
-    /* Drop what belongs to partitions revoked meanwhile, or held until their state is restored. */
+    /* Drop what belongs to partitions held until their state is restored. */
     size_t k = 0;
     for (size_t i = 0; i < st->n; i++) {
-        if (revoked(st, st->batch[i]) || held(st, st->batch[i]->partition))
+        if (held(st, st->batch[i]->partition))
             rd_kafka_message_destroy(st->batch[i]);
         else
             st->batch[k++] = st->batch[i];
@@ -1563,8 +1654,9 @@ static int commit_txn(stage *st)
     if (e == NULL)
         return 0;
     bool abortable = rd_kafka_error_txn_requires_abort(e);
+    snprintf(st->last_error, sizeof st->last_error, "%s", rd_kafka_error_string(e));
     log_msg("%s: the transaction failed (%s): %s", st->name,
-            abortable ? "aborting it" : "recreating the producer", rd_kafka_error_string(e));
+            abortable ? "aborting it" : "recreating the producer", st->last_error);
     rd_kafka_error_destroy(e);
     int rc = abortable ? abort_txn(st) : reset_producer(st);
     return rc != 0 ? -1 : 1;
@@ -1575,8 +1667,10 @@ static int commit_alo(stage *st)
 {
     unsigned long before = st->delivery_errors;
     rd_kafka_flush(st->producer, TXN_TIMEOUT_MS);
-    if (rd_kafka_outq_len(st->producer) > 0 || st->delivery_errors != before)
+    if (rd_kafka_outq_len(st->producer) > 0 || st->delivery_errors != before) {
+        snprintf(st->last_error, sizeof st->last_error, "outputs were not delivered");
         return 1;
+    }
     rd_kafka_topic_partition_list_t *offsets = batch_offsets(st, false);
     rd_kafka_resp_err_t err = rd_kafka_commit(st->consumer, offsets, 0);
     rd_kafka_topic_partition_list_destroy(offsets);
@@ -1679,6 +1773,8 @@ static int isolate_refused(stage *st)
     rc = commit(st);
     if (rc == 1)
         rewind_batch(st, true);
+    else if (rc == 0)
+        st->failures = 0;
     return rc < 0 ? -1 : 0;
 }
 
@@ -1706,14 +1802,23 @@ static int run_batch(stage *st, long idle_ms)
     if (rc == 0) {
         note_resumed(st);
         deliver_pending(st); /* only committed alerts reach the sinks */
+        st->failures = 0;
         if (st->batch_limit > 0 && (st->batch_limit *= 2) >= (size_t)st->d->s.batch_messages)
             st->batch_limit = 0;
     } else if (rc > 0) {
         bool refused = st->refused != RD_KAFKA_RESP_ERR_NO_ERROR;
+        st->failures++;
         /* A message alone and refused is dead-lettered where the consumer stands. */
         rewind_batch(st, !(refused && st->n == 1));
-        if (refused && isolate_refused(st) != 0)
-            rc = -1;
+        if (refused) {
+            if (isolate_refused(st) != 0)
+                rc = -1;
+        } else if (st->failures >= FAILURES_TO_SPLIT && st->n > 1) {
+            st->batch_limit = st->n / 2;
+            log_msg("%s: %d batches failed in a row (last: %s); splitting the batch (%zu "
+                    "messages next)",
+                    st->name, st->failures, st->last_error, st->batch_limit);
+        }
     }
 done:
     for (size_t i = 0; i < st->n; i++)

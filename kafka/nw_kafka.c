@@ -346,3 +346,67 @@ done:
         rd_kafka_queue_destroy(q);
     return result;
 }
+
+void nw_kafka_strings_free(char **strings, size_t n)
+{
+    for (size_t i = 0; strings != NULL && i < n; i++)
+        free(strings[i]);
+    free(strings);
+}
+
+nw_err nw_kafka_group_instances(rd_kafka_t *rk, const char *group, int timeout_ms, char ***out,
+                                size_t *n, char *errbuf, size_t errlen)
+{
+    *out = NULL;
+    *n = 0;
+    char why[512];
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *opts =
+        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
+    if (q == NULL || opts == NULL) {
+        if (opts != NULL)
+            rd_kafka_AdminOptions_destroy(opts);
+        if (q != NULL)
+            rd_kafka_queue_destroy(q);
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    }
+    rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, why, sizeof why);
+    rd_kafka_DescribeConsumerGroups(rk, &group, 1, opts, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
+    nw_err result = NW_OK;
+    if (ev == NULL) {
+        result =
+            nw_set_error(errbuf, errlen, NW_EIO, "no answer to DescribeConsumerGroups within %d ms",
+                         timeout_ms + 1000);
+    } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        result = nw_set_error(errbuf, errlen, NW_EIO, "cannot describe group '%s': %s", group,
+                              rd_kafka_event_error_string(ev));
+    } else {
+        size_t cnt = 0;
+        const rd_kafka_ConsumerGroupDescription_t **groups =
+            rd_kafka_DescribeConsumerGroups_result_groups(
+                rd_kafka_event_DescribeConsumerGroups_result(ev), &cnt);
+        const rd_kafka_error_t *gerr =
+            cnt == 1 ? rd_kafka_ConsumerGroupDescription_error(groups[0]) : NULL;
+        if (cnt != 1 || gerr != NULL) {
+            result = nw_set_error(errbuf, errlen, NW_EIO, "cannot describe group '%s': %s", group,
+                                  gerr != NULL ? rd_kafka_error_string(gerr) : "no answer");
+        } else {
+            size_t members = rd_kafka_ConsumerGroupDescription_member_count(groups[0]);
+            *out = calloc(members + 1, sizeof(char *));
+            for (size_t i = 0; *out != NULL && i < members; i++) {
+                const char *id = rd_kafka_MemberDescription_group_instance_id(
+                    rd_kafka_ConsumerGroupDescription_member(groups[0], i));
+                if (id != NULL && id[0] != '\0' && ((*out)[*n] = strdup(id)) != NULL)
+                    (*n)++;
+            }
+            if (*out == NULL)
+                result = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        }
+    }
+    if (ev != NULL)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(opts);
+    rd_kafka_queue_destroy(q);
+    return result;
+}

@@ -99,6 +99,16 @@ nw_err nw_kafka_create_topics(rd_kafka_t *rk, const nw_topic_spec *specs, size_t
  * the cluster does not answer within timeout_ms or refuses (limits are then
  * left as they were, so a caller can keep the last known ones).
  */
+/*
+ * The group.instance.id of each member of a consumer group that has one
+ * (static members), with DescribeConsumerGroups. *out is an array of *n
+ * strings the caller frees with nw_kafka_strings_free. NW_EIO when the
+ * cluster does not answer within timeout_ms.
+ */
+nw_err nw_kafka_group_instances(rd_kafka_t *rk, const char *group, int timeout_ms, char ***out,
+                                size_t *n, char *errbuf, size_t errlen);
+void nw_kafka_strings_free(char **strings, size_t n);
+
 nw_err nw_kafka_topic_limits(rd_kafka_t *rk, const char *const *names, size_t n, long *limits,
                              int timeout_ms, char *errbuf, size_t errlen);
 
