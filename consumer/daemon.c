@@ -36,6 +36,13 @@
 #define DEFAULT_TRANSACTION_TIMEOUT_MS "10000"
 /* Kafka's default max.message.bytes: a topic's limit until the broker says otherwise. */
 #define DEFAULT_TOPIC_LIMIT 1048588L
+/* The producers' message.max.bytes: no record larger than this is ever produced. */
+#define PRODUCER_MAX_BYTES     10485760L
+#define PRODUCER_MAX_BYTES_STR "10485760"
+/* The topics' limits: how long a request may take, how long start-up waits, when to ask again. */
+#define LIMITS_TIMEOUT_MS 10000
+#define LIMITS_WAIT_MS    2000
+#define LIMITS_RETRY_MS   30000
 /* A record batch's and a record's overhead beyond key, value and headers (bytes, generous). */
 #define RECORD_OVERHEAD 256
 /* Retry a partition whose state could not be restored after this long, doubling up to a minute. */
@@ -216,6 +223,10 @@ typedef struct stage {
     unsigned long delivery_errors;
     /* max.message.bytes of each topic (by nw_topic_role); 0 for those the stage does not write */
     long limit[NW_TOPIC_ROLE_COUNT];
+    bool limits_known;          /* the broker has said them */
+    bool limits_asked;          /* a DescribeConfigs is on its way to limits_q */
+    double limits_retry_ms;     /* 0, or when to ask again after a failure */
+    rd_kafka_queue_t *limits_q; /* its answer */
     /*
      * A record the broker refused for itself (too large, invalid) in the open
      * transaction: the batch is split until the input that made it is alone,
@@ -233,7 +244,7 @@ typedef struct stage {
     double reset_window_ms; /* when that window began */
     unrestored *unrestored;
     size_t nunrestored, capunrestored;
-    /* The group's members (group.instance.id) at the last assignment, this one's included. */
+    /* The group's members (client.id) at the last assignment, this one's included. */
     char **members;
     size_t nmembers;
     /* the enrich stage: one result per message of the batch */
@@ -590,14 +601,14 @@ static rd_kafka_conf_t *base_conf(daemon *d, bool producer, char *errbuf, size_t
  * and the broker's next check). A zombie that is in fact alive is fenced as
  * it should be; it replaces its producer and goes on.
  */
-static void fence_instance(stage *st, const char *member)
+static void fence_instance(stage *st, const char *client)
 {
-    char instance[256], txn[512], err[512];
-    size_t suffix = strlen(st->name) + 1, len = strlen(member);
-    if (len <= suffix || strcmp(member + len - suffix + 1, st->name) != 0 ||
-        member[len - suffix] != '-')
-        return; /* not one of ours: <instance>-<stage> */
-    snprintf(instance, sizeof instance, "%.*s", (int)(len - suffix), member);
+    char instance[256], txn[512], err[512], prefix[64];
+    snprintf(prefix, sizeof prefix, NW_CONSUMER "-%s-", st->name);
+    size_t plen = strlen(prefix);
+    if (strncmp(client, prefix, plen) != 0 || client[plen] == '\0')
+        return; /* not one of ours: newswatch-consumer-<stage>-<instance> */
+    snprintf(instance, sizeof instance, "%s", client + plen);
     snprintf(txn, sizeof txn, "%s-%s-%s", st->d->s.txn_prefix, st->name, instance);
     rd_kafka_conf_t *kc = base_conf(st->d, true, err, sizeof err);
     if (kc == NULL || nw_kafka_conf_set(kc, "transactional.id", txn, err, sizeof err) != NW_OK) {
@@ -624,7 +635,10 @@ static void fence_instance(stage *st, const char *member)
     rd_kafka_destroy(rk);
 }
 
-/* At an assignment (exactly-once): fences the instances that were members last time and are gone.
+/*
+ * At an assignment (exactly-once): fences the instances that were members
+ * last time and are gone. The members are known by their client.id,
+ * newswatch-consumer-<stage>-<instance>.
  */
 static void fence_departed(stage *st)
 {
@@ -633,7 +647,7 @@ static void fence_departed(stage *st)
     const char *group = st->kind == STAGE_ENRICH ? st->d->s.group_enrich : st->d->s.group_alert;
     if (!st->d->s.eos)
         return;
-    if (nw_kafka_group_instances(st->consumer, group, 5000, &now, &n, err, sizeof err) != NW_OK) {
+    if (nw_kafka_group_clients(st->consumer, group, 5000, &now, &n, err, sizeof err) != NW_OK) {
         log_msg("%s: %s (an instance that left keeps its partitions unreadable until its "
                 "transaction times out)",
                 st->name, err);
@@ -835,27 +849,67 @@ static long limit_of(const stage *st, nw_topic_role role)
     return st->limit[role] > 0 ? st->limit[role] : DEFAULT_TOPIC_LIMIT;
 }
 
+static void topic_names(const stage *st, const char **names)
+{
+    for (size_t i = 0; i < NOUT; i++)
+        names[i] = st->d->topics.name[out_roles(st)[i]];
+}
+
 /*
- * Reads max.message.bytes of the topics the stage writes (at start and after
- * SIGHUP); a failure keeps the limits known so far (Kafka's default at first).
+ * Asks for max.message.bytes of the topics the stage writes (at start, after
+ * SIGHUP, and again after a failure); the answer is taken by take_limits()
+ * between batches, so no batch waits for it.
  */
-static void read_limits(stage *st, rd_kafka_t *rk)
+static void ask_limits(stage *st)
 {
     const char *names[NOUT];
-    long got[NOUT];
-    for (size_t i = 0; i < NOUT; i++) {
-        names[i] = st->d->topics.name[out_roles(st)[i]];
-        got[i] = limit_of(st, out_roles(st)[i]);
-    }
     char err[512];
-    if (nw_kafka_topic_limits(rk, names, NOUT, got, 10000, err, sizeof err) != NW_OK) {
-        log_msg("%s: %s; records are checked against the limits known so far", st->name, err);
-        return;
+    topic_names(st, names);
+    st->limits_asked = true;
+    if (nw_kafka_topic_limits_send(st->consumer, names, NOUT, st->limits_q, LIMITS_TIMEOUT_MS, err,
+                                   sizeof err) != NW_OK) {
+        log_msg("%s: %s", st->name, err);
+        st->limits_asked = false;
+        st->limits_retry_ms = now_ms() + LIMITS_RETRY_MS;
+    }
+}
+
+/* Takes the answer to ask_limits() when it has come (waiting up to wait_ms); true when it had. */
+static bool take_limits(stage *st, int wait_ms)
+{
+    if (!st->limits_asked) {
+        if (st->limits_retry_ms > 0 && now_ms() >= st->limits_retry_ms) {
+            st->limits_retry_ms = 0;
+            ask_limits(st);
+        }
+        return false;
+    }
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(st->limits_q, wait_ms);
+    if (ev == NULL)
+        return false;
+    st->limits_asked = false;
+    const char *names[NOUT];
+    long got[NOUT];
+    char err[512];
+    topic_names(st, names);
+    for (size_t i = 0; i < NOUT; i++)
+        got[i] = limit_of(st, out_roles(st)[i]);
+    nw_err rc = nw_kafka_topic_limits_read(ev, names, NOUT, got, err, sizeof err);
+    rd_kafka_event_destroy(ev);
+    if (rc != NW_OK) {
+        log_msg("%s: %s; %s; asking again in %d s", st->name, err,
+                st->limits_known ? "records are checked against the limits known so far"
+                                 : "until then only a record the broker refuses goes to the DLQ",
+                LIMITS_RETRY_MS / 1000);
+        st->limits_retry_ms = now_ms() + LIMITS_RETRY_MS;
+        return true;
     }
     for (size_t i = 0; i < NOUT; i++)
         st->limit[out_roles(st)[i]] = got[i];
+    st->limits_known = true;
     log_msg("%s: the topics take records of up to %ld (%s), %ld (%s) and %ld (%s) bytes", st->name,
             got[0], names[0], got[1], names[1], got[2], names[2]);
+    return true;
 }
 
 /* The smallest limit of the stage's topics: the producer's batches must fit each. */
@@ -885,13 +939,17 @@ static rd_kafka_t *new_producer(stage *st, char *errbuf, size_t errlen)
         {"transactional.id", st->txn_id},
         {"enable.idempotence", "true"},
         {"acks", "all"},
-        {"message.max.bytes", "10485760"},
+        {"message.max.bytes", PRODUCER_MAX_BYTES_STR},
         {"batch.size", batch_size},
         {"linger.ms", "5"},
     };
     const char *const pprops_alo[][2] = {
-        {"client.id", st->client_id},      {"enable.idempotence", "true"}, {"acks", "all"},
-        {"message.max.bytes", "10485760"}, {"batch.size", batch_size},     {"linger.ms", "5"},
+        {"client.id", st->client_id},
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"message.max.bytes", PRODUCER_MAX_BYTES_STR},
+        {"batch.size", batch_size},
+        {"linger.ms", "5"},
     };
     return st->d->s.eos ? new_client(st->d, RD_KAFKA_PRODUCER, pprops_eos,
                                      sizeof pprops_eos / sizeof pprops_eos[0], errbuf, errlen)
@@ -935,7 +993,7 @@ static int open_stage(daemon *d, stage *st, int kind, char *errbuf, size_t errle
      * transaction at init_transactions (docs/daemon.md, "Restarts").
      */
     char member[300];
-    snprintf(st->client_id, sizeof st->client_id, NW_CONSUMER "-%s", st->name);
+    snprintf(st->client_id, sizeof st->client_id, NW_CONSUMER "-%s-%s", st->name, d->s.instance_id);
     snprintf(member, sizeof member, "%s-%s", d->s.instance_id, st->name);
     snprintf(st->txn_id, sizeof st->txn_id, "%s-%s-%s", d->s.txn_prefix, st->name,
              d->s.instance_id);
@@ -955,7 +1013,13 @@ static int open_stage(daemon *d, stage *st, int kind, char *errbuf, size_t errle
     if (st->consumer == NULL)
         return -1;
     rd_kafka_poll_set_consumer(st->consumer);
-    read_limits(st, st->consumer);
+    /* The limits: asked now, waited for briefly (a broker answers in milliseconds). */
+    if ((st->limits_q = rd_kafka_queue_new(st->consumer)) == NULL) {
+        nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        return -1;
+    }
+    ask_limits(st);
+    take_limits(st, LIMITS_WAIT_MS);
     if ((st->producer = new_producer(st, errbuf, errlen)) == NULL)
         return -1;
     if (kind == STAGE_ALERT) {
@@ -1019,6 +1083,8 @@ static void free_pending(stage *st)
 
 static void close_stage(stage *st)
 {
+    if (st->limits_q != NULL)
+        rd_kafka_queue_destroy(st->limits_q);
     if (st->consumer != NULL) {
         /* A static member does not leave its group: a restart within
          * session.timeout.ms gets its partitions back without a rebalance. */
@@ -1081,7 +1147,9 @@ static int produce(stage *st, const char *topic, int32_t partition, const void *
 /* Would a record of these sizes fit the limit of the topic of role? */
 static bool fits(const stage *st, nw_topic_role role, size_t klen, size_t vlen, size_t hlen)
 {
-    return klen + vlen + hlen + RECORD_OVERHEAD <= (size_t)limit_of(st, role);
+    /* Before the broker has said, only the producer's own limit (message.max.bytes) applies. */
+    long limit = st->limits_known ? limit_of(st, role) : PRODUCER_MAX_BYTES;
+    return klen + vlen + hlen + RECORD_OVERHEAD <= (size_t)limit;
 }
 
 static rd_kafka_headers_t *json_headers(const char *schema)
@@ -1854,16 +1922,17 @@ static nw_enricher **new_enrichers(const daemon *d, char *errbuf, size_t errlen)
 
 static int reset_producer(stage *st);
 
-/* After SIGHUP: the topics' limits read again; a producer whose batches no longer fit is replaced.
+/*
+ * Between batches: takes the topics' limits when they come; a producer whose
+ * batches no longer fit is replaced.
  */
 static void refresh_limits(stage *st)
 {
-    read_limits(st, st->consumer);
-    if (smallest_limit(st) < st->producer_limit) {
-        log_msg("%s: a topic's max.message.bytes is now %ld bytes", st->name, smallest_limit(st));
-        if (reset_producer(st) != 0)
-            st->d->failed = true;
-    }
+    if (!take_limits(st, 0) || smallest_limit(st) >= st->producer_limit)
+        return;
+    log_msg("%s: a topic's max.message.bytes is now %ld bytes", st->name, smallest_limit(st));
+    if (reset_producer(st) != 0)
+        st->d->failed = true;
 }
 
 /* SIGHUP: loads everything anew; a file with a mistake keeps the old configuration. */
@@ -1893,8 +1962,8 @@ static void reload(daemon *d)
         nw_alerter_set_rules(d->alert.alerter, d->pipeline.rules);
     stage *stages[2] = {&d->enrich, &d->alert};
     for (int i = 0; i < 2; i++)
-        if (stages[i]->consumer != NULL)
-            refresh_limits(stages[i]);
+        if (stages[i]->consumer != NULL && !stages[i]->limits_asked)
+            ask_limits(stages[i]);
     nw_pipeline_unload(&old);
     log_msg("reloaded: %zu entities, %zu furniture rules, %zu tracked events",
             nw_gazetteer_count(d->pipeline.gazetteer), nw_furniture_count(d->pipeline.furniture),
@@ -2041,6 +2110,10 @@ int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf)
         }
         if (stages & STAGE_ALERT)
             retry_restores(&d.alert);
+        if (stages & STAGE_ENRICH)
+            refresh_limits(&d.enrich);
+        if (stages & STAGE_ALERT)
+            refresh_limits(&d.alert);
         long alert_wait = both && d.enrich.last_batch > 0 ? 0 : idle;
         if ((stages & STAGE_ALERT) && run_batch(&d.alert, alert_wait) == -2) {
             status = NW_EXIT_FAILED;

@@ -277,16 +277,15 @@ done:
     return result;
 }
 
-nw_err nw_kafka_topic_limits(rd_kafka_t *rk, const char *const *names, size_t n, long *limits,
-                             int timeout_ms, char *errbuf, size_t errlen)
+nw_err nw_kafka_topic_limits_send(rd_kafka_t *rk, const char *const *names, size_t n,
+                                  rd_kafka_queue_t *q, int timeout_ms, char *errbuf, size_t errlen)
 {
-    nw_err result = NW_OK;
     char why[512];
+    nw_err result = NW_OK;
     rd_kafka_ConfigResource_t **res = calloc(n, sizeof(*res));
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_AdminOptions_t *opts =
         rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
-    if (res == NULL || q == NULL || opts == NULL) {
+    if (res == NULL || opts == NULL) {
         result = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         goto done;
     }
@@ -297,42 +296,6 @@ nw_err nw_kafka_topic_limits(rd_kafka_t *rk, const char *const *names, size_t n,
             goto done;
         }
     rd_kafka_DescribeConfigs(rk, res, n, opts, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
-    if (ev == NULL) {
-        result = nw_set_error(errbuf, errlen, NW_EIO, "no answer to DescribeConfigs within %d ms",
-                              timeout_ms + 1000);
-        goto done;
-    }
-    if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        result = nw_set_error(errbuf, errlen, NW_EIO, "cannot read the topics' configuration: %s",
-                              rd_kafka_event_error_string(ev));
-    } else {
-        size_t cnt = 0;
-        const rd_kafka_ConfigResource_t **got = rd_kafka_DescribeConfigs_result_resources(
-            rd_kafka_event_DescribeConfigs_result(ev), &cnt);
-        for (size_t r = 0; r < cnt && result == NW_OK; r++) {
-            const char *name = rd_kafka_ConfigResource_name(got[r]);
-            if (rd_kafka_ConfigResource_error(got[r]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                const char *msg = rd_kafka_ConfigResource_error_string(got[r]);
-                result = nw_set_error(
-                    errbuf, errlen, NW_EIO, "cannot read the configuration of topic '%s': %s", name,
-                    msg != NULL ? msg : rd_kafka_err2str(rd_kafka_ConfigResource_error(got[r])));
-                break;
-            }
-            size_t ncfg = 0;
-            const rd_kafka_ConfigEntry_t **cfg = rd_kafka_ConfigResource_configs(got[r], &ncfg);
-            for (size_t c = 0; c < ncfg; c++) {
-                const char *v = rd_kafka_ConfigEntry_value(cfg[c]);
-                if (strcmp(rd_kafka_ConfigEntry_name(cfg[c]), "max.message.bytes") != 0 ||
-                    v == NULL)
-                    continue;
-                for (size_t i = 0; i < n; i++)
-                    if (strcmp(names[i], name) == 0)
-                        limits[i] = strtol(v, NULL, 10);
-            }
-        }
-    }
-    rd_kafka_event_destroy(ev);
 done:
     if (res != NULL) {
         for (size_t i = 0; i < n; i++)
@@ -342,8 +305,61 @@ done:
     }
     if (opts != NULL)
         rd_kafka_AdminOptions_destroy(opts);
-    if (q != NULL)
-        rd_kafka_queue_destroy(q);
+    return result;
+}
+
+nw_err nw_kafka_topic_limits_read(rd_kafka_event_t *ev, const char *const *names, size_t n,
+                                  long *limits, char *errbuf, size_t errlen)
+{
+    if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return nw_set_error(errbuf, errlen, NW_EIO, "cannot read the topics' configuration: %s",
+                            rd_kafka_event_error_string(ev));
+    const rd_kafka_DescribeConfigs_result_t *r = rd_kafka_event_DescribeConfigs_result(ev);
+    if (r == NULL)
+        return nw_set_error(errbuf, errlen, NW_EIO, "not a DescribeConfigs result");
+    size_t cnt = 0;
+    const rd_kafka_ConfigResource_t **got = rd_kafka_DescribeConfigs_result_resources(r, &cnt);
+    for (size_t k = 0; k < cnt; k++) {
+        const char *name = rd_kafka_ConfigResource_name(got[k]);
+        rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(got[k]);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            const char *msg = rd_kafka_ConfigResource_error_string(got[k]);
+            return nw_set_error(errbuf, errlen, NW_EIO,
+                                "cannot read the configuration of topic '%s': %s", name,
+                                msg != NULL ? msg : rd_kafka_err2str(err));
+        }
+        size_t ncfg = 0;
+        const rd_kafka_ConfigEntry_t **cfg = rd_kafka_ConfigResource_configs(got[k], &ncfg);
+        for (size_t c = 0; c < ncfg; c++) {
+            const char *v = rd_kafka_ConfigEntry_value(cfg[c]);
+            if (strcmp(rd_kafka_ConfigEntry_name(cfg[c]), "max.message.bytes") != 0 || v == NULL)
+                continue;
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(names[i], name) == 0)
+                    limits[i] = strtol(v, NULL, 10);
+        }
+    }
+    return NW_OK;
+}
+
+nw_err nw_kafka_topic_limits(rd_kafka_t *rk, const char *const *names, size_t n, long *limits,
+                             int timeout_ms, char *errbuf, size_t errlen)
+{
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    if (q == NULL)
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    nw_err result = nw_kafka_topic_limits_send(rk, names, n, q, timeout_ms, errbuf, errlen);
+    if (result == NW_OK) {
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
+        if (ev == NULL) {
+            result = nw_set_error(errbuf, errlen, NW_EIO,
+                                  "no answer to DescribeConfigs within %d ms", timeout_ms + 1000);
+        } else {
+            result = nw_kafka_topic_limits_read(ev, names, n, limits, errbuf, errlen);
+            rd_kafka_event_destroy(ev);
+        }
+    }
+    rd_kafka_queue_destroy(q);
     return result;
 }
 
@@ -354,59 +370,43 @@ void nw_kafka_strings_free(char **strings, size_t n)
     free(strings);
 }
 
-nw_err nw_kafka_group_instances(rd_kafka_t *rk, const char *group, int timeout_ms, char ***out,
-                                size_t *n, char *errbuf, size_t errlen)
+nw_err nw_kafka_group_clients(rd_kafka_t *rk, const char *group, int timeout_ms, char ***out,
+                              size_t *n, char *errbuf, size_t errlen)
 {
     *out = NULL;
     *n = 0;
-    char why[512];
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_AdminOptions_t *opts =
-        rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
-    if (q == NULL || opts == NULL) {
-        if (opts != NULL)
-            rd_kafka_AdminOptions_destroy(opts);
-        if (q != NULL)
-            rd_kafka_queue_destroy(q);
-        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    }
-    rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, why, sizeof why);
-    rd_kafka_DescribeConsumerGroups(rk, &group, 1, opts, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
+    const struct rd_kafka_group_list *list = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_list_groups(rk, group, &list, timeout_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return nw_set_error(errbuf, errlen, NW_EIO, "cannot list the members of group '%s': %s",
+                            group, rd_kafka_err2str(err));
     nw_err result = NW_OK;
-    if (ev == NULL) {
-        result =
-            nw_set_error(errbuf, errlen, NW_EIO, "no answer to DescribeConsumerGroups within %d ms",
-                         timeout_ms + 1000);
-    } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        result = nw_set_error(errbuf, errlen, NW_EIO, "cannot describe group '%s': %s", group,
-                              rd_kafka_event_error_string(ev));
-    } else {
-        size_t cnt = 0;
-        const rd_kafka_ConsumerGroupDescription_t **groups =
-            rd_kafka_DescribeConsumerGroups_result_groups(
-                rd_kafka_event_DescribeConsumerGroups_result(ev), &cnt);
-        const rd_kafka_error_t *gerr =
-            cnt == 1 ? rd_kafka_ConsumerGroupDescription_error(groups[0]) : NULL;
-        if (cnt != 1 || gerr != NULL) {
-            result = nw_set_error(errbuf, errlen, NW_EIO, "cannot describe group '%s': %s", group,
-                                  gerr != NULL ? rd_kafka_error_string(gerr) : "no answer");
-        } else {
-            size_t members = rd_kafka_ConsumerGroupDescription_member_count(groups[0]);
-            *out = calloc(members + 1, sizeof(char *));
-            for (size_t i = 0; *out != NULL && i < members; i++) {
-                const char *id = rd_kafka_MemberDescription_group_instance_id(
-                    rd_kafka_ConsumerGroupDescription_member(groups[0], i));
-                if (id != NULL && id[0] != '\0' && ((*out)[*n] = strdup(id)) != NULL)
-                    (*n)++;
-            }
-            if (*out == NULL)
-                result = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    for (int g = 0; g < list->group_cnt && result == NW_OK; g++) {
+        const struct rd_kafka_group_info *gi = &list->groups[g];
+        if (strcmp(gi->group, group) != 0)
+            continue;
+        if (gi->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            result =
+                nw_set_error(errbuf, errlen, NW_EIO, "cannot list the members of group '%s': %s",
+                             group, rd_kafka_err2str(gi->err));
+            break;
         }
+        char **more = realloc(*out, (*n + (size_t)gi->member_cnt + 1) * sizeof(char *));
+        if (more == NULL) {
+            result = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+            break;
+        }
+        *out = more;
+        for (int m = 0; m < gi->member_cnt; m++)
+            if (gi->members[m].client_id != NULL &&
+                ((*out)[*n] = strdup(gi->members[m].client_id)) != NULL)
+                (*n)++;
     }
-    if (ev != NULL)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_AdminOptions_destroy(opts);
-    rd_kafka_queue_destroy(q);
+    rd_kafka_group_list_destroy(list);
+    if (result != NW_OK) {
+        nw_kafka_strings_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
     return result;
 }

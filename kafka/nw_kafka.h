@@ -100,16 +100,28 @@ nw_err nw_kafka_create_topics(rd_kafka_t *rk, const nw_topic_spec *specs, size_t
  * left as they were, so a caller can keep the last known ones).
  */
 /*
- * The group.instance.id of each member of a consumer group that has one
- * (static members), with DescribeConsumerGroups. *out is an array of *n
- * strings the caller frees with nw_kafka_strings_free. NW_EIO when the
- * cluster does not answer within timeout_ms.
+ * The client.id of each member of a consumer group, with the classic
+ * ListGroups/DescribeGroups requests (rd_kafka_list_groups), not the admin
+ * API's DescribeConsumerGroups: in librdkafka 2.0.2 a coordinator request of
+ * the admin API aborts the process when its connection drops (upstream
+ * #4605). *out is an array of *n strings the caller frees with
+ * nw_kafka_strings_free. NW_EIO when the cluster does not answer within
+ * timeout_ms.
  */
-nw_err nw_kafka_group_instances(rd_kafka_t *rk, const char *group, int timeout_ms, char ***out,
-                                size_t *n, char *errbuf, size_t errlen);
+nw_err nw_kafka_group_clients(rd_kafka_t *rk, const char *group, int timeout_ms, char ***out,
+                              size_t *n, char *errbuf, size_t errlen);
 void nw_kafka_strings_free(char **strings, size_t n);
 
 nw_err nw_kafka_topic_limits(rd_kafka_t *rk, const char *const *names, size_t n, long *limits,
                              int timeout_ms, char *errbuf, size_t errlen);
+/*
+ * The same in two steps, so that a program need not wait: _send asks (the
+ * answer arrives on q as a DescribeConfigs result event), _read takes the
+ * limits from that event.
+ */
+nw_err nw_kafka_topic_limits_send(rd_kafka_t *rk, const char *const *names, size_t n,
+                                  rd_kafka_queue_t *q, int timeout_ms, char *errbuf, size_t errlen);
+nw_err nw_kafka_topic_limits_read(rd_kafka_event_t *ev, const char *const *names, size_t n,
+                                  long *limits, char *errbuf, size_t errlen);
 
 #endif
