@@ -60,14 +60,16 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 INTEG_SRC  := $(wildcard tests/integration/test_*.c)
 INTEG_BIN  := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
+FAULT_SRC  := $(wildcard tests/faults/test_*.c)
+FAULT_BIN  := $(FAULT_SRC:tests/faults/%.c=$(BUILD)/tests/faults/%)
 
 # Keep the test programs' objects (pattern-rule intermediates) between builds. Only
 # those: a bare .SECONDARY would make every target secondary, and a missing
 # bin/.variant-* stamp would then no longer relink the programs.
-.SECONDARY: $(UNIT_BIN:%=%.o) $(INTEG_BIN:%=%.o)
+.SECONDARY: $(UNIT_BIN:%=%.o) $(INTEG_BIN:%=%.o) $(FAULT_BIN:%=%.o)
 
-.PHONY: all deps eval test test-unit test-build demo kafka-up kafka-down install clean format \
-        format-check help
+.PHONY: all deps eval test test-unit test-faults test-build demo kafka-up kafka-down kafka-reset install clean \
+        format format-check help
 
 all: $(PROGRAMS)
 
@@ -76,9 +78,12 @@ help:
 	@echo "make test       install what is missing, build, start a local Kafka, run every test"
 	@echo "make demo       install what is missing, build, start Kafka, run the pipeline on the seeds"
 	@echo "make test-unit  build and run the unit tests only (no Kafka)"
+	@echo "make test-faults   the daemon under faults on a real broker (outage, SIGKILL, failover)"
 	@echo "make eval       score the alert decisions on the labelled set in tests/eval/ (EVAL_JSON=FILE)"
 	@echo "make deps       install missing Debian packages (apt-get)"
-	@echo "make kafka-up / kafka-down   start / stop a local broker on 127.0.0.1:\$$KAFKA_PORT"
+	@echo "make kafka-up / kafka-down   start / stop a local broker on 127.0.0.1:\$$KAFKA_PORT (stop keeps its data)"
+	@echo "make kafka-reset   stop the local broker and remove its data (topics, offsets)"
+	@echo "KAFKA_VERSION=4.4.0   another Kafka for kafka-up, test, demo (3.9.x or 4.x; default 3.9.1)"
 	@echo "make install    install the programs under \$$DESTDIR\$$PREFIX"
 	@echo "make format / format-check   apply / check .clang-format"
 	@echo "SANITIZE=1      build with AddressSanitizer and UndefinedBehaviorSanitizer"
@@ -125,6 +130,11 @@ $(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(BUILD)/tests/inte
         $(KAFKA_OBJ) $(SINKS_OBJ) $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) $(CURL_LIBS)
 
+# The fault tests (`make test-faults`) use the integration tests' support.
+$(BUILD)/tests/faults/%: $(BUILD)/tests/faults/%.o $(BUILD)/tests/integration/support.o \
+        $(KAFKA_OBJ) $(LIB_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
 # test_sinks also runs a webhook receiver (libmicrohttpd) and a real Alertmanager.
 $(BUILD)/tests/integration/test_sinks.o: ALL_CFLAGS += $(MHD_CFLAGS)
 $(BUILD)/tests/integration/test_sinks: $(BUILD)/tests/integration/test_sinks.o \
@@ -136,7 +146,16 @@ test-build: $(PROGRAMS) $(UNIT_BIN) $(INTEG_BIN)
 test: deps
 	@echo "== building (variant: $(VARIANT))"
 	@$(MAKE) --no-print-directory test-build
-	@BUILD=$(BUILD) KAFKA_PORT=$(TEST_KAFKA_PORT) scripts/run-tests
+	@BUILD=$(BUILD) BIN=$(BIN) KAFKA_PORT=$(TEST_KAFKA_PORT) KAFKA_VERSION=$(KAFKA_VERSION) scripts/run-tests
+
+# The daemon under faults on a real broker (tests/faults/): a 70 s broker outage,
+# SIGKILL and restart, failover, poison outputs, a broken restore. About 3 minutes;
+# CI runs it after `make test`.
+test-faults: deps
+	@echo "== building (variant: $(VARIANT))"
+	@$(MAKE) --no-print-directory $(PROGRAMS) $(FAULT_BIN)
+	@BUILD=$(BUILD) BIN=$(BIN) KAFKA_PORT=$(TEST_KAFKA_PORT) KAFKA_VERSION=$(KAFKA_VERSION) \
+	    scripts/run-tests --faults-only
 
 test-unit:
 	@$(MAKE) --no-print-directory $(UNIT_BIN)
@@ -145,13 +164,17 @@ test-unit:
 demo: deps
 	@echo "== building"
 	@$(MAKE) --no-print-directory all
-	@KAFKA_PORT=$(KAFKA_PORT) scripts/demo
+	@KAFKA_PORT=$(KAFKA_PORT) KAFKA_VERSION=$(KAFKA_VERSION) scripts/demo
 
 kafka-up: all
-	@KAFKA_PORT=$(KAFKA_PORT) scripts/kafka up
+	@KAFKA_PORT=$(KAFKA_PORT) KAFKA_VERSION=$(KAFKA_VERSION) scripts/kafka up
 
 kafka-down:
 	@KAFKA_PORT=$(KAFKA_PORT) scripts/kafka down
+
+# Stops the local broker and removes its data: the next kafka-up starts fresh.
+kafka-reset:
+	@KAFKA_PORT=$(KAFKA_PORT) scripts/kafka reset
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/newswatch/config \
@@ -165,7 +188,7 @@ clean:
 
 FORMAT_FILES = $(wildcard include/newswatch/*.h lib/*.c lib/*.h kafka/*.c kafka/*.h producer/*.c \
                producer/*.h consumer/*.c consumer/*.h tests/unit/*.c tests/unit/*.h tests/integration/*.c \
-               tests/integration/*.h bench/*.c)
+               tests/integration/*.h tests/faults/*.c bench/*.c)
 FORMAT_FILES += $(wildcard sinks/*.c sinks/*.h)
 
 format:
@@ -178,17 +201,22 @@ format-check:
 
 # The benchmark (bench/, docs/PERFORMANCE.md); not part of `make test`.
 # `make bench`: every figure on BENCH_CORPUS (default samples/seeds, replicated
-# to 5 MB); `make bench-quick`: the same in under 3 minutes, JSON to BENCH_JSON.
+# to 5 MB); `make bench-quick`: the same in under 3 minutes, JSON to BENCH_JSON;
+# `make bench-soak`: 500,000 documents (SOAK_DOCS) through one daemon on its own
+# broker, its RSS at 10 %, 20 % ... 100 %, documents/s and whether the RSS
+# levelled off (about 2 minutes; bench/soak.sh lists its SOAK_* variables).
+# They run bin/'s programs, or $(BIN)'s: make BUILD=build/x BIN=bin-x bench-quick.
 BENCH_BIN  := $(BUILD)/bench/nw-bench
 BENCH_OBJ  := $(BUILD)/bench/bench.o $(BUILD)/bench/synth.o
 BENCH_JSON ?= bench/out/results.json
 FORMAT_FILES += $(wildcard bench/*.h)
 
-.PHONY: bench bench-quick bench-build
+.PHONY: bench bench-quick bench-soak bench-build
 
 BENCH_WAIT := $(BUILD)/bench/nw-bench-wait
+BENCH_SOAK := $(BUILD)/bench/nw-bench-soak
 
-bench-build: $(BENCH_BIN) $(BENCH_WAIT)
+bench-build: $(BENCH_BIN) $(BENCH_WAIT) $(BENCH_SOAK)
 
 $(BENCH_BIN): $(BENCH_OBJ) $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(BENCH_OBJ) $(LIB_A) $(PKG_LIBS)
@@ -197,8 +225,16 @@ $(BENCH_BIN): $(BENCH_OBJ) $(LIB_A)
 $(BENCH_WAIT): $(BUILD)/bench/e2e_wait.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-bench: $(BENCH_BIN) $(BENCH_WAIT)
-	@BENCH_BIN=$(BENCH_BIN) BENCH_WAIT=$(BENCH_WAIT) bench/bench.sh full
+# bench/soak.sh's sampler: documents done (committed offsets) and the daemon's RSS.
+$(BENCH_SOAK): $(BUILD)/bench/soak_watch.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-bench-quick: $(BENCH_BIN) $(BENCH_WAIT)
-	@BENCH_BIN=$(BENCH_BIN) BENCH_WAIT=$(BENCH_WAIT) BENCH_JSON=$(BENCH_JSON) bench/bench.sh quick
+bench: $(BENCH_BIN) $(BENCH_WAIT) $(PROGRAMS)
+	@BENCH_BIN=$(BENCH_BIN) BENCH_WAIT=$(BENCH_WAIT) NEWSWATCH_BIN=$(BIN) bench/bench.sh full
+
+bench-quick: $(BENCH_BIN) $(BENCH_WAIT) $(PROGRAMS)
+	@BENCH_BIN=$(BENCH_BIN) BENCH_WAIT=$(BENCH_WAIT) NEWSWATCH_BIN=$(BIN) BENCH_JSON=$(BENCH_JSON) \
+	    bench/bench.sh quick
+
+bench-soak: $(BENCH_SOAK) $(PROGRAMS)
+	@BENCH_SOAK=$(BENCH_SOAK) NEWSWATCH_BIN=$(BIN) bench/soak.sh
