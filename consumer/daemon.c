@@ -1667,8 +1667,9 @@ static int reset_producer(stage *st)
         st->resets = 0;
     }
     if (++st->resets > RESETS_MAX) {
-        log_msg("%s: the producer was fenced %d times in %d s: another process uses "
-                "transactional.id %s (give each instance its own instance.id); stopping",
+        log_msg("%s: the producer had to be replaced %d times in %d s: another process may use "
+                "transactional.id %s (give each instance its own instance.id), or the cluster "
+                "keeps fencing it; stopping",
                 st->name, st->resets - 1, RESET_WINDOW_MS / 1000, st->txn_id);
         return -1;
     }
