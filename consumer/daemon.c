@@ -2121,7 +2121,7 @@ int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf)
             break;
         }
     }
-    shutdown_begun = 1;
+    shutdown_begun = 1; /* from here on the watchdog bounds the stop */
     if (d.failed)
         status = NW_EXIT_FAILED;
     log_msg("stopping: enrich %lu messages (%lu to the dead-letter topic), alert %lu messages "
@@ -2129,7 +2129,7 @@ int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf)
             d.enrich.processed, d.enrich.dead_letters, d.alert.processed, d.alert.alerts,
             d.alert.dead_letters);
 done:
-    shutdown_begun = 1;
+    shutdown_begun = 1; /* also when a stage could not start */
     close_stage(&d.enrich);
     close_stage(&d.alert);
     all_stages[0] = all_stages[1] = NULL;
