@@ -517,7 +517,10 @@ static void a_broker_restart_loses_nothing(void **state)
         fail_msg("broker restart failed: %s", r.err);
     it_result_free(&r);
     check_exactly_once(&w, corpus, 200);
-    assert_int_equal(it_stop(pid, 30000), 0);
+    int ws = it_stop(pid, 30000);
+    if (ws != 0)
+        show_log(&w);
+    assert_int_equal(ws, 0);
     world_free(&w);
 }
 
