@@ -980,26 +980,13 @@ static void warm_producer(daemon *d, stage *st)
     }
 }
 
-static int open_stage(daemon *d, stage *st, int kind, char *errbuf, size_t errlen)
+/* The stage's consumer, subscribed to its input (static member <instance>-<stage>). */
+static int new_consumer(stage *st, char *errbuf, size_t errlen)
 {
-    memset(st, 0, sizeof *st);
-    st->d = d;
-    st->kind = kind;
-    st->name = kind == STAGE_ENRICH ? "enrich" : "alert";
-    st->in_topic = d->topics.name[kind == STAGE_ENRICH ? NW_TOPIC_RAW : NW_TOPIC_MATCHES];
-    const char *group = kind == STAGE_ENRICH ? d->s.group_enrich : d->s.group_alert;
-    /*
-     * Stable names per instance and stage, so that a restarted instance takes
-     * its place at once: the same group.instance.id gets its partitions back
-     * without a rebalance (static membership), and the same transactional.id
-     * fences the killed incarnation's producer and aborts its open
-     * transaction at init_transactions (docs/daemon.md, "Restarts").
-     */
+    daemon *d = st->d;
+    const char *group = st->kind == STAGE_ENRICH ? d->s.group_enrich : d->s.group_alert;
     char member[300];
-    snprintf(st->client_id, sizeof st->client_id, NW_CONSUMER "-%s-%s", st->name, d->s.instance_id);
     snprintf(member, sizeof member, "%s-%s", d->s.instance_id, st->name);
-    snprintf(st->txn_id, sizeof st->txn_id, "%s-%s-%s", d->s.txn_prefix, st->name,
-             d->s.instance_id);
     const char *const cprops[][2] = {
         {"group.id", group},
         {"group.instance.id", member},
@@ -1016,6 +1003,38 @@ static int open_stage(daemon *d, stage *st, int kind, char *errbuf, size_t errle
     if (st->consumer == NULL)
         return -1;
     rd_kafka_poll_set_consumer(st->consumer);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, st->in_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(st->consumer, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        nw_set_error(errbuf, errlen, NW_EIO, "%s: cannot subscribe to %s: %s", st->name,
+                     st->in_topic, rd_kafka_err2str(err));
+        return -1;
+    }
+    return 0;
+}
+
+static int open_stage(daemon *d, stage *st, int kind, char *errbuf, size_t errlen)
+{
+    memset(st, 0, sizeof *st);
+    st->d = d;
+    st->kind = kind;
+    st->name = kind == STAGE_ENRICH ? "enrich" : "alert";
+    st->in_topic = d->topics.name[kind == STAGE_ENRICH ? NW_TOPIC_RAW : NW_TOPIC_MATCHES];
+    const char *group = kind == STAGE_ENRICH ? d->s.group_enrich : d->s.group_alert;
+    /*
+     * Stable names per instance and stage, so that a restarted instance takes
+     * its place at once: the same group.instance.id gets its partitions back
+     * without a rebalance (static membership), and the same transactional.id
+     * fences the killed incarnation's producer and aborts its open
+     * transaction at init_transactions (docs/daemon.md, "Restarts").
+     */
+    snprintf(st->client_id, sizeof st->client_id, NW_CONSUMER "-%s-%s", st->name, d->s.instance_id);
+    snprintf(st->txn_id, sizeof st->txn_id, "%s-%s-%s", d->s.txn_prefix, st->name,
+             d->s.instance_id);
+    if (new_consumer(st, errbuf, errlen) != 0)
+        return -1;
     /* The limits: asked now, waited for briefly (a broker answers in milliseconds). */
     if ((st->limits_q = rd_kafka_queue_new(st->consumer)) == NULL) {
         nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
@@ -1065,15 +1084,6 @@ static int open_stage(daemon *d, stage *st, int kind, char *errbuf, size_t errle
         }
     }
     warm_producer(d, st);
-    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(sub, st->in_topic, RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t err = rd_kafka_subscribe(st->consumer, sub);
-    rd_kafka_topic_partition_list_destroy(sub);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        nw_set_error(errbuf, errlen, NW_EIO, "%s: cannot subscribe to %s: %s", st->name,
-                     st->in_topic, rd_kafka_err2str(err));
-        return -1;
-    }
     return 0;
 }
 
@@ -1469,7 +1479,8 @@ static bool broker_away(rd_kafka_resp_err_t err)
  * is being isolated) or batch.ms. The batch closes early when the messages
  * already fetched run out (low latency under a light load, full batches
  * under a backlog). idle_ms bounds the wait for a first message: short when
- * the other stage of this thread has work. -1 on a fatal consumer error.
+ * the other stage of this thread has work. -1 on a fatal consumer error, 1 when
+ * the consumer was fenced and must be replaced.
  */
 static int collect(stage *st, long idle_ms)
 {
@@ -1498,7 +1509,18 @@ static int collect(stage *st, long idle_ms)
                 st->batch[st->n++] = m;
             } else if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
                 char why[512];
-                rd_kafka_fatal_error(st->consumer, why, sizeof why);
+                if (rd_kafka_fatal_error(st->consumer, why, sizeof why) ==
+                    RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID) {
+                    /*
+                     * Also what librdkafka 2.0.2 says to a static member whose
+                     * session expired in an outage and that joined again: a
+                     * new consumer takes its place (run_batch).
+                     */
+                    log_msg("%s: the consumer was fenced (%s); making a new one", st->name, why);
+                    rd_kafka_message_destroy(m);
+                    rc = 1;
+                    break;
+                }
                 log_msg("%s: fatal consumer error: %s%s", st->name, why,
                         strstr(why, "instance") != NULL
                             ? " (another process uses this instance.id: give each instance its "
@@ -1633,6 +1655,8 @@ static rd_kafka_error_t *txn(stage *st, txn_call call,
         sleep_ms(200);
     }
 }
+
+static int new_consumer(stage *st, char *errbuf, size_t errlen);
 
 /* Destroys a producer that may hang on a broker that is away: on a thread of its own. */
 static void *destroy_client(void *rk)
@@ -1850,10 +1874,58 @@ static int isolate_refused(stage *st)
     return rc < 0 ? -1 : 0;
 }
 
+/*
+ * Replaces a consumer that was fenced (its group.instance.id taken over): the
+ * batch collected is dropped (its offsets are not committed), the alert
+ * stage's state forgotten until the new assignment restores it. -1 when the
+ * daemon must stop: replaced over and over, another process has this name.
+ */
+static int recreate_consumer(stage *st)
+{
+    double now = now_ms();
+    if (now - st->reset_window_ms > RESET_WINDOW_MS) {
+        st->reset_window_ms = now;
+        st->resets = 0;
+    }
+    if (++st->resets > RESETS_MAX) {
+        log_msg("%s: the consumer was fenced %d times in %d s: another process uses instance.id "
+                "%s (give each instance its own, with --instance-id or [consumer] instance.id); "
+                "stopping",
+                st->name, st->resets - 1, RESET_WINDOW_MS / 1000, st->d->s.instance_id);
+        return -1;
+    }
+    for (size_t i = 0; i < st->n; i++)
+        rd_kafka_message_destroy(st->batch[i]);
+    st->n = 0;
+    if (st->limits_q != NULL)
+        rd_kafka_queue_destroy(st->limits_q);
+    st->limits_q = NULL;
+    st->limits_asked = false;
+    st->limits_retry_ms = now; /* asked again at once, on the new consumer */
+    rd_kafka_destroy_flags(st->consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    st->consumer = NULL;
+    if (st->kind == STAGE_ALERT)
+        forget_partition(st, -1);
+    st->nunrestored = 0;
+    nw_kafka_strings_free(st->members, st->nmembers);
+    st->members = NULL;
+    st->nmembers = 0;
+    char err[512] = "out of memory";
+    if (new_consumer(st, err, sizeof err) != 0 ||
+        (st->limits_q = rd_kafka_queue_new(st->consumer)) == NULL) {
+        log_msg("%s: cannot make a new consumer: %s", st->name, err);
+        return -1;
+    }
+    return 0;
+}
+
 /* One batch: collect, process in a transaction, commit. 0, or -2 when the daemon must stop. */
 static int run_batch(stage *st, long idle_ms)
 {
-    if (collect(st, idle_ms) != 0)
+    int collected = collect(st, idle_ms);
+    if (collected > 0)
+        return recreate_consumer(st) != 0 ? -2 : 0;
+    if (collected != 0)
         return -2;
     st->last_batch = st->n;
     if (st->n == 0)
