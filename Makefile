@@ -204,7 +204,7 @@ format-check:
 # to 5 MB); `make bench-quick`: the same in under 3 minutes, JSON to BENCH_JSON;
 # `make bench-soak`: 500,000 documents (SOAK_DOCS) through one daemon on its own
 # broker, its RSS at 10 %, 20 % ... 100 %, documents/s and whether the RSS
-# levelled off (about 2 minutes; bench/soak.sh lists its SOAK_* variables).
+# levelled off (about a minute here; bench/soak.sh lists its SOAK_* variables).
 # They run bin/'s programs, or $(BIN)'s: make BUILD=build/x BIN=bin-x bench-quick.
 BENCH_BIN  := $(BUILD)/bench/nw-bench
 BENCH_OBJ  := $(BUILD)/bench/bench.o $(BUILD)/bench/synth.o

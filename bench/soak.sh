@@ -3,8 +3,8 @@
 # daemon (both stages, exactly-once, default settings) takes SOAK_DOCS documents
 # (500,000) on its own local broker; the run prints the daemon's RSS at 10 %,
 # 20 %, ... 100 % of the documents, documents/s, and whether the RSS levelled
-# off. Not part of `make test`. About 2 minutes on the 2-core development
-# machine (most of it publishing the documents).
+# off. Not part of `make test`. About a minute on the 2-core development
+# machine (a third of it publishing the documents).
 #
 #   1. a fresh broker (scripts/kafka on SOAK_KAFKA_PORT, default 39292, its own
 #      state directory, reset before and after, a 2 GB heap);
@@ -79,7 +79,7 @@ export KAFKA_HEAP_MB=${SOAK_KAFKA_HEAP_MB:-2048} NEWSWATCH_BIN=$nwbin
 mkdir -p "$out"
 dir=$(mktemp -d -t nw-soak.XXXXXX)
 prefix=soak-$$
-pid= feeder=
+pid='' feeder=''
 kafka_reset() { scripts/kafka reset >/dev/null 2>&1 || scripts/kafka down >/dev/null 2>&1 || true; }
 cleanup() {
   [ -n "$feeder" ] && kill -TERM "$feeder" 2>/dev/null && wait "$feeder" 2>/dev/null
@@ -206,6 +206,7 @@ first = max((s[2] for s in samples if s[1] * 2 <= total), default=0.0)
 later = max((s[2] for s in samples if s[1] * 2 > total), default=0.0)
 ratio = later / first if first else float("nan")
 t, n, rate, hwm = done
+hwm = max([hwm] + [s[2] for s in samples])  # the kernel updates VmHWM lazily
 print("\ndocuments/s: %.0f (%d documents in %.1f s, from the assignment until the last is enriched)"
       % (rate, n, t))
 if second is not None:
