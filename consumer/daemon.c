@@ -1679,6 +1679,20 @@ static void retire_producer(rd_kafka_t *rk)
 }
 
 /*
+ * Counts one replacement of a stage's client (producer or consumer) in the
+ * current RESET_WINDOW_MS; true when it is one more than RESETS_MAX.
+ */
+static bool one_reset_too_many(stage *st)
+{
+    double now = now_ms();
+    if (now - st->reset_window_ms > RESET_WINDOW_MS) {
+        st->reset_window_ms = now;
+        st->resets = 0;
+    }
+    return ++st->resets > RESETS_MAX;
+}
+
+/*
  * Replaces the stage's producer after an error that left it unusable (fatal,
  * fenced because its transaction timed out in an outage, or a failed abort):
  * the new one's init_transactions fences the old and aborts its transaction.
@@ -1688,12 +1702,7 @@ static void retire_producer(rd_kafka_t *rk)
  */
 static int reset_producer(stage *st)
 {
-    double now = now_ms();
-    if (now - st->reset_window_ms > RESET_WINDOW_MS) {
-        st->reset_window_ms = now;
-        st->resets = 0;
-    }
-    if (++st->resets > RESETS_MAX) {
+    if (one_reset_too_many(st)) {
         log_msg("%s: the producer had to be replaced %d times in %d s: another process may use "
                 "transactional.id %s (give each instance its own instance.id), or the cluster "
                 "keeps fencing it; stopping",
@@ -1883,11 +1892,7 @@ static int isolate_refused(stage *st)
 static int recreate_consumer(stage *st)
 {
     double now = now_ms();
-    if (now - st->reset_window_ms > RESET_WINDOW_MS) {
-        st->reset_window_ms = now;
-        st->resets = 0;
-    }
-    if (++st->resets > RESETS_MAX) {
+    if (one_reset_too_many(st)) {
         log_msg("%s: the consumer was fenced %d times in %d s: another process uses instance.id "
                 "%s (give each instance its own, with --instance-id or [consumer] instance.id); "
                 "stopping",
