@@ -189,6 +189,53 @@ static bool is_word(const finder *f, size_t i, uint32_t sentence, const char *s)
     return len > 6 && memcmp(w, "بال", 6) == 0 && eq(w + 6, len - 6, s);
 }
 
+/*
+ * The words the relative forms and ordinal days of nw_when_find start with
+ * (its is_word tests at token i, ordinal_unit's included): a token that is
+ * none of them, bare or after و, ف or بال, goes straight to the weekday and
+ * month tests. Most tokens are none of them, and each is_word costs a strlen.
+ */
+#define FIRST_WORD(s)                                                                              \
+    {                                                                                              \
+        s, sizeof s - 1                                                                            \
+    }
+static const struct {
+    const char *s;
+    size_t len;
+} first_words[] = {
+    FIRST_WORD("اليوم"),     FIRST_WORD("today"),  FIRST_WORD("tonight"), FIRST_WORD("الليله"),
+    FIRST_WORD("this"),      FIRST_WORD("اول"),    FIRST_WORD("امس"),     FIRST_WORD("البارحه"),
+    FIRST_WORD("yesterday"), FIRST_WORD("last"),   FIRST_WORD("العام"),   FIRST_WORD("السنه"),
+    FIRST_WORD("الاول"),     FIRST_WORD("الثاني"), FIRST_WORD("الثالث"),  FIRST_WORD("الرابع"),
+    FIRST_WORD("الخامس"),    FIRST_WORD("السادس"), FIRST_WORD("السابع"),  FIRST_WORD("الثامن"),
+    FIRST_WORD("التاسع"),    FIRST_WORD("العاشر"), FIRST_WORD("الحادي"),
+};
+#undef FIRST_WORD
+
+static bool first_word(const char *w, size_t len)
+{
+    for (size_t k = 0; k < sizeof first_words / sizeof first_words[0]; k++)
+        if (first_words[k].len == len && memcmp(first_words[k].s, w, len) == 0)
+            return true;
+    return false;
+}
+
+/* Could is_word(f, i, sentence, s) hold for any s of first_words? */
+static bool may_start_form(const finder *f, size_t i)
+{
+    size_t len;
+    const char *w = word(f, i, &len);
+    if (first_word(w, len))
+        return true;
+    if (len > 2 && (memcmp(w, "و", 2) == 0 || memcmp(w, "ف", 2) == 0)) {
+        w += 2;
+        len -= 2;
+        if (first_word(w, len))
+            return true;
+    }
+    return len > 6 && memcmp(w, "بال", 6) == 0 && first_word(w + 6, len - 6);
+}
+
 /* A weekday at token i (الأحد, والأحد, يوم الأحد's second word, Sunday); 0 when none. */
 static int weekday_at(const finder *f, size_t i)
 {
@@ -374,12 +421,15 @@ nw_err nw_when_find(const nw_text *t, const nw_segments *s, const nw_dates *date
         int wd;
         size_t mn;
         int m;
-        if (is_word(&f, i, sn, "اليوم") || is_word(&f, i, sn, "today") ||
-            is_word(&f, i, sn, "tonight") ||
-            (is_word(&f, i, sn, "الليله") && !is_word(&f, i + 1, sn, "الماضيه")) ||
-            (is_word(&f, i, sn, "this") &&
-             (is_word(&f, i + 1, sn, "morning") || is_word(&f, i + 1, sn, "evening") ||
-              is_word(&f, i + 1, sn, "afternoon")))) {
+        bool found = may_start_form(&f, i);
+        if (!found) {
+            /* none of the forms up to the ordinal days: a weekday or a month below */
+        } else if (is_word(&f, i, sn, "اليوم") || is_word(&f, i, sn, "today") ||
+                   is_word(&f, i, sn, "tonight") ||
+                   (is_word(&f, i, sn, "الليله") && !is_word(&f, i + 1, sn, "الماضيه")) ||
+                   (is_word(&f, i, sn, "this") &&
+                    (is_word(&f, i + 1, sn, "morning") || is_word(&f, i + 1, sn, "evening") ||
+                     is_word(&f, i + 1, sn, "afternoon")))) {
             ok = add(&f, ref_day, NW_WHEN_DAY, true, i, 1);
         } else if (is_word(&f, i, sn, "اول") && is_word(&f, i + 1, sn, "امس")) {
             ok = add(&f, ref_day - 2, NW_WHEN_DAY, true, i, 2);
@@ -402,6 +452,11 @@ nw_err nw_when_find(const nw_text *t, const nw_segments *s, const nw_dates *date
             i++;
         } else if (ordinal_date(&f, i, sn, &mn, &ok)) {
             i += mn - 1;
+        } else {
+            found = false;
+        }
+        if (found) {
+            /* taken above */
         } else if ((wd = weekday_at(&f, i)) > 0) {
             if (!to_come(&f, i, 1, sn))
                 ok = add(&f, last_weekday(ref_day, wd), NW_WHEN_DAY, true, i, 1);
