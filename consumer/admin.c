@@ -24,7 +24,7 @@ int nw_cmd_create_topics(const nw_consumer_opts *o, const nw_kvconf *conf)
     }
     char servers[512];
     nw_kafka_conf_get(kc, "bootstrap.servers", servers, sizeof servers);
-    nw_kafka_conf_set_logging(kc, NW_CONSUMER);
+    nw_kafka_conf_set_logging(kc);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, err, sizeof err);
     if (rk == NULL) {
         fprintf(stderr, NW_CONSUMER ": %s\n", err);

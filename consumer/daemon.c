@@ -18,6 +18,7 @@
 
 #include "commands.h"
 #include "newswatch/input.h"
+#include "newswatch/log.h"
 #include "newswatch/topics.h"
 #include "newswatch/pipeline.h"
 #include "newswatch/stages.h"
@@ -26,6 +27,8 @@
 
 #define DEFAULT_BROKERS "127.0.0.1:9092"
 #define TXN_TIMEOUT_MS  60000
+/* init_transactions at start: each try's bound, so that a wait is said and a signal heard. */
+#define START_TRY_MS 5000
 /* One wait of a transactional call; a call that times out is called again. */
 #define TXN_CALL_MS 10000
 /*
@@ -93,7 +96,8 @@ typedef struct settings {
     char group_enrich[256], group_alert[256], txn_prefix[128];
     char instance_id[128]; /* group.instance.id and transactional.id carry it */
     int batch_messages, batch_ms, shutdown_ms;
-    int enrich_threads; /* documents of a batch enriched in parallel */
+    long startup_timeout_ms; /* 0: wait for the broker at start as long as it takes */
+    int enrich_threads;      /* documents of a batch enriched in parallel */
     bool eos;
     size_t max_bytes;
 } settings;
@@ -151,6 +155,8 @@ static nw_err read_settings(const nw_kvconf *conf, settings *s, char *errbuf, si
         else if (strcmp(k, "enrich.threads") == 0)
             bad = !nw_parse_long(e->value, 1, MAX_ENRICH_THREADS, &v) ||
                   !(s->enrich_threads = (int)v);
+        else if (strcmp(k, "startup.timeout.ms") == 0)
+            bad = !nw_parse_long(e->value, 0, 86400000L, &s->startup_timeout_ms);
         else if (strcmp(k, "shutdown.timeout.ms") == 0)
             bad = !nw_parse_long(e->value, 1000, 600000, &v) || !(s->shutdown_ms = (int)v);
         else if (strcmp(k, "max.document.bytes") == 0)
@@ -167,7 +173,8 @@ static nw_err read_settings(const nw_kvconf *conf, settings *s, char *errbuf, si
                 errbuf, errlen, NW_ECONFIG,
                 "%s:%u: unknown key '%s' in [consumer] (known: group.enrich, "
                 "group.alert, transactional.id.prefix, instance.id, batch.messages, batch.ms, "
-                "enrich.threads, shutdown.timeout.ms, max.document.bytes, processing.guarantee)",
+                "enrich.threads, startup.timeout.ms, shutdown.timeout.ms, max.document.bytes, "
+                "processing.guarantee)",
                 e->file, e->line, k);
         if (bad)
             return nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: bad value '%s' for %s", e->file,
@@ -179,7 +186,8 @@ static nw_err read_settings(const nw_kvconf *conf, settings *s, char *errbuf, si
 nw_err nw_daemon_check_config(const nw_kvconf *conf, char *errbuf, size_t errlen)
 {
     settings s;
-    return read_settings(conf, &s, errbuf, errlen);
+    nw_err err = nw_log_setup_from_conf(conf, NW_CONSUMER, errbuf, errlen);
+    return err != NW_OK ? err : read_settings(conf, &s, errbuf, errlen);
 }
 
 /* ---- the stages ---------------------------------------------------------- */
@@ -278,17 +286,14 @@ struct daemon {
 
 static stage *all_stages[2];
 
-static void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line of the daemon's log (newswatch/log.h: time, level, program). */
+static void log_msg(nw_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void log_msg(const char *fmt, ...)
+static void log_msg(nw_log_level level, const char *fmt, ...)
 {
-    char when[32];
-    nw_time_now_rfc3339(when);
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s " NW_CONSUMER ": ", when);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    nw_logv(level, NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -346,14 +351,15 @@ static void note_outage(stage *st, const char *what)
     if (st->outage_since_ms > 0)
         return;
     st->outage_since_ms = now_ms();
-    log_msg("%s: waiting for the broker (%s); the stage resumes when it answers", st->name, what);
+    log_msg(NW_LOG_WARN, "%s: waiting for the broker (%s); the stage resumes when it answers",
+            st->name, what);
 }
 
 static void note_resumed(stage *st)
 {
     if (st->outage_since_ms <= 0)
         return;
-    log_msg("%s: the broker answers again after %.0f s; resumed", st->name,
+    log_msg(NW_LOG_INFO, "%s: the broker answers again after %.0f s; resumed", st->name,
             (now_ms() - st->outage_since_ms) / 1000.0);
     st->outage_since_ms = 0;
 }
@@ -413,7 +419,7 @@ static int restore_partition(stage *st, int32_t p)
     rd_kafka_resp_err_t err =
         rd_kafka_query_watermark_offsets(st->restorer, topic, p, &lo, &hi, 10000);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_msg("alert: cannot read the watermarks of %s [%d]: %s", topic, (int)p,
+        log_msg(NW_LOG_WARN, "alert: cannot read the watermarks of %s [%d]: %s", topic, (int)p,
                 rd_kafka_err2str(err));
         return -1;
     }
@@ -432,7 +438,8 @@ static int restore_partition(stage *st, int32_t p)
         rd_kafka_message_t *m = rd_kafka_consumer_poll(st->restorer, 200);
         if (m == NULL) {
             if (now_ms() - t0 > 60000) {
-                log_msg("alert: restoring %s [%d] takes over 60 s; giving up", topic, (int)p);
+                log_msg(NW_LOG_ERROR, "alert: restoring %s [%d] takes over 60 s; giving up", topic,
+                        (int)p);
                 rc = -1;
                 break;
             }
@@ -485,7 +492,8 @@ static int restore_partition(stage *st, int32_t p)
     }
     rd_kafka_assign(st->restorer, NULL);
     for (size_t i = 0; i < nbad; i++)
-        log_msg("alert: cannot restore the state of event '%s' from %s [%d] offset %lld: %s "
+        log_msg(NW_LOG_ERROR,
+                "alert: cannot restore the state of event '%s' from %s [%d] offset %lld: %s "
                 "(a newer record of the event, or a tombstone for key '%s', replaces it)",
                 bad[i].event, topic, (int)p, bad[i].offset, bad[i].why, bad[i].event);
     if (nbad > 0)
@@ -496,7 +504,8 @@ static int restore_partition(stage *st, int32_t p)
         return rc;
     }
     if (restored > 0 || superseded > 0)
-        log_msg("alert: restored %lu state records from %s [%d]%s", restored, topic, (int)p,
+        log_msg(NW_LOG_INFO, "alert: restored %lu state records from %s [%d]%s", restored, topic,
+                (int)p,
                 superseded > 0 ? " (records of the older alert-state/1 schema skipped)" : "");
     return 0;
 }
@@ -516,8 +525,8 @@ static void pause_or_resume(stage *st, int32_t partition, bool pause)
     rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(st->consumer, l)
                                     : rd_kafka_resume_partitions(st->consumer, l);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        log_msg("%s: cannot %s %s [%d]: %s", st->name, pause ? "pause" : "resume", st->in_topic,
-                (int)partition, rd_kafka_err2str(err));
+        log_msg(NW_LOG_WARN, "%s: cannot %s %s [%d]: %s", st->name, pause ? "pause" : "resume",
+                st->in_topic, (int)partition, rd_kafka_err2str(err));
     rd_kafka_topic_partition_list_destroy(l);
 }
 
@@ -536,7 +545,8 @@ static void hold_partition(stage *st, int32_t partition)
     }
     st->unrestored[st->nunrestored++] = (unrestored){partition, 1, now_ms() + RESTORE_RETRY_MS};
     pause_or_resume(st, partition, true);
-    log_msg("alert: %s [%d] is held out of processing until its state is restored (next try in "
+    log_msg(NW_LOG_ERROR,
+            "alert: %s [%d] is held out of processing until its state is restored (next try in "
             "%d s)",
             st->in_topic, (int)partition, RESTORE_RETRY_MS / 1000);
 }
@@ -576,8 +586,8 @@ static void retry_restores(stage *st)
         if (ok) {
             unhold(st, i);
             pause_or_resume(st, p, false);
-            log_msg("alert: the state of %s [%d] is restored; processing it again", st->in_topic,
-                    (int)p);
+            log_msg(NW_LOG_INFO, "alert: the state of %s [%d] is restored; processing it again",
+                    st->in_topic, (int)p);
             continue;
         }
         forget_partition(st, p);
@@ -587,7 +597,8 @@ static void retry_restores(stage *st)
             wait = RESTORE_RETRY_MAX_MS;
         u->attempts++;
         u->next_ms = now_ms() + (double)wait;
-        log_msg("alert: %s [%d] still held: its state cannot be restored (attempt %d; next in %ld "
+        log_msg(NW_LOG_ERROR,
+                "alert: %s [%d] still held: its state cannot be restored (attempt %d; next in %ld "
                 "s)",
                 st->in_topic, (int)p, u->attempts, wait / 1000);
         i++;
@@ -617,22 +628,23 @@ static void fence_instance(stage *st, const char *client)
     if (kc == NULL || nw_kafka_conf_set(kc, "transactional.id", txn, err, sizeof err) != NW_OK) {
         if (kc != NULL)
             rd_kafka_conf_destroy(kc);
-        log_msg("%s: cannot fence %s: %s", st->name, txn, err);
+        log_msg(NW_LOG_WARN, "%s: cannot fence %s: %s", st->name, txn, err);
         return;
     }
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, err, sizeof err);
     if (rk == NULL) {
         rd_kafka_conf_destroy(kc);
-        log_msg("%s: cannot fence %s: %s", st->name, txn, err);
+        log_msg(NW_LOG_WARN, "%s: cannot fence %s: %s", st->name, txn, err);
         return;
     }
     rd_kafka_error_t *e = rd_kafka_init_transactions(rk, TXN_CALL_MS);
     if (e == NULL) {
-        log_msg("%s: instance %s left the group: fenced transactional.id %s (its open transaction "
+        log_msg(NW_LOG_INFO,
+                "%s: instance %s left the group: fenced transactional.id %s (its open transaction "
                 "is aborted)",
                 st->name, instance, txn);
     } else {
-        log_msg("%s: cannot fence %s: %s", st->name, txn, rd_kafka_error_string(e));
+        log_msg(NW_LOG_WARN, "%s: cannot fence %s: %s", st->name, txn, rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
     }
     rd_kafka_destroy(rk);
@@ -651,7 +663,8 @@ static void fence_departed(stage *st)
     if (!st->d->s.eos)
         return;
     if (nw_kafka_group_clients(st->consumer, group, 5000, &now, &n, err, sizeof err) != NW_OK) {
-        log_msg("%s: %s (an instance that left keeps its partitions unreadable until its "
+        log_msg(NW_LOG_WARN,
+                "%s: %s (an instance that left keeps its partitions unreadable until its "
                 "transaction times out)",
                 st->name, err);
         return;
@@ -706,14 +719,15 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         if (st != NULL)
-            log_msg("%s: assigned %d partition(s) of %s", st->name, parts->cnt, st->in_topic);
+            log_msg(NW_LOG_INFO, "%s: assigned %d partition(s) of %s", st->name, parts->cnt,
+                    st->in_topic);
         rd_kafka_error_t *e = NULL;
         if (cooperative)
             e = rd_kafka_incremental_assign(rk, parts);
         else
             rd_kafka_assign(rk, parts);
         if (e != NULL) {
-            log_msg("assign failed: %s", rd_kafka_error_string(e));
+            log_msg(NW_LOG_ERROR, "assign failed: %s", rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
         }
         if (st != NULL)
@@ -744,7 +758,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                     break;
                 }
         }
-        log_msg("%s: %s %d partition(s) of %s", st->name,
+        log_msg(NW_LOG_INFO, "%s: %s %d partition(s) of %s", st->name,
                 rd_kafka_assignment_lost(rk) ? "lost" : "revoked", parts->cnt, st->in_topic);
     }
     if (cooperative) {
@@ -779,7 +793,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
                          "Kafka refused an output record to %s (%zu bytes): %s",
                          rd_kafka_topic_name(m->rkt), m->len, rd_kafka_err2str(m->err));
             }
-            log_msg("%s: a record to %s was not delivered: %s", all_stages[i]->name,
+            log_msg(NW_LOG_WARN, "%s: a record to %s was not delivered: %s", all_stages[i]->name,
                     rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
         }
     }
@@ -811,8 +825,21 @@ static rd_kafka_conf_t *base_conf(daemon *d, bool producer, char *errbuf, size_t
         rd_kafka_conf_destroy(kc);
         return NULL;
     }
-    nw_kafka_conf_set_logging(kc, NW_CONSUMER);
+    nw_kafka_conf_set_logging(kc);
     return kc;
+}
+
+/* d->brokers: bootstrap.servers as the clients will have it (default, [kafka], -b, -X). */
+static void effective_brokers(daemon *d)
+{
+    char err[256];
+    size_t n = sizeof d->brokers;
+    rd_kafka_conf_t *kc = base_conf(d, false, err, sizeof err);
+    if (kc == NULL ||
+        rd_kafka_conf_get(kc, "bootstrap.servers", d->brokers, &n) != RD_KAFKA_CONF_OK)
+        snprintf(d->brokers, sizeof d->brokers, "%s", "the configured brokers");
+    if (kc != NULL)
+        rd_kafka_conf_destroy(kc);
 }
 
 static rd_kafka_t *new_client(daemon *d, rd_kafka_type_t type, const char *const (*props)[2],
@@ -871,7 +898,7 @@ static void ask_limits(stage *st)
     st->limits_asked = true;
     if (nw_kafka_topic_limits_send(st->consumer, names, NOUT, st->limits_q, LIMITS_TIMEOUT_MS, err,
                                    sizeof err) != NW_OK) {
-        log_msg("%s: %s", st->name, err);
+        log_msg(NW_LOG_WARN, "%s: %s", st->name, err);
         st->limits_asked = false;
         st->limits_retry_ms = now_ms() + LIMITS_RETRY_MS;
     }
@@ -900,7 +927,7 @@ static bool take_limits(stage *st, int wait_ms)
     nw_err rc = nw_kafka_topic_limits_read(ev, names, NOUT, got, err, sizeof err);
     rd_kafka_event_destroy(ev);
     if (rc != NW_OK) {
-        log_msg("%s: %s; %s; asking again in %d s", st->name, err,
+        log_msg(NW_LOG_WARN, "%s: %s; %s; asking again in %d s", st->name, err,
                 st->limits_known ? "records are checked against the limits known so far"
                                  : "until then only a record the broker refuses goes to the DLQ",
                 LIMITS_RETRY_MS / 1000);
@@ -910,7 +937,8 @@ static bool take_limits(stage *st, int wait_ms)
     for (size_t i = 0; i < NOUT; i++)
         st->limit[out_roles(st)[i]] = got[i];
     st->limits_known = true;
-    log_msg("%s: the topics take records of up to %ld (%s), %ld (%s) and %ld (%s) bytes", st->name,
+    log_msg(NW_LOG_INFO,
+            "%s: the topics take records of up to %ld (%s), %ld (%s) and %ld (%s) bytes", st->name,
             got[0], names[0], got[1], names[1], got[2], names[2]);
     return true;
 }
@@ -1015,6 +1043,45 @@ static int new_consumer(stage *st, char *errbuf, size_t errlen)
     return 0;
 }
 
+/*
+ * init_transactions at start. A broker that does not answer is waited for
+ * (the log names its address at once and every minute), until it answers,
+ * a signal comes, or startup.timeout.ms (0: no limit) has passed.
+ */
+static int start_transactions(stage *st, char *errbuf, size_t errlen)
+{
+    const daemon *d = st->d;
+    double start = now_ms(), said = 0;
+    for (;;) {
+        rd_kafka_error_t *e = rd_kafka_init_transactions(st->producer, START_TRY_MS);
+        if (e == NULL) {
+            if (said > 0)
+                log_msg(NW_LOG_INFO, "%s: the broker at %s answers; starting", st->name,
+                        d->brokers);
+            return 0;
+        }
+        double waited = now_ms() - start;
+        bool retry = rd_kafka_error_is_retriable(e) && stop_signals == 0 &&
+                     (d->s.startup_timeout_ms == 0 || waited < d->s.startup_timeout_ms);
+        if (!retry) {
+            nw_set_error(errbuf, errlen, NW_EIO,
+                         "%s: cannot start transactions with the broker at %s after %.0f s (is "
+                         "it reachable, and does it support them? processing.guarantee = "
+                         "at_least_once turns them off): %s",
+                         st->name, d->brokers, waited / 1000.0, rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            return -1;
+        }
+        if (said == 0 || now_ms() - said >= 60000) {
+            log_msg(NW_LOG_WARN, "%s: the broker at %s does not answer (%s); waiting for it%s",
+                    st->name, d->brokers, rd_kafka_error_string(e),
+                    d->s.startup_timeout_ms == 0 ? "" : " (startup.timeout.ms)");
+            said = now_ms();
+        }
+        rd_kafka_error_destroy(e);
+    }
+}
+
 static int open_stage(daemon *d, stage *st, int kind, char *errbuf, size_t errlen)
 {
     memset(st, 0, sizeof *st);
@@ -1072,17 +1139,8 @@ static int open_stage(daemon *d, stage *st, int kind, char *errbuf, size_t errle
             return -1;
         }
     }
-    if (d->s.eos) {
-        rd_kafka_error_t *e = rd_kafka_init_transactions(st->producer, TXN_TIMEOUT_MS);
-        if (e != NULL) {
-            nw_set_error(errbuf, errlen, NW_EIO,
-                         "%s: cannot start transactions (is the broker reachable, and does it "
-                         "support them? processing.guarantee = at_least_once turns them off): %s",
-                         st->name, rd_kafka_error_string(e));
-            rd_kafka_error_destroy(e);
-            return -1;
-        }
-    }
+    if (d->s.eos && start_transactions(st, errbuf, errlen) != 0)
+        return -1;
     warm_producer(d, st);
     return 0;
 }
@@ -1152,7 +1210,7 @@ static int produce(stage *st, const char *topic, int32_t partition, const void *
         }
         snprintf(st->last_error, sizeof st->last_error, "cannot produce to %s: %s", topic,
                  rd_kafka_err2str(err));
-        log_msg("%s: %s", st->name, st->last_error);
+        log_msg(NW_LOG_WARN, "%s: %s", st->name, st->last_error);
         return -1;
     }
 }
@@ -1195,7 +1253,7 @@ static int dead_letter(stage *st, const rd_kafka_message_t *m, const char *why)
         rd_kafka_header_add(h, "value.omitted", -1, omitted, -1);
     }
     st->dead_letters++;
-    log_msg("%s: %s [%d] offset %lld to %s: %s", st->name, rd_kafka_topic_name(m->rkt),
+    log_msg(NW_LOG_WARN, "%s: %s [%d] offset %lld to %s: %s", st->name, rd_kafka_topic_name(m->rkt),
             (int)m->partition, (long long)m->offset, st->d->topics.name[NW_TOPIC_DLQ], why);
     return produce(st, st->d->topics.name[NW_TOPIC_DLQ], RD_KAFKA_PARTITION_UA, m->key, m->key_len,
                    whole ? m->payload : NULL, whole ? m->len : 0, h);
@@ -1516,12 +1574,13 @@ static int collect(stage *st, long idle_ms)
                      * session expired in an outage and that joined again: a
                      * new consumer takes its place (run_batch).
                      */
-                    log_msg("%s: the consumer was fenced (%s); making a new one", st->name, why);
+                    log_msg(NW_LOG_WARN, "%s: the consumer was fenced (%s); making a new one",
+                            st->name, why);
                     rd_kafka_message_destroy(m);
                     rc = 1;
                     break;
                 }
-                log_msg("%s: fatal consumer error: %s%s", st->name, why,
+                log_msg(NW_LOG_ERROR, "%s: fatal consumer error: %s%s", st->name, why,
                         strstr(why, "instance") != NULL
                             ? " (another process uses this instance.id: give each instance its "
                               "own, with --instance-id or [consumer] instance.id)"
@@ -1533,7 +1592,7 @@ static int collect(stage *st, long idle_ms)
                 if (broker_away(m->err))
                     note_outage(st, rd_kafka_message_errstr(m));
                 else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                    log_msg("%s: consumer: %s", st->name, rd_kafka_message_errstr(m));
+                    log_msg(NW_LOG_WARN, "%s: consumer: %s", st->name, rd_kafka_message_errstr(m));
                 rd_kafka_message_destroy(m);
             }
         }
@@ -1589,12 +1648,12 @@ static void rewind_batch(stage *st, bool seek)
     rd_kafka_topic_partition_list_t *l = batch_offsets(st, true);
     rd_kafka_error_t *e = seek ? rd_kafka_seek_partitions(st->consumer, l, 10000) : NULL;
     if (e != NULL) {
-        log_msg("%s: cannot rewind: %s", st->name, rd_kafka_error_string(e));
+        log_msg(NW_LOG_WARN, "%s: cannot rewind: %s", st->name, rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
     }
     for (int i = 0; seek && i < l->cnt; i++)
         if (l->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR)
-            log_msg("%s: cannot rewind %s [%d]: %s", st->name, l->elems[i].topic,
+            log_msg(NW_LOG_WARN, "%s: cannot rewind %s [%d]: %s", st->name, l->elems[i].topic,
                     (int)l->elems[i].partition, rd_kafka_err2str(l->elems[i].err));
     if (st->kind == STAGE_ALERT) {
         for (int i = 0; i < l->cnt; i++)
@@ -1703,19 +1762,20 @@ static bool one_reset_too_many(stage *st)
 static int reset_producer(stage *st)
 {
     if (one_reset_too_many(st)) {
-        log_msg("%s: the producer had to be replaced %d times in %d s: another process may use "
+        log_msg(NW_LOG_ERROR,
+                "%s: the producer had to be replaced %d times in %d s: another process may use "
                 "transactional.id %s (give each instance its own instance.id), or the cluster "
                 "keeps fencing it; stopping",
                 st->name, st->resets - 1, RESET_WINDOW_MS / 1000, st->txn_id);
         return -1;
     }
-    log_msg("%s: recreating the producer (transactional.id %s)", st->name, st->txn_id);
+    log_msg(NW_LOG_WARN, "%s: recreating the producer (transactional.id %s)", st->name, st->txn_id);
     retire_producer(st->producer);
     st->producer = NULL;
     while (stop_signals == 0) {
         char err[512];
         if ((st->producer = new_producer(st, err, sizeof err)) == NULL) {
-            log_msg("%s: cannot create a producer: %s", st->name, err);
+            log_msg(NW_LOG_ERROR, "%s: cannot create a producer: %s", st->name, err);
             return -1;
         }
         if (!st->d->s.eos)
@@ -1723,7 +1783,8 @@ static int reset_producer(stage *st)
         rd_kafka_error_t *e = txn(st, TXN_INIT, NULL, NULL);
         if (e == NULL)
             return 0;
-        log_msg("%s: %s failed: %s", st->name, txn_call_name[TXN_INIT], rd_kafka_error_string(e));
+        log_msg(NW_LOG_WARN, "%s: %s failed: %s", st->name, txn_call_name[TXN_INIT],
+                rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
         retire_producer(st->producer);
         st->producer = NULL;
@@ -1738,7 +1799,8 @@ static int abort_txn(stage *st)
     rd_kafka_error_t *e = txn(st, TXN_ABORT, NULL, NULL);
     if (e == NULL)
         return 0;
-    log_msg("%s: %s failed: %s", st->name, txn_call_name[TXN_ABORT], rd_kafka_error_string(e));
+    log_msg(NW_LOG_WARN, "%s: %s failed: %s", st->name, txn_call_name[TXN_ABORT],
+            rd_kafka_error_string(e));
     rd_kafka_error_destroy(e);
     return reset_producer(st);
 }
@@ -1760,7 +1822,7 @@ static int commit_txn(stage *st)
         return 0;
     bool abortable = rd_kafka_error_txn_requires_abort(e);
     snprintf(st->last_error, sizeof st->last_error, "%s", rd_kafka_error_string(e));
-    log_msg("%s: the transaction failed (%s): %s", st->name,
+    log_msg(NW_LOG_WARN, "%s: the transaction failed (%s): %s", st->name,
             abortable ? "aborting it" : "recreating the producer", st->last_error);
     rd_kafka_error_destroy(e);
     int rc = abortable ? abort_txn(st) : reset_producer(st);
@@ -1780,7 +1842,7 @@ static int commit_alo(stage *st)
     rd_kafka_resp_err_t err = rd_kafka_commit(st->consumer, offsets, 0);
     rd_kafka_topic_partition_list_destroy(offsets);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        log_msg("%s: cannot commit offsets: %s", st->name, rd_kafka_err2str(err));
+        log_msg(NW_LOG_WARN, "%s: cannot commit offsets: %s", st->name, rd_kafka_err2str(err));
         return 1;
     }
     return 0;
@@ -1798,7 +1860,7 @@ static int begin_txn(stage *st)
     rd_kafka_error_t *e = txn(st, TXN_BEGIN, NULL, NULL);
     if (e == NULL)
         return 0;
-    log_msg("%s: cannot begin a transaction: %s", st->name, rd_kafka_error_string(e));
+    log_msg(NW_LOG_WARN, "%s: cannot begin a transaction: %s", st->name, rd_kafka_error_string(e));
     rd_kafka_error_destroy(e);
     return reset_producer(st) != 0 ? -1 : 1;
 }
@@ -1856,7 +1918,8 @@ static int isolate_refused(stage *st)
 {
     if (st->n > 1) {
         st->batch_limit = st->n / 2;
-        log_msg("%s: a record was refused (%s); splitting the batch (%zu messages next)", st->name,
+        log_msg(NW_LOG_WARN,
+                "%s: a record was refused (%s); splitting the batch (%zu messages next)", st->name,
                 st->refused_why, st->batch_limit);
         return 0;
     }
@@ -1893,7 +1956,8 @@ static int recreate_consumer(stage *st)
 {
     double now = now_ms();
     if (one_reset_too_many(st)) {
-        log_msg("%s: the consumer was fenced %d times in %d s: another process uses instance.id "
+        log_msg(NW_LOG_ERROR,
+                "%s: the consumer was fenced %d times in %d s: another process uses instance.id "
                 "%s (give each instance its own, with --instance-id or [consumer] instance.id); "
                 "stopping",
                 st->name, st->resets - 1, RESET_WINDOW_MS / 1000, st->d->s.instance_id);
@@ -1918,7 +1982,7 @@ static int recreate_consumer(stage *st)
     char err[512] = "out of memory";
     if (new_consumer(st, err, sizeof err) != 0 ||
         (st->limits_q = rd_kafka_queue_new(st->consumer)) == NULL) {
-        log_msg("%s: cannot make a new consumer: %s", st->name, err);
+        log_msg(NW_LOG_ERROR, "%s: cannot make a new consumer: %s", st->name, err);
         return -1;
     }
     return 0;
@@ -1944,7 +2008,7 @@ static int run_batch(stage *st, long idle_ms)
     if (process_batch(st) != 0) {
         rc = st->d->s.eos && abort_txn(st) != 0 ? -1 : 1;
         if (st->d->s.eos && rc > 0 && st->refused == RD_KAFKA_RESP_ERR_NO_ERROR)
-            log_msg("%s: the batch could not be produced; doing it again", st->name);
+            log_msg(NW_LOG_WARN, "%s: the batch could not be produced; doing it again", st->name);
     } else {
         rc = commit(st);
     }
@@ -1964,7 +2028,8 @@ static int run_batch(stage *st, long idle_ms)
                 rc = -1;
         } else if (st->failures >= FAILURES_TO_SPLIT && st->n > 1) {
             st->batch_limit = st->n / 2;
-            log_msg("%s: %d batches failed in a row (last: %s); splitting the batch (%zu "
+            log_msg(NW_LOG_WARN,
+                    "%s: %d batches failed in a row (last: %s); splitting the batch (%zu "
                     "messages next)",
                     st->name, st->failures, st->last_error, st->batch_limit);
         }
@@ -2011,7 +2076,8 @@ static void refresh_limits(stage *st)
 {
     if (!take_limits(st, 0) || smallest_limit(st) >= st->producer_limit)
         return;
-    log_msg("%s: a topic's max.message.bytes is now %ld bytes", st->name, smallest_limit(st));
+    log_msg(NW_LOG_INFO, "%s: a topic's max.message.bytes is now %ld bytes", st->name,
+            smallest_limit(st));
     if (reset_producer(st) != 0)
         st->d->failed = true;
 }
@@ -2023,7 +2089,7 @@ static void reload(daemon *d)
     nw_pipeline next;
     nw_pipeline_paths paths = {d->o->gazetteer, d->o->furniture, d->o->events};
     if (nw_pipeline_load(&next, &paths, d->conf, err, sizeof err) != NW_OK) {
-        log_msg("reload failed, keeping the old configuration: %s", err);
+        log_msg(NW_LOG_ERROR, "reload failed, keeping the old configuration: %s", err);
         return;
     }
     nw_pipeline old = d->pipeline;
@@ -2032,7 +2098,7 @@ static void reload(daemon *d)
     if (d->enrichers != NULL && (en = new_enrichers(d, err, sizeof err)) == NULL) {
         d->pipeline = old;
         nw_pipeline_unload(&next);
-        log_msg("reload failed, keeping the old configuration: %s", err);
+        log_msg(NW_LOG_ERROR, "reload failed, keeping the old configuration: %s", err);
         return;
     }
     if (d->enrichers != NULL) {
@@ -2046,7 +2112,7 @@ static void reload(daemon *d)
         if (stages[i]->consumer != NULL && !stages[i]->limits_asked)
             ask_limits(stages[i]);
     nw_pipeline_unload(&old);
-    log_msg("reloaded: %zu entities, %zu furniture rules, %zu tracked events",
+    log_msg(NW_LOG_INFO, "reloaded: %zu entities, %zu furniture rules, %zu tracked events",
             nw_gazetteer_count(d->pipeline.gazetteer), nw_furniture_count(d->pipeline.furniture),
             nw_rules_event_count(d->pipeline.rules));
 }
@@ -2073,15 +2139,12 @@ static void *watch(void *arg)
         if (first.tv_sec == 0)
             first = now;
         if (stop_signals > 1) {
-            static const char msg[] = NW_CONSUMER ": second signal: exiting now\n";
-            if (write(2, msg, sizeof msg - 1) < 0) {
-            }
+            log_msg(NW_LOG_WARN, "second signal: exiting now");
             _exit(130);
         }
         if ((now.tv_sec - first.tv_sec) * 1000 > w->shutdown_ms) {
-            static const char msg[] = NW_CONSUMER ": shutdown took too long: exiting\n";
-            if (write(2, msg, sizeof msg - 1) < 0) {
-            }
+            log_msg(NW_LOG_ERROR, "shutdown took longer than %d ms (shutdown.timeout.ms): exiting",
+                    w->shutdown_ms);
             _exit(1);
         }
     }
@@ -2132,16 +2195,16 @@ int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf)
     d.conf = conf;
     char err[1024];
     nw_topics_init(&d.topics);
-    if (read_settings(conf, &d.s, err, sizeof err) != NW_OK ||
+    if (nw_log_setup_from_conf(conf, NW_CONSUMER, err, sizeof err) != NW_OK ||
+        read_settings(conf, &d.s, err, sizeof err) != NW_OK ||
         nw_topics_configure(&d.topics, conf, err, sizeof err) != NW_OK) {
-        fprintf(stderr, NW_CONSUMER ": %s\n", err);
+        log_msg(NW_LOG_ERROR, "%s", err);
         return NW_EXIT_USAGE;
     }
     if (o->instance_id != NULL) {
         if (!valid_instance_id(o->instance_id)) {
-            fprintf(stderr,
-                    NW_CONSUMER ": --instance-id '%s': expected 1 to 100 letters, digits, '.', "
-                                "'_' or '-'\n",
+            log_msg(NW_LOG_ERROR,
+                    "--instance-id '%s': expected 1 to 100 letters, digits, '.', '_' or '-'",
                     o->instance_id);
             return NW_EXIT_USAGE;
         }
@@ -2149,14 +2212,14 @@ int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf)
     }
     nw_pipeline_paths paths = {o->gazetteer, o->furniture, o->events};
     if (nw_pipeline_load(&d.pipeline, &paths, conf, err, sizeof err) != NW_OK) {
-        fprintf(stderr, NW_CONSUMER ": %s\n", err);
+        log_msg(NW_LOG_ERROR, "%s", err);
         return NW_EXIT_USAGE;
     }
     nw_sinks_config sc;
     nw_sinks_config_init(&sc);
     snprintf(sc.program, sizeof sc.program, "%s", NW_CONSUMER);
     if (nw_sinks_config_apply(&sc, conf, err, sizeof err) != NW_OK) {
-        fprintf(stderr, NW_CONSUMER ": %s\n", err);
+        log_msg(NW_LOG_ERROR, "%s", err);
         nw_pipeline_unload(&d.pipeline);
         return NW_EXIT_USAGE;
     }
@@ -2165,7 +2228,7 @@ int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf)
     if ((stages & STAGE_ALERT) &&
         (sc.stdout_enabled || sc.alertmanager_url[0] != '\0' || sc.webhook_url[0] != '\0') &&
         nw_sinks_new(&sc, NULL, &d.sinks, err, sizeof err) != NW_OK) {
-        fprintf(stderr, NW_CONSUMER ": %s\n", err);
+        log_msg(NW_LOG_ERROR, "%s", err);
         nw_pipeline_unload(&d.pipeline);
         return NW_EXIT_USAGE;
     }
@@ -2186,26 +2249,31 @@ int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf)
     int status = 0;
     d.enrichers = (stages & STAGE_ENRICH) ? new_enrichers(&d, err, sizeof err) : NULL;
     if ((stages & STAGE_ENRICH) && d.enrichers == NULL) {
-        fprintf(stderr, NW_CONSUMER ": %s\n", err);
+        log_msg(NW_LOG_ERROR, "%s", err);
         status = NW_EXIT_FAILED;
         goto done;
     }
-    if ((stages & STAGE_ENRICH) && open_stage(&d, &d.enrich, STAGE_ENRICH, err, sizeof err) != 0) {
-        fprintf(stderr, NW_CONSUMER ": %s\n", err);
-        status = NW_EXIT_KAFKA;
-        goto done;
-    }
+    effective_brokers(&d);
+    int opened =
+        (stages & STAGE_ENRICH) ? open_stage(&d, &d.enrich, STAGE_ENRICH, err, sizeof err) : 0;
     all_stages[0] = (stages & STAGE_ENRICH) ? &d.enrich : NULL;
-    if ((stages & STAGE_ALERT) && open_stage(&d, &d.alert, STAGE_ALERT, err, sizeof err) != 0) {
-        fprintf(stderr, NW_CONSUMER ": %s\n", err);
-        status = NW_EXIT_KAFKA;
+    if (opened == 0 && (stages & STAGE_ALERT))
+        opened = open_stage(&d, &d.alert, STAGE_ALERT, err, sizeof err);
+    if (opened != 0) {
+        if (stop_signals != 0) {
+            log_msg(NW_LOG_INFO, "stopped while starting");
+        } else {
+            log_msg(NW_LOG_ERROR, "%s", err);
+            status = NW_EXIT_KAFKA;
+        }
         goto done;
     }
     all_stages[1] = (stages & STAGE_ALERT) ? &d.alert : NULL;
-    log_msg("running %s%s%s (%s) on %s as instance %s", (stages & STAGE_ENRICH) ? "enrich" : "",
+    log_msg(NW_LOG_INFO, "running %s%s%s (%s) on %s as instance %s",
+            (stages & STAGE_ENRICH) ? "enrich" : "",
             stages == (STAGE_ENRICH | STAGE_ALERT) ? " and " : "",
             (stages & STAGE_ALERT) ? "alert" : "", d.s.eos ? "exactly-once" : "at-least-once",
-            o->brokers != NULL ? o->brokers : "the configured brokers", d.s.instance_id);
+            d.brokers, d.s.instance_id);
     unsigned long done_at_trim = 0;
     double last_trim_ms = 0;
     while (stop_signals == 0 && !d.failed) {
@@ -2243,7 +2311,8 @@ int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf)
     shutdown_begun = 1; /* from here on the watchdog bounds the stop */
     if (d.failed)
         status = NW_EXIT_FAILED;
-    log_msg("stopping: enrich %lu messages (%lu to the dead-letter topic), alert %lu messages "
+    log_msg(NW_LOG_INFO,
+            "stopping: enrich %lu messages (%lu to the dead-letter topic), alert %lu messages "
             "(%lu alerts, %lu to the dead-letter topic)",
             d.enrich.processed, d.enrich.dead_letters, d.alert.processed, d.alert.alerts,
             d.alert.dead_letters);

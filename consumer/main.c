@@ -9,12 +9,14 @@
 
 #include "commands.h"
 #include "daemon.h"
+#include "newswatch/log.h"
 #include "newswatch/version.h"
 
 int main(int argc, char **argv)
 {
     char err[1024];
     nw_consumer_opts o;
+    nw_log_setup(NW_CONSUMER, NW_LOG_TEXT, NW_LOG_INFO);
     if (nw_consumer_opts_parse(argc, argv, &o, err, sizeof err) != NW_OK) {
         fprintf(stderr, NW_CONSUMER ": %s\nTry '" NW_CONSUMER " --help'.\n", err);
         return NW_EXIT_USAGE;

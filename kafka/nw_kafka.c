@@ -1,8 +1,12 @@
 #include "nw_kafka.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "newswatch/log.h"
 
 nw_err nw_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *errbuf,
                          size_t errlen)
@@ -77,40 +81,37 @@ nw_err nw_kafka_conf_apply(rd_kafka_conf_t *conf, const nw_kvconf *file_conf,
     return NW_OK;
 }
 
-typedef struct log_state {
-    const char *program;
-    char last_error[512];
-} log_state;
+/* The last error error_cb wrote, for all the process's clients: each problem is said once. */
+static pthread_mutex_t last_error_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_error[512];
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    const log_state *st = rd_kafka_opaque(rk);
-    /* syslog levels: 0..3 errors, 4 warnings; librdkafka debug is 7. */
-    if (level <= 4 || level == 7)
-        fprintf(stderr, "%s: kafka: %s: %s\n", st != NULL ? st->program : "newswatch", fac, buf);
+    (void)rk;
+    /* syslog levels: 0..3 errors, 4 warnings, 5 and 6 notices (debug here); 7 debug= output. */
+    nw_log(level <= 3   ? NW_LOG_ERROR
+           : level == 4 ? NW_LOG_WARN
+                        : NW_LOG_DEBUG,
+           "kafka", "%s: %s", fac, buf);
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     (void)rk;
-    log_state *st = opaque;
-    if (st == NULL)
-        return;
+    (void)opaque;
     /* librdkafka retries by itself; say each distinct problem once. */
-    if (strcmp(st->last_error, reason) == 0)
+    pthread_mutex_lock(&last_error_lock);
+    bool again = strcmp(last_error, reason) == 0;
+    snprintf(last_error, sizeof last_error, "%s", reason);
+    pthread_mutex_unlock(&last_error_lock);
+    if (again)
         return;
-    snprintf(st->last_error, sizeof st->last_error, "%s", reason);
-    fprintf(stderr, "%s: kafka: %s%s\n", st->program, reason,
-            err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? " (retrying)" : "");
+    nw_log(err == RD_KAFKA_RESP_ERR__FATAL ? NW_LOG_ERROR : NW_LOG_WARN, "kafka", "%s%s", reason,
+           err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? " (retrying)" : "");
 }
 
-void nw_kafka_conf_set_logging(rd_kafka_conf_t *conf, const char *program)
+void nw_kafka_conf_set_logging(rd_kafka_conf_t *conf)
 {
-    /* One state per process and program: the programs make one client at a time. */
-    static log_state state;
-    snprintf(state.last_error, sizeof state.last_error, "%s", "");
-    state.program = program;
-    rd_kafka_conf_set_opaque(conf, &state);
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
 }

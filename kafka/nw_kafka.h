@@ -48,11 +48,11 @@ nw_err nw_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *val
 void nw_kafka_conf_get(const rd_kafka_conf_t *conf, const char *key, char *buf, size_t len);
 
 /*
- * Installs log and error callbacks that print to stderr as
- * "<program>: kafka: <message>", repeating an error only when it changes.
- * program must outlive the client.
+ * Installs log and error callbacks that write librdkafka's lines to the
+ * program's log (newswatch/log.h, component "kafka", with librdkafka's
+ * level), an error only when it differs from the process's last one.
  */
-void nw_kafka_conf_set_logging(rd_kafka_conf_t *conf, const char *program);
+void nw_kafka_conf_set_logging(rd_kafka_conf_t *conf);
 
 /*
  * Asks the cluster for metadata within timeout_ms. When topic is not NULL,

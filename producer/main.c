@@ -10,6 +10,7 @@
 #include "newswatch/doc.h"
 #include "newswatch/input.h"
 #include "newswatch/kvconf.h"
+#include "newswatch/log.h"
 #include "newswatch/topics.h"
 #include "newswatch/version.h"
 #include "../kafka/nw_kafka.h"
@@ -116,7 +117,7 @@ static rd_kafka_t *make_producer(const nw_producer_opts *o, const nw_kvconf *con
     char buf[32];
     nw_kafka_conf_get(kc, "message.timeout.ms", buf, sizeof buf);
     *timeout_ms = atoi(buf) > 0 ? atoi(buf) : 300000;
-    nw_kafka_conf_set_logging(kc, PROGRAM);
+    nw_kafka_conf_set_logging(kc);
     rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
     char why[512];
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, why, sizeof why);
@@ -182,6 +183,7 @@ int main(int argc, char **argv)
 {
     char err[1024];
     nw_producer_opts o;
+    nw_log_setup(PROGRAM, NW_LOG_TEXT, NW_LOG_INFO);
     if (nw_producer_opts_parse(argc, argv, &o, err, sizeof err) != NW_OK) {
         fprintf(stderr, PROGRAM ": %s\nTry '" PROGRAM " --help'.\n", err);
         return EXIT_USAGE;
@@ -204,6 +206,7 @@ int main(int argc, char **argv)
     file_settings fs = {NULL, NULL, 0};
     if (o.config_file != NULL &&
         (nw_kvconf_new_from_file(o.config_file, &conf, err, sizeof err) != NW_OK ||
+         nw_log_setup_from_conf(conf, PROGRAM, err, sizeof err) != NW_OK ||
          read_file_settings(conf, &fs, err, sizeof err) != 0)) {
         fprintf(stderr, PROGRAM ": %s\n", err);
         status = EXIT_USAGE;
