@@ -50,6 +50,105 @@ static int valid_name(const char *s, size_t n)
     return 1;
 }
 
+/* Appends n bytes of s to the growing string *buf (length *len, capacity *cap). */
+static bool append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t ncap = (*len + n + 1) * 2;
+        char *nb = realloc(*buf, ncap);
+        if (nb == NULL)
+            return false;
+        *buf = nb;
+        *cap = ncap;
+    }
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+    return true;
+}
+
+static bool env_name(const char *s, size_t n)
+{
+    if (n == 0 || isdigit((unsigned char)s[0]))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+            return false;
+    return true;
+}
+
+/*
+ * ${NAME} and ${NAME:-default} in e's value, from the environment ($$ is a
+ * '$'; another '$' stays as it is). An unset NAME without a default, or a
+ * ${ without its }, is an error naming the file and line.
+ */
+static nw_err expand(nw_kvconf *conf, nw_kvconf_entry *e, char *errbuf, size_t errlen)
+{
+    const char *v = e->value;
+    if (strchr(v, '$') == NULL)
+        return NW_OK;
+    char *out = NULL;
+    size_t len = 0, cap = 0;
+    nw_err err = NW_OK;
+    bool ok = append(&out, &len, &cap, "", 0);
+    while (ok && *v != '\0') {
+        const char *d = strchr(v, '$');
+        if (d == NULL) {
+            ok = append(&out, &len, &cap, v, strlen(v));
+            break;
+        }
+        ok = append(&out, &len, &cap, v, (size_t)(d - v));
+        if (ok && d[1] == '$') {
+            ok = append(&out, &len, &cap, "$", 1);
+            v = d + 2;
+        } else if (ok && d[1] == '{') {
+            const char *close = strchr(d + 2, '}');
+            if (close == NULL) {
+                err = nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                   "%s:%u: '${' without its '}' in the value of %s (write $$ for "
+                                   "a '$')",
+                                   e->file, e->line, e->key);
+                break;
+            }
+            const char *name = d + 2, *dash = strstr(name, ":-");
+            bool has_default = dash != NULL && dash < close;
+            size_t nlen = (size_t)((has_default ? dash : close) - name);
+            char nm[256];
+            if (!env_name(name, nlen) || nlen >= sizeof nm) {
+                err = nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                   "%s:%u: '%.*s' is not an environment variable's name in the "
+                                   "value of %s (letters, digits and '_', e.g. ${KAFKA_PASSWORD})",
+                                   e->file, e->line, (int)nlen, name, e->key);
+                break;
+            }
+            memcpy(nm, name, nlen);
+            nm[nlen] = '\0';
+            const char *val = getenv(nm);
+            if (val != NULL && val[0] != '\0') {
+                ok = append(&out, &len, &cap, val, strlen(val));
+            } else if (has_default) {
+                ok = append(&out, &len, &cap, dash + 2, (size_t)(close - dash - 2));
+            } else {
+                err = nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                   "%s:%u: the value of %s uses ${%s}, which is not set (set it in "
+                                   "the environment, or give a default: ${%s:-value})",
+                                   e->file, e->line, e->key, nm, nm);
+                break;
+            }
+            v = close + 1;
+        } else if (ok) {
+            ok = append(&out, &len, &cap, "$", 1);
+            v = d + 1;
+        }
+    }
+    if (err == NW_OK && ok && (e->value = nw_pool_keep(&conf->strings, out, len)) == NULL)
+        ok = false;
+    if (err == NW_OK && !ok)
+        err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+    free(out);
+    return err;
+}
+
 nw_err nw_kvconf_new(const char *file, const char *text, size_t len, nw_kvconf **out, char *errbuf,
                      size_t errlen)
 {
@@ -166,6 +265,8 @@ nw_err nw_kvconf_new(const char *file, const char *text, size_t len, nw_kvconf *
         else
             conf->count++;
     }
+    for (size_t i = 0; err == NW_OK && i < conf->count; i++)
+        err = expand(conf, &conf->entries[i], errbuf, errlen);
     if (err != NW_OK) {
         nw_kvconf_free(conf);
         return err;

@@ -10,6 +10,12 @@
  * An indented line without '=' continues the previous value (joined with
  * one space), for long values such as rule expressions.
  *
+ * Values may name environment variables: ${NAME} is replaced with its value,
+ * ${NAME:-default} with its value or, when it is unset or empty, with
+ * default; $$ is a '$' (another '$' stays as it is). An unset NAME without
+ * a default is an error naming the file and line: secrets need not sit in
+ * the file.
+ *
  * Sections group keys; keys before the first section belong to "kafka", whose
  * keys are librdkafka properties. Which sections and keys are valid is for
  * the program to decide: it reports problems with nw_kvconf_entry's file and

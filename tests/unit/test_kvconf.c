@@ -185,6 +185,46 @@ static void whole_numbers_are_parsed_strictly(void **state)
     assert_false(nw_parse_long("1073741825", 1, 1L << 30, &v));
 }
 
+static void environment_variables_expand(void **state)
+{
+    (void)state;
+    setenv("NW_TEST_PASSWORD", "s3cr$t", 1);
+    setenv("NW_TEST_EMPTY", "", 1);
+    unsetenv("NW_TEST_UNSET");
+    const char *text = "sasl.password = ${NW_TEST_PASSWORD}\n"
+                       "[sinks]\n"
+                       "webhook.header = Authorization: Bearer ${NW_TEST_PASSWORD}!\n"
+                       "alertmanager.url = ${NW_TEST_UNSET:-http://127.0.0.1:9093}\n"
+                       "generator.url = ${NW_TEST_EMPTY:-fallback}\n"
+                       "webhook.url = cost $$5 and $HOME stays\n"
+                       "rule = a\n"
+                       "  ${NW_TEST_PASSWORD}\n";
+    nw_kvconf *c;
+    char err[512];
+    assert_int_equal(nw_kvconf_new("e.conf", text, strlen(text), &c, err, sizeof err), NW_OK);
+    assert_string_equal(nw_kvconf_at(c, 0)->value, "s3cr$t"); /* not expanded again */
+    assert_string_equal(nw_kvconf_at(c, 1)->value, "Authorization: Bearer s3cr$t!");
+    assert_string_equal(nw_kvconf_at(c, 2)->value, "http://127.0.0.1:9093");
+    assert_string_equal(nw_kvconf_at(c, 3)->value, "fallback");
+    assert_string_equal(nw_kvconf_at(c, 4)->value, "cost $5 and $HOME stays");
+    assert_string_equal(nw_kvconf_at(c, 5)->value, "a s3cr$t"); /* a continued value too */
+    nw_kvconf_free(c);
+
+    const char *unset = "[sinks]\n\nwebhook.url = https://x/${NW_TEST_UNSET}\n";
+    assert_int_equal(nw_kvconf_new("e.conf", unset, strlen(unset), &c, err, sizeof err),
+                     NW_ECONFIG);
+    assert_non_null(strstr(err, "e.conf:3:"));
+    assert_non_null(strstr(err, "NW_TEST_UNSET"));
+    assert_non_null(strstr(err, "webhook.url"));
+    const char *open = "x = ${NW_TEST_PASSWORD\n";
+    assert_int_equal(nw_kvconf_new("e.conf", open, strlen(open), &c, err, sizeof err), NW_ECONFIG);
+    assert_non_null(strstr(err, "e.conf:1:"));
+    const char *badname = "x = ${NW-TEST}\n";
+    assert_int_equal(nw_kvconf_new("e.conf", badname, strlen(badname), &c, err, sizeof err),
+                     NW_ECONFIG);
+    assert_non_null(strstr(err, "NW-TEST"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +234,7 @@ int main(void)
         cmocka_unit_test(split_command_line_properties),
         cmocka_unit_test(topics_defaults_and_overrides),
         cmocka_unit_test(whole_numbers_are_parsed_strictly),
+        cmocka_unit_test(environment_variables_expand),
     };
     return cmocka_run_group_tests_name("kvconf", tests, NULL, NULL);
 }
