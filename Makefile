@@ -3,6 +3,10 @@
 
 PREFIX      ?= /usr/local
 DESTDIR     ?=
+# make install: configuration in $(SYSCONFDIR)/newswatch/ (/etc for PREFIX=/usr,
+# else $(PREFIX)/etc), the systemd unit in $(SYSTEMD_UNIT_DIR).
+SYSCONFDIR  ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 CC          ?= cc
 PKG_CONFIG  ?= pkg-config
 CLANG_FORMAT ?= clang-format
@@ -37,6 +41,9 @@ CURL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl)
 CURL_LIBS   = $(shell $(PKG_CONFIG) --libs libcurl)
 MHD_CFLAGS  = $(shell $(PKG_CONFIG) --cflags libmicrohttpd)
 MHD_LIBS    = $(shell $(PKG_CONFIG) --libs libmicrohttpd)
+# libsystemd: sd_notify for the daemon (consumer/notify.c) only.
+SYSTEMD_CFLAGS = $(shell $(PKG_CONFIG) --cflags libsystemd)
+SYSTEMD_LIBS   = $(shell $(PKG_CONFIG) --libs libsystemd)
 
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -DNW_DATADIR='"$(PREFIX)/share/newswatch"' -Iinclude $(WARNINGS) $(CFLAGS) $(SANFLAGS) \
              $(PKG_CFLAGS) -MMD -MP
@@ -52,9 +59,14 @@ KAFKA_OBJ := $(BUILD)/kafka/nw_kafka.o
 SINKS_OBJ := $(BUILD)/sinks/nw_sinks.o
 PRODUCER_OBJ := $(BUILD)/producer/options.o $(BUILD)/producer/main.o
 CONSUMER_OBJ := $(BUILD)/consumer/main.o $(BUILD)/consumer/options.o $(BUILD)/consumer/admin.o \
-                $(BUILD)/consumer/replay.o $(BUILD)/consumer/daemon.o
+                $(BUILD)/consumer/replay.o $(BUILD)/consumer/daemon.o $(BUILD)/consumer/notify.o
 PROGRAMS  := $(BIN)/newswatch-producer $(BIN)/newswatch-consumer
 VARIANT_STAMP := $(BIN)/.variant-$(VARIANT)
+# The daemon's metrics and its HTTP endpoint (/metrics, /healthz, /readyz; libmicrohttpd).
+METRICS_OBJ := $(BUILD)/consumer/metrics.o $(BUILD)/consumer/http.o
+CONSUMER_OBJ += $(METRICS_OBJ)
+$(BUILD)/consumer/http.o: ALL_CFLAGS += $(MHD_CFLAGS)
+$(BIN)/newswatch-consumer: PKG_LIBS += $(MHD_LIBS)
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -84,7 +96,7 @@ help:
 	@echo "make kafka-up / kafka-down   start / stop a local broker on 127.0.0.1:\$$KAFKA_PORT (stop keeps its data)"
 	@echo "make kafka-reset   stop the local broker and remove its data (topics, offsets)"
 	@echo "KAFKA_VERSION=4.4.0   another Kafka for kafka-up, test, demo (3.9.x or 4.x; default 3.9.1)"
-	@echo "make install    install the programs under \$$DESTDIR\$$PREFIX"
+	@echo "make install    programs, data, config (SYSCONFDIR), systemd unit (SYSTEMD_UNIT_DIR) under \$$DESTDIR\$$PREFIX"
 	@echo "make format / format-check   apply / check .clang-format"
 	@echo "SANITIZE=1      build with AddressSanitizer and UndefinedBehaviorSanitizer"
 
@@ -115,13 +127,29 @@ $(BIN)/newswatch-producer: $(PRODUCER_OBJ) $(KAFKA_OBJ) $(LIB_A) $(VARIANT_STAMP
 
 $(BIN)/newswatch-consumer: $(SINKS_OBJ)
 $(BIN)/newswatch-consumer: $(CONSUMER_OBJ) $(KAFKA_OBJ) $(LIB_A) $(VARIANT_STAMP)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CONSUMER_OBJ) $(KAFKA_OBJ) $(SINKS_OBJ) $(LIB_A) $(PKG_LIBS) $(CURL_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CONSUMER_OBJ) $(KAFKA_OBJ) $(SINKS_OBJ) $(LIB_A) $(PKG_LIBS) $(CURL_LIBS) \
+	    $(SYSTEMD_LIBS)
+$(BUILD)/consumer/notify.o: ALL_CFLAGS += $(SYSTEMD_CFLAGS)
 
 # Unit tests: one cmocka program per module. test_producer_options also links
 # the producer's option parser.
 $(BUILD)/tests/unit/test_producer_options: $(BUILD)/tests/unit/test_producer_options.o \
         $(BUILD)/producer/options.o $(KAFKA_OBJ) $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+# test_notify runs consumer/notify.c against a fake NOTIFY_SOCKET.
+$(BUILD)/tests/unit/test_notify: $(BUILD)/tests/unit/test_notify.o $(BUILD)/consumer/notify.o $(LIB_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) $(SYSTEMD_LIBS)
+
+# test_metrics: the registry, the text format, librdkafka's statistics, [http].
+$(BUILD)/tests/unit/test_metrics: $(BUILD)/tests/unit/test_metrics.o $(METRICS_OBJ) $(LIB_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) $(MHD_LIBS)
+
+# tests/checks/metrics.sh's server: a populated registry on HTTP for promtool and Prometheus.
+METRICS_SERVE := $(BUILD)/tests/checks/metrics_serve
+$(METRICS_SERVE): $(BUILD)/tests/checks/metrics_serve.o $(METRICS_OBJ) $(LIB_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(MHD_LIBS)
+test-build: $(METRICS_SERVE)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
@@ -141,7 +169,18 @@ $(BUILD)/tests/integration/test_sinks: $(BUILD)/tests/integration/test_sinks.o \
         $(BUILD)/tests/integration/support.o $(KAFKA_OBJ) $(SINKS_OBJ) $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) $(CURL_LIBS) $(MHD_LIBS)
 
-test-build: $(PROGRAMS) $(UNIT_BIN) $(INTEG_BIN)
+# test_alertmanager: the sinks and the alerter against a real Alertmanager and amtool.
+$(BUILD)/tests/integration/test_alertmanager: $(BUILD)/tests/integration/test_alertmanager.o \
+        $(BUILD)/tests/integration/support.o $(KAFKA_OBJ) $(SINKS_OBJ) $(LIB_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) $(CURL_LIBS)
+
+# Test helpers (tests/tools/): nw-state-dump writes the alert stage's state records for
+# tests/checks/schemas.sh.
+TOOLS_BIN := $(BUILD)/tests/tools/nw-state-dump
+$(BUILD)/tests/tools/nw-state-dump: $(BUILD)/tests/tools/nw_state_dump.o $(LIB_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+test-build: $(PROGRAMS) $(UNIT_BIN) $(INTEG_BIN) $(TOOLS_BIN)
 
 test: deps
 	@echo "== building (variant: $(VARIANT))"
@@ -176,19 +215,38 @@ kafka-down:
 kafka-reset:
 	@KAFKA_PORT=$(KAFKA_PORT) scripts/kafka reset
 
+# The programs find their data in ../share/newswatch next to them (lib/pipeline.c),
+# so the PREFIX of the build does not matter. The configuration goes to
+# $(SYSCONFDIR)/newswatch/ unless one is there already (it is the operator's);
+# the systemd unit gets this install's paths.
+UNIT_IN := config/newswatch-consumer.service
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/newswatch/config \
-	    $(DESTDIR)$(PREFIX)/share/doc/newswatch
+	    $(DESTDIR)$(PREFIX)/share/doc/newswatch $(DESTDIR)$(PREFIX)/share/newswatch/schemas \
+	    $(DESTDIR)$(SYSCONFDIR)/newswatch $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 config/* $(DESTDIR)$(PREFIX)/share/newswatch/config/
+	rm -f $(DESTDIR)$(PREFIX)/share/newswatch/config/$(notdir $(UNIT_IN)) # a template, below
+	install -m 0644 $(wildcard schemas/*.schema.json) $(DESTDIR)$(PREFIX)/share/newswatch/schemas/
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/newswatch/
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/newswatch/newswatch.conf ]; then \
+	    echo "install: keeping $(DESTDIR)$(SYSCONFDIR)/newswatch/newswatch.conf"; \
+	else \
+	    echo "install -m 0644 config/newswatch.conf $(DESTDIR)$(SYSCONFDIR)/newswatch/"; \
+	    install -m 0644 config/newswatch.conf $(DESTDIR)$(SYSCONFDIR)/newswatch/; \
+	fi
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    -e 's|@DATADIR@|$(PREFIX)/share/newswatch|g' -e 's|@DOCDIR@|$(PREFIX)/share/doc/newswatch|g' \
+	    $(UNIT_IN) \
+	    > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/newswatch-consumer.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/newswatch-consumer.service
 
 clean:
 	rm -rf build $(BIN)
 
 FORMAT_FILES = $(wildcard include/newswatch/*.h lib/*.c lib/*.h kafka/*.c kafka/*.h producer/*.c \
                producer/*.h consumer/*.c consumer/*.h tests/unit/*.c tests/unit/*.h tests/integration/*.c \
-               tests/integration/*.h tests/faults/*.c bench/*.c)
+               tests/integration/*.h tests/faults/*.c tests/tools/*.c tests/checks/*.c bench/*.c)
 FORMAT_FILES += $(wildcard sinks/*.c sinks/*.h)
 
 format:

@@ -8,6 +8,23 @@
 
 #include "newswatch/when.h"
 
+/* Bytes kept of an alert's texts (NUL included); longer ones are cut at a character. */
+#define NOTE_REASONS  256
+#define NOTE_EVIDENCE 400
+#define NOTE_TITLE    256
+#define NOTE_ID       128 /* a longer id or URL is not kept at all: a cut one is wrong */
+#define NOTE_URL      400
+/* An incident's alert texts are dropped this long after it resolved. */
+#define PRUNE_AFTER_S 3600
+
+/* What one alert of an incident said, for re-posting it. */
+typedef struct note {
+    unsigned sequence;
+    int64_t at; /* when it was decided (the report's seen_at) */
+    char reasons[NOTE_REASONS], evidence[NOTE_EVIDENCE], doc_id[NOTE_ID], doc_title[NOTE_TITLE],
+        url[NOTE_URL];
+} note;
+
 typedef struct incident {
     int64_t day;
     bool stated; /* opened by a report that stated its day */
@@ -17,6 +34,11 @@ typedef struct incident {
     int64_t last_arrest_at, last_finding_at; /* 0: never */
     int killed, wounded;
     bool claim;
+    int64_t seen_at;   /* the last distinct report, by the alert stage's clock (0: last_at) */
+    int64_t opened_at; /* the first report, by that clock (0: first_at) */
+    int64_t quiet_at;  /* when the incident last went quiet (its alerts then resolved); 0 never */
+    note notes[NW_ALERT_NOTES]; /* its latest alerts, newest first */
+    size_t nnotes;
 } incident;
 
 struct nw_alert_state {
@@ -161,6 +183,60 @@ static incident *open_incident(nw_alert_state *st, const nw_alert_report *r)
     return in;
 }
 
+static int64_t seen_of(const incident *in)
+{
+    return in->seen_at != 0 ? in->seen_at : in->last_at;
+}
+
+static int64_t opened_of(const incident *in)
+{
+    return in->opened_at != 0 ? in->opened_at : in->first_at;
+}
+
+static long resolve_after_of(const nw_event *ev)
+{
+    return ev->resolve_after_s > 0 ? ev->resolve_after_s : NW_RESOLVE_AFTER_DEFAULT;
+}
+
+/* Copies src into dst[cap], cut at a UTF-8 character boundary; "" for NULL. */
+static void copy_cut(char *dst, size_t cap, const char *src)
+{
+    size_t n = src != NULL ? strlen(src) : 0;
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--;
+    }
+    if (n > 0)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Copies src whole into dst[cap], or "" when it does not fit. */
+static void copy_whole(char *dst, size_t cap, const char *src)
+{
+    if (src == NULL || strlen(src) >= cap)
+        dst[0] = '\0';
+    else
+        memcpy(dst, src, strlen(src) + 1);
+}
+
+/* Remembers what the alert out says about report r, as the incident's newest note. */
+static void remember_note(incident *in, const nw_alert *out, const nw_alert_report *r, int64_t now)
+{
+    memmove(&in->notes[1], &in->notes[0], (NW_ALERT_NOTES - 1) * sizeof(note));
+    if (in->nnotes < NW_ALERT_NOTES)
+        in->nnotes++;
+    note *nt = &in->notes[0];
+    nt->sequence = in->sequence;
+    nt->at = now;
+    copy_cut(nt->reasons, sizeof nt->reasons, out->reasons);
+    copy_cut(nt->evidence, sizeof nt->evidence, r->evidence);
+    copy_cut(nt->doc_title, sizeof nt->doc_title, r->doc_title);
+    copy_whole(nt->doc_id, sizeof nt->doc_id, r->doc_id);
+    copy_whole(nt->url, sizeof nt->url, r->url);
+}
+
 static bool stale(int64_t last, int64_t now, long interval)
 {
     return last == 0 || now - last >= interval;
@@ -170,6 +246,12 @@ nw_err nw_alert_state_observe(nw_alert_state *st, const nw_event *ev, const nw_a
                               nw_alert *out, char *errbuf, size_t errlen)
 {
     out->reasons[0] = '\0';
+    int64_t now = r->seen_at != 0 ? r->seen_at : r->ref_time;
+    long resolve_after = resolve_after_of(ev);
+    for (size_t i = 0; i < st->nincidents; i++) /* long resolved: their texts are not needed */
+        if (st->incidents[i].nnotes > 0 &&
+            now - seen_of(&st->incidents[i]) >= resolve_after + PRUNE_AFTER_S)
+            st->incidents[i].nnotes = 0;
     incident *in = find_incident(st, ev, r);
     nw_day_format(in != NULL                             ? in->day
                   : ev->incident == NW_INCIDENT_ANCHORED ? ev->anchor_day
@@ -203,10 +285,15 @@ nw_err nw_alert_state_observe(nw_alert_state *st, const nw_event *ev, const nw_a
         in->last_update_at = r->ref_time;
         in->last_arrest_at = r->arrest ? r->ref_time : 0;
         in->last_finding_at = r->finding ? r->ref_time : 0;
+        in->seen_at = in->opened_at = now;
         nw_day_format(in->day, out->incident);
         out->decision = NW_ALERT_NEW;
         goto done;
     }
+    if (now - seen_of(in) >= resolve_after) /* it went quiet: its alerts resolved then */
+        in->quiet_at = seen_of(in) + resolve_after;
+    if (now > seen_of(in))
+        in->seen_at = now;
     in->reports++;
     if (r->ref_time > in->last_at)
         in->last_at = r->ref_time;
@@ -252,8 +339,8 @@ nw_err nw_alert_state_observe(nw_alert_state *st, const nw_event *ev, const nw_a
         out->decision = NW_ALERT_COUNTED;
     }
 done:
-    (void)errbuf;
-    (void)errlen;
+    if (in != NULL && (out->decision == NW_ALERT_NEW || out->decision == NW_ALERT_UPDATE))
+        remember_note(in, out, r, now);
     out->sequence = in != NULL ? in->sequence : 0;
     out->reports = in != NULL ? in->reports : 0;
     out->duplicates = st->duplicates;
@@ -294,6 +381,22 @@ nw_err nw_alert_state_to_json(const nw_alert_state *st, char **out, size_t *outl
                       "last_arrest_at", (json_int_t)in->last_arrest_at, "last_finding_at",
                       (json_int_t)in->last_finding_at, "killed", int_or_null(in->killed), "wounded",
                       int_or_null(in->wounded), "claim", in->claim));
+        json_t *jin = json_array_get(incs, json_array_size(incs) - 1);
+        json_object_set_new(jin, "seen_at", json_integer(seen_of(in)));
+        json_object_set_new(jin, "opened_at", json_integer(opened_of(in)));
+        json_object_set_new(jin, "quiet_at", json_integer(in->quiet_at));
+        if (in->nnotes > 0) {
+            json_t *notes = json_array();
+            for (size_t k = 0; k < in->nnotes; k++) {
+                const note *nt = &in->notes[k];
+                json_array_append_new(
+                    notes, json_pack("{s:i, s:I, s:s, s:s, s:s, s:s, s:s}", "sequence",
+                                     (int)nt->sequence, "at", (json_int_t)nt->at, "reasons",
+                                     nt->reasons, "evidence", nt->evidence, "doc_id", nt->doc_id,
+                                     "doc_title", nt->doc_title, "url", nt->url));
+            }
+            json_object_set_new(jin, "alerts", notes);
+        }
     }
     json_object_set_new(o, "incidents", incs);
     json_t *fps = json_array();
@@ -331,6 +434,27 @@ static bool read_incident(json_t *v, incident *in)
     in->killed = json_is_integer(k) ? (int)json_integer_value(k) : -1;
     in->wounded = json_is_integer(w) ? (int)json_integer_value(w) : -1;
     in->claim = json_is_true(json_object_get(v, "claim"));
+    in->seen_at = json_integer_value(json_object_get(v, "seen_at"));
+    in->opened_at = json_integer_value(json_object_get(v, "opened_at"));
+    in->quiet_at = json_integer_value(json_object_get(v, "quiet_at"));
+    size_t ni;
+    json_t *nv;
+    json_array_foreach(json_object_get(v, "alerts"), ni, nv)
+    {
+        if (ni >= NW_ALERT_NOTES)
+            break;
+        note *nt = &in->notes[in->nnotes++];
+        nt->sequence = (unsigned)json_integer_value(json_object_get(nv, "sequence"));
+        nt->at = json_integer_value(json_object_get(nv, "at"));
+        copy_cut(nt->reasons, sizeof nt->reasons,
+                 json_string_value(json_object_get(nv, "reasons")));
+        copy_cut(nt->evidence, sizeof nt->evidence,
+                 json_string_value(json_object_get(nv, "evidence")));
+        copy_cut(nt->doc_title, sizeof nt->doc_title,
+                 json_string_value(json_object_get(nv, "doc_title")));
+        copy_whole(nt->doc_id, sizeof nt->doc_id, json_string_value(json_object_get(nv, "doc_id")));
+        copy_whole(nt->url, sizeof nt->url, json_string_value(json_object_get(nv, "url")));
+    }
     return in->sequence >= 1;
 }
 
@@ -432,6 +556,10 @@ nw_err nw_alert_encode(nw_alert *al, const nw_event *ev, char *errbuf, size_t er
                             : json_pack("{s:o, s:o}", "killed", int_or_null(al->killed), "wounded",
                                         int_or_null(al->wounded)));
     json_object_set_new(a, "claim", json_boolean(al->claim));
+    json_t *labels = json_object();
+    for (size_t i = 0; i < ev->nlabels; i++)
+        json_object_set_new(labels, ev->labels[i].name, json_string(ev->labels[i].value));
+    json_object_set_new(a, "labels", labels);
     json_object_set_new(a, "reports", json_integer(al->reports));
     json_object_set_new(a, "published_at", str_or_null(al->published_at));
     json_object_set_new(a, "event_time", json_string(event_time));
@@ -443,5 +571,177 @@ nw_err nw_alert_encode(nw_alert *al, const nw_event *ev, char *errbuf, size_t er
     free(al->json);
     al->json = s;
     al->json_len = strlen(s);
+    return NW_OK;
+}
+
+/* ---- incident alerts for Alertmanager ----------------------------------- */
+
+struct nw_incident_list {
+    nw_incident_alert *items;
+    size_t n, cap;
+    void **blocks; /* everything the items point to */
+    size_t nblocks, capblocks;
+    bool failed; /* out of memory while building the last item */
+};
+
+nw_incident_list *nw_incident_list_new(void)
+{
+    return calloc(1, sizeof(nw_incident_list));
+}
+
+void nw_incident_list_clear(nw_incident_list *l)
+{
+    for (size_t i = 0; i < l->nblocks; i++)
+        free(l->blocks[i]);
+    l->nblocks = 0;
+    l->n = 0;
+}
+
+void nw_incident_list_free(nw_incident_list *l)
+{
+    if (l == NULL)
+        return;
+    nw_incident_list_clear(l);
+    free(l->blocks);
+    free(l->items);
+    free(l);
+}
+
+size_t nw_incident_list_count(const nw_incident_list *l)
+{
+    return l->n;
+}
+
+const nw_incident_alert *nw_incident_list_at(const nw_incident_list *l, size_t i)
+{
+    return i < l->n ? &l->items[i] : NULL;
+}
+
+/* Memory the list owns (NULL, and failed set, when out of memory). */
+static void *list_alloc(nw_incident_list *l, size_t size)
+{
+    if (l->nblocks == l->capblocks) {
+        size_t n = l->capblocks ? l->capblocks * 2 : 64;
+        void **nb = realloc(l->blocks, n * sizeof(void *));
+        if (nb == NULL) {
+            l->failed = true;
+            return NULL;
+        }
+        l->blocks = nb;
+        l->capblocks = n;
+    }
+    void *p = malloc(size > 0 ? size : 1);
+    if (p == NULL) {
+        l->failed = true;
+        return NULL;
+    }
+    l->blocks[l->nblocks++] = p;
+    return p;
+}
+
+/* A copy of s the list owns ("" for NULL or ""). */
+static const char *list_str(nw_incident_list *l, const char *s)
+{
+    if (s == NULL || s[0] == '\0')
+        return "";
+    size_t n = strlen(s) + 1;
+    char *d = list_alloc(l, n);
+    if (d == NULL)
+        return "";
+    memcpy(d, s, n);
+    return d;
+}
+
+/* A new item (zeroed but for the event's members), or NULL when out of memory. */
+static nw_incident_alert *list_add(nw_incident_list *l, const nw_event *ev, const incident *in)
+{
+    if (l->n == l->cap) {
+        size_t n = l->cap ? l->cap * 2 : 16;
+        nw_incident_alert *ni = realloc(l->items, n * sizeof(*ni));
+        if (ni == NULL) {
+            l->failed = true;
+            return NULL;
+        }
+        l->items = ni;
+        l->cap = n;
+    }
+    nw_incident_alert *a = &l->items[l->n++];
+    memset(a, 0, sizeof *a);
+    a->event_id = list_str(l, ev->id);
+    a->severity = list_str(l, ev->severity);
+    a->title = list_str(l, ev->title != NULL ? ev->title : ev->id);
+    a->title_ar = list_str(l, ev->title_ar);
+    if (ev->nlabels > 0) {
+        nw_label *labels = list_alloc(l, ev->nlabels * sizeof(nw_label));
+        for (size_t i = 0; labels != NULL && i < ev->nlabels; i++) {
+            labels[i].name = list_str(l, ev->labels[i].name);
+            labels[i].value = list_str(l, ev->labels[i].value);
+        }
+        a->labels = labels;
+        a->nlabels = labels != NULL ? ev->nlabels : 0;
+    }
+    nw_day_format(in->day, a->incident);
+    a->reports = in->reports;
+    a->killed = in->killed;
+    a->wounded = in->wounded;
+    a->claim = in->claim;
+    for (size_t k = 0; k < in->nnotes; k++) {
+        a->doc_ids[a->ndocs] = list_str(l, in->notes[k].doc_id);
+        a->doc_urls[a->ndocs] = list_str(l, in->notes[k].url);
+        a->ndocs++;
+    }
+    a->reasons = a->evidence = a->doc_id = a->doc_title = a->url = "";
+    return a;
+}
+
+static void show_note(nw_incident_list *l, nw_incident_alert *a, const nw_event *ev, const note *nt,
+                      unsigned sequence)
+{
+    char id[256];
+    snprintf(id, sizeof id, "%s:%s:%u", ev->id, a->incident, sequence);
+    a->alert_id = list_str(l, id);
+    if (nt == NULL)
+        return;
+    a->reasons = list_str(l, nt->reasons);
+    a->evidence = list_str(l, nt->evidence);
+    a->doc_id = list_str(l, nt->doc_id);
+    a->doc_title = list_str(l, nt->doc_title);
+    a->url = list_str(l, nt->url);
+}
+
+nw_err nw_alert_state_list(const nw_alert_state *st, const nw_event *ev, int64_t now,
+                           long keep_resolved_s, nw_incident_list *out, char *errbuf, size_t errlen)
+{
+    long resolve_after = resolve_after_of(ev);
+    out->failed = false;
+    for (size_t i = 0; i < st->nincidents; i++) {
+        const incident *in = &st->incidents[i];
+        int64_t quiet_end = seen_of(in) + resolve_after;
+        /* An alert that began after the incident last went quiet fires until it goes quiet
+         * again; one that began before resolved then. */
+        for (size_t k = 0; k <= in->nnotes; k++) {
+            const note *nt = k > 0 ? &in->notes[k - 1] : NULL;
+            if (nt != NULL && nt->sequence < 2)
+                continue; /* the new alert's text: shown by the incident's alert */
+            int64_t start = nt != NULL ? nt->at : opened_of(in);
+            int64_t ends = start > in->quiet_at ? (now >= quiet_end ? quiet_end : 0) : in->quiet_at;
+            if (ends != 0 && ends < now - keep_resolved_s)
+                continue;
+            nw_incident_alert *a = list_add(out, ev, in);
+            if (a == NULL)
+                break;
+            a->update = nt != NULL;
+            a->sequence = nt != NULL ? nt->sequence : in->sequence;
+            a->starts_at = start;
+            a->ends_at = ends;
+            if (nt != NULL)
+                show_note(out, a, ev, nt, nt->sequence);
+            else
+                show_note(out, a, ev, in->nnotes > 0 ? &in->notes[0] : NULL,
+                          in->nnotes > 0 ? in->notes[0].sequence : in->sequence);
+        }
+    }
+    if (out->failed)
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     return NW_OK;
 }

@@ -442,6 +442,38 @@ static nw_err parse_places(nw_rules *r, const nw_kvconf_entry *e, nw_event *ev, 
     return NW_OK;
 }
 
+const char *nw_label_problem(const char *v, size_t *name_len)
+{
+    static const char *const own[] = {"alertname", "event", "incident",
+                                      "severity",  "kind",  "sequence"};
+    const char *eq = strchr(v, '=');
+    *name_len = 0;
+    if (eq == NULL)
+        return "must be name=value";
+    size_t n = (size_t)(eq - v);
+    *name_len = n;
+    if (n == 0 || n > 100)
+        return "needs a name of 1 to 100 characters before '='";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if (!(isalpha(ch) || ch == '_' || (i > 0 && isdigit(ch))))
+            return "has a name Alertmanager does not allow (letters, digits and '_', not "
+                   "starting with a digit)";
+    }
+    if (n >= 2 && v[0] == '_' && v[1] == '_')
+        return "has a name starting with '__' (reserved by Prometheus)";
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (strlen(own[i]) == n && strncmp(own[i], v, n) == 0)
+            return "sets a label newswatch sets itself (alertname, event, incident, severity, "
+                   "kind, sequence)";
+    if (eq[1] == '\0')
+        return "has an empty value";
+    for (const char *p = eq + 1; *p != '\0'; p++)
+        if ((unsigned char)*p < ' ' || (unsigned char)*p == 0x7f)
+            return "has a control character in its value";
+    return NULL;
+}
+
 static nw_err parse_int(const char *v, long lo, long hi, long *out)
 {
     char *end;
@@ -691,6 +723,7 @@ nw_err nw_rules_new(nw_normalizer *n, const nw_gazetteer *g, const char *file, c
                 ce->ev.lead_words = 60;
                 ce->ev.min_sentences = 2;
                 ce->ev.scope = NW_SCOPE_SENTENCE;
+                ce->ev.resolve_after_s = NW_RESOLVE_AFTER_DEFAULT;
                 ce->root = -1;
                 if (ce->ev.id == NULL || ce->ev.file == NULL) {
                     err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
@@ -734,13 +767,41 @@ nw_err nw_rules_new(nw_normalizer *n, const nw_gazetteer *g, const char *file, c
                 err = nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: episode_gap: %s", file,
                                    e->line, why);
         } else if (strcmp(e->key, "anchor_window") == 0 || strcmp(e->key, "update_interval") == 0 ||
-                   strcmp(e->key, "background_age") == 0) {
+                   strcmp(e->key, "background_age") == 0 || strcmp(e->key, "resolve_after") == 0) {
             long *dst = e->key[0] == 'a'   ? &ce->ev.anchor_window_s
                         : e->key[0] == 'u' ? &ce->ev.update_interval_s
+                        : e->key[0] == 'r' ? &ce->ev.resolve_after_s
                                            : &ce->ev.background_age_s;
             if (nw_parse_duration(v, dst, why, sizeof why) != NW_OK)
                 err = nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: %s: %s", file, e->line,
                                    e->key, why);
+            else if (e->key[0] == 'r' && *dst < 1)
+                err = nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                   "%s:%u: resolve_after must be at least 1s, not '%s'", file,
+                                   e->line, v);
+        } else if (strcmp(e->key, "label") == 0) {
+            size_t nlen;
+            const char *problem = nw_label_problem(v, &nlen);
+            for (size_t k = 0; problem == NULL && k < ce->ev.nlabels; k++)
+                if (strlen(ce->ev.labels[k].name) == nlen &&
+                    strncmp(ce->ev.labels[k].name, v, nlen) == 0)
+                    problem = "names a label that is already set for this event";
+            if (problem == NULL && ce->ev.nlabels == NW_EVENT_LABELS_MAX)
+                problem = "is one label too many (at most 8 per event)";
+            if (problem != NULL) {
+                err = nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: label '%s' %s", file,
+                                   e->line, v, problem);
+            } else {
+                char name[128];
+                snprintf(name, sizeof name, "%.*s", (int)nlen, v);
+                nw_label *l = &ce->ev.labels[ce->ev.nlabels];
+                l->name = keep(r, name);
+                l->value = keep(r, v + nlen + 1);
+                if (l->name == NULL || l->value == NULL)
+                    err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+                else
+                    ce->ev.nlabels++;
+            }
         } else if (strcmp(e->key, "anchor_place") == 0) {
             err = parse_places(r, e, &ce->ev, errbuf, errlen);
         } else if (strcmp(e->key, "incident") == 0 || strcmp(e->key, "utc_offset") == 0 ||
@@ -790,7 +851,7 @@ nw_err nw_rules_new(nw_normalizer *n, const nw_gazetteer *g, const char *file, c
                                "%s:%u: unknown key '%s' in [%s] (known: title, title_ar, "
                                "severity, incident, anchor_window, anchor_place, episode_gap, "
                                "update_interval, background_age, utc_offset, lead_words, "
-                               "min_sentences, scope, match)",
+                               "min_sentences, scope, match, resolve_after, label)",
                                file, e->line, e->key, section);
         }
         if (err == NW_OK && (ce->ev.title == NULL && strcmp(e->key, "title") == 0))

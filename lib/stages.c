@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "newswatch/fingerprint.h"
 #include "newswatch/report.h"
@@ -409,6 +410,11 @@ static nw_err read_report(json_t *m, nw_alert_report *r, char *errbuf, size_t er
     r->claim = json_is_true(json_object_get(m, "claim"));
     r->arrest = json_is_true(json_object_get(m, "arrest"));
     r->finding = json_is_true(json_object_get(m, "finding"));
+    r->seen_at = (int64_t)time(NULL);
+    r->doc_id = str_or_null(m, "doc_id");
+    r->doc_title = str_or_null(m, "doc_title");
+    r->url = str_or_null(m, "url");
+    r->evidence = json_string_value(json_object_get(json_object_get(m, "evidence"), "text"));
     return NW_OK;
 }
 
@@ -495,5 +501,20 @@ done:
         return err;
     }
     *out = al;
+    return NW_OK;
+}
+
+nw_err nw_alerter_list(const nw_alerter *a, int64_t now, long keep_resolved_s,
+                       nw_incident_list *out, char *errbuf, size_t errlen)
+{
+    for (size_t i = 0; i < a->nslots; i++) {
+        const nw_event *ev = nw_rules_find_event(a->rules, a->slots[i].event);
+        if (ev == NULL)
+            continue; /* no longer tracked (SIGHUP): its alerts end by themselves */
+        nw_err err =
+            nw_alert_state_list(a->slots[i].state, ev, now, keep_resolved_s, out, errbuf, errlen);
+        if (err != NW_OK)
+            return err;
+    }
     return NW_OK;
 }

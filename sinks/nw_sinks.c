@@ -25,6 +25,7 @@ typedef struct job {
     char *alert_id;
     char *body;
     size_t body_len;
+    int resend; /* a resend of the incidents' alerts: a newer one replaces it in the queue */
 } job;
 
 typedef enum post_result { POST_OK, POST_RETRY, POST_REJECTED, POST_ABORTED } post_result;
@@ -66,6 +67,8 @@ struct nw_sinks {
     http_sink *http[NW_SINK_COUNT]; /* [NW_SINK_ALERTMANAGER], [NW_SINK_WEBHOOK]; NULL when off */
     char generator_url[NW_SINKS_URL_MAX];
     int attempts, backoff_ms, backoff_max_ms, timeout_ms;
+    int am_resend_ms;
+    atomic_llong last_resend_ms; /* monotonic; -1 before the first resend */
 };
 
 static const char *const sink_names[NW_SINK_COUNT] = {"stdout", "alertmanager", "webhook"};
@@ -81,6 +84,7 @@ void nw_sinks_config_init(nw_sinks_config *c)
     c->backoff_max_ms = 10000;
     c->timeout_ms = 5000;
     c->queue_size = 1000;
+    c->am_resend_ms = 60000;
     snprintf(c->generator_url, sizeof c->generator_url, "%s", DEFAULT_GEN_URL);
     snprintf(c->program, sizeof c->program, "newswatch");
 }
@@ -245,6 +249,13 @@ nw_err nw_sinks_config_apply(nw_sinks_config *c, const nw_kvconf *conf, char *er
                                     "from 100 to 600000, not '%s'",
                                     e->file, e->line, v);
             c->timeout_ms = (int)n;
+        } else if (strcmp(k, "alertmanager.resend.ms") == 0) {
+            if (!nw_parse_long(v, 100, 86400000, &n))
+                return nw_set_error(errbuf, errlen, NW_ECONFIG,
+                                    "%s:%u: alertmanager.resend.ms must be a whole number of "
+                                    "milliseconds from 100 to 86400000, not '%s'",
+                                    e->file, e->line, v);
+            c->am_resend_ms = (int)n;
         } else if (strcmp(k, "queue.size") == 0) {
             if (!nw_parse_long(v, 1, 1000000, &n))
                 return nw_set_error(errbuf, errlen, NW_ECONFIG,
@@ -253,12 +264,26 @@ nw_err nw_sinks_config_apply(nw_sinks_config *c, const nw_kvconf *conf, char *er
                                     e->file, e->line, v);
             c->queue_size = (size_t)n;
         } else {
+            static const char *const known[] = {"stdout",
+                                                "alertmanager.url",
+                                                "webhook.url",
+                                                "webhook.header",
+                                                "retry.attempts",
+                                                "retry.backoff.ms",
+                                                "retry.backoff.max.ms",
+                                                "timeout.ms",
+                                                "queue.size",
+                                                "generator.url",
+                                                "alertmanager.resend.ms",
+                                                NULL};
+            char near[128];
             return nw_set_error(errbuf, errlen, NW_ECONFIG,
-                                "%s:%u: unknown key '%s' in [sinks] (known: stdout, "
+                                "%s:%u: unknown key '%s' in [sinks]%s (known: stdout, "
                                 "alertmanager.url, webhook.url, webhook.header, retry.attempts, "
                                 "retry.backoff.ms, retry.backoff.max.ms, timeout.ms, queue.size, "
-                                "generator.url)",
-                                e->file, e->line, k);
+                                "generator.url, alertmanager.resend.ms)",
+                                e->file, e->line, k,
+                                nw_kvconf_did_you_mean(k, known, near, sizeof near));
         }
     }
     if (backoff_line != NULL && c->backoff_max_ms < c->backoff_ms)
@@ -345,39 +370,203 @@ static int put(json_t *o, const char *key, const char *value)
     return json_object_set_new(o, key, json_string(or_empty(value))) != 0;
 }
 
-/* The Alertmanager API v2 request body for a: a JSON array of one alert. */
-static char *alertmanager_body(const nw_sinks *s, const nw_alert_view *a)
+/* RFC 3339 (UTC, seconds) of t into out[32]. */
+static void format_time(int64_t t, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Appends text to a NUL-terminated buf[cap]; returns 1 when it did not fit. */
+static int append(char *buf, size_t cap, const char *text)
+{
+    size_t n = strlen(buf);
+    int w = snprintf(buf + n, cap - n, "%s", text);
+    return w < 0 || (size_t)w >= cap - n;
+}
+
+/*
+ * One alert of the Alertmanager API v2: labels alertname, event, incident,
+ * severity, kind, (for an update) sequence and the event's routing labels;
+ * annotations with what a pager shows. starts_at and ends_at are RFC 3339.
+ * NULL when a string is not UTF-8 or memory ran out.
+ */
+static json_t *am_alert(const nw_sinks *s, const nw_incident_alert *a, const char *status,
+                        const char *starts_at, const char *ends_at)
 {
     json_t *labels = json_object(), *ann = json_object(), *alert = json_object();
-    json_t *arr = json_array();
-    int bad = labels == NULL || ann == NULL || alert == NULL || arr == NULL;
+    int bad = labels == NULL || ann == NULL || alert == NULL;
     if (!bad) {
+        char buf[256];
         bad |= put(labels, "alertname", AM_ALERTNAME);
-        bad |= put(labels, "event", a->event);
+        bad |= put(labels, "event", a->event_id);
+        if (a->incident[0] != '\0')
+            bad |= put(labels, "incident", a->incident);
         bad |= put(labels, "severity", a->severity);
-        bad |= put(ann, "summary", a->title);
+        bad |= put(labels, "kind", a->update ? "update" : "incident");
+        if (a->update) {
+            snprintf(buf, sizeof buf, "%u", a->sequence);
+            bad |= put(labels, "sequence", buf);
+        }
+        for (size_t i = 0; i < a->nlabels; i++)
+            bad |= put(labels, a->labels[i].name, a->labels[i].value);
+
+        bad |= put(ann, "title", a->title);
+        if (a->title_ar != NULL && a->title_ar[0] != '\0')
+            bad |= put(ann, "title_ar", a->title_ar);
+        bad |= put(ann, "summary",
+                   a->doc_title != NULL && a->doc_title[0] != '\0' ? a->doc_title : a->title);
         bad |= put(ann, "description", a->evidence);
+        bad |= put(ann, "evidence", a->evidence);
+        if (a->reasons != NULL && a->reasons[0] != '\0')
+            bad |= put(ann, "reasons", a->reasons);
+        buf[0] = '\0';
+        if (a->killed >= 0)
+            snprintf(buf, sizeof buf, "%d killed", a->killed);
+        if (a->wounded >= 0)
+            snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%d wounded",
+                     buf[0] != '\0' ? ", " : "", a->wounded);
+        if (buf[0] != '\0')
+            bad |= put(ann, "casualties", buf);
+        if (a->claim)
+            bad |= put(ann, "claim", "responsibility claimed");
+        snprintf(buf, sizeof buf, "%u", a->reports);
+        bad |= put(ann, "reports", buf);
         bad |= put(ann, "doc_id", a->doc_id);
-        if (a->source != NULL)
-            bad |= put(ann, "source", a->source);
-        if (a->url != NULL)
+        if (a->url != NULL && a->url[0] != '\0')
             bad |= put(ann, "url", a->url);
+        char docs[2048] = "";
+        for (size_t i = 0; i < a->ndocs; i++) {
+            const char *id = a->doc_ids[i], *url = a->doc_urls[i];
+            if ((id == NULL || id[0] == '\0') && (url == NULL || url[0] == '\0'))
+                continue;
+            if (docs[0] != '\0' && append(docs, sizeof docs, "\n"))
+                break;
+            if (append(docs, sizeof docs, or_empty(id)) ||
+                (url != NULL && url[0] != '\0' &&
+                 (append(docs, sizeof docs, " ") || append(docs, sizeof docs, url)))) {
+                char *nl = strrchr(docs, '\n'); /* drop the line that did not fit */
+                *(nl != NULL ? nl : docs) = '\0';
+                break;
+            }
+        }
+        if (docs[0] != '\0')
+            bad |= put(ann, "documents", docs);
         bad |= put(ann, "alert_id", a->alert_id);
-        bad |= put(ann, "status", a->status);
-        if (is_rfc3339(a->published_at))
-            bad |= put(alert, "startsAt", a->published_at);
-        else if (is_rfc3339(a->detected_at))
-            bad |= put(alert, "startsAt", a->detected_at);
+        bad |= put(ann, "status", status);
+        bad |= put(alert, "startsAt", starts_at);
+        bad |= put(alert, "endsAt", ends_at);
         bad |= put(alert, "generatorURL", s->generator_url);
         bad |= json_object_set(alert, "labels", labels) != 0;
         bad |= json_object_set(alert, "annotations", ann) != 0;
-        bad |= json_array_append(arr, alert) != 0;
     }
-    char *body = bad ? NULL : json_dumps(arr, JSON_COMPACT);
     json_decref(labels);
     json_decref(ann);
+    if (bad) {
+        json_decref(alert);
+        return NULL;
+    }
+    return alert;
+}
+
+static int64_t wall_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* endsAt of a firing alert posted at now: NW_SINKS_AM_LIFETIME resend intervals ahead. */
+static int64_t firing_ends(const nw_sinks *s, int64_t now)
+{
+    int64_t ahead = ((int64_t)s->am_resend_ms * NW_SINKS_AM_LIFETIME + 999) / 1000;
+    return now + (ahead > 0 ? ahead : 1);
+}
+
+static const char *json_str(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+/*
+ * The Alertmanager API v2 request body for a new or updated incident: a JSON
+ * array of one alert, the incident's (new) or the update's, as
+ * nw_sinks_resend will re-post it. The facts come from the alert's JSON
+ * (newswatch.alert/2), else from the view.
+ */
+static char *alertmanager_body(const nw_sinks *s, const nw_alert_view *v)
+{
+    json_error_t jerr;
+    json_t *o = v->json != NULL ? json_loadb(v->json, v->json_len, 0, &jerr) : NULL;
+    nw_incident_alert a;
+    memset(&a, 0, sizeof a);
+    a.event_id = v->event != NULL ? v->event : or_empty(json_str(o, "event"));
+    a.severity = v->severity != NULL ? v->severity : or_empty(json_str(o, "severity"));
+    const char *title = json_str(o, "title");
+    a.title = title != NULL ? title : or_empty(v->event);
+    a.title_ar = or_empty(json_str(o, "title_ar"));
+    a.alert_id = or_empty(v->alert_id);
+    const char *status = or_empty(v->status);
+    a.update = strcmp(status, "update") == 0;
+    /* incident and sequence: the JSON's, else the alert id's "<event>:<incident>:<sequence>" */
+    const char *inc = json_str(o, "incident");
+    json_t *seq = json_object_get(o, "sequence");
+    const char *last = strrchr(a.alert_id, ':');
+    if (inc == NULL && last != NULL) {
+        const char *prev = last;
+        while (prev > a.alert_id && prev[-1] != ':')
+            prev--;
+        if (prev > a.alert_id && (size_t)(last - prev) < sizeof a.incident)
+            snprintf(a.incident, sizeof a.incident, "%.*s", (int)(last - prev), prev);
+    } else if (inc != NULL) {
+        snprintf(a.incident, sizeof a.incident, "%s", inc);
+    }
+    a.sequence = json_is_integer(seq) ? (unsigned)json_integer_value(seq)
+                 : last != NULL && isdigit((unsigned char)last[1])
+                     ? (unsigned)strtoul(last + 1, NULL, 10)
+                     : 1;
+    json_t *cas = json_object_get(o, "casualties");
+    json_t *k = json_object_get(cas, "killed"), *w = json_object_get(cas, "wounded");
+    a.killed = json_is_integer(k) ? (int)json_integer_value(k) : -1;
+    a.wounded = json_is_integer(w) ? (int)json_integer_value(w) : -1;
+    a.claim = json_is_true(json_object_get(o, "claim"));
+    json_t *rep = json_object_get(o, "reports");
+    a.reports = json_is_integer(rep) ? (unsigned)json_integer_value(rep) : 1;
+    a.reasons = or_empty(json_str(o, "reasons"));
+    a.evidence = or_empty(v->evidence != NULL ? v->evidence : json_str(o, "evidence"));
+    a.doc_id = or_empty(v->doc_id != NULL ? v->doc_id : json_str(o, "doc_id"));
+    /* the view's title is the event's in the daemon: the document's comes from the JSON */
+    a.doc_title = or_empty(json_str(o, "doc_title") != NULL ? json_str(o, "doc_title") : v->title);
+    a.url = or_empty(v->url != NULL ? v->url : json_str(o, "url"));
+    a.doc_ids[0] = a.doc_id;
+    a.doc_urls[0] = a.url;
+    a.ndocs = 1;
+    nw_label labels[NW_EVENT_LABELS_MAX];
+    const char *name;
+    json_t *lv;
+    json_object_foreach(json_object_get(o, "labels"), name, lv)
+    {
+        if (a.nlabels < NW_EVENT_LABELS_MAX && json_is_string(lv)) {
+            labels[a.nlabels].name = name;
+            labels[a.nlabels].value = json_string_value(lv);
+            a.nlabels++;
+        }
+    }
+    a.labels = labels;
+    int64_t now = wall_s();
+    char starts[32], ends[32];
+    format_time(now, starts);
+    if (is_rfc3339(v->detected_at)) /* the decision's own time */
+        snprintf(starts, sizeof starts, "%s", v->detected_at);
+    format_time(firing_ends(s, now), ends);
+    json_t *alert = am_alert(s, &a, status, starts, ends);
+    json_t *arr = json_array();
+    char *body = NULL;
+    if (alert != NULL && arr != NULL && json_array_append(arr, alert) == 0)
+        body = json_dumps(arr, JSON_COMPACT);
     json_decref(alert);
     json_decref(arr);
+    json_decref(o);
     return body;
 }
 
@@ -803,6 +992,8 @@ nw_err nw_sinks_new(const nw_sinks_config *c, FILE *out, nw_sinks **sp, char *er
     s->backoff_ms = c->backoff_ms;
     s->backoff_max_ms = c->backoff_max_ms;
     s->timeout_ms = c->timeout_ms;
+    s->am_resend_ms = c->am_resend_ms > 0 ? c->am_resend_ms : 60000;
+    atomic_init(&s->last_resend_ms, -1);
 
     if (c->alertmanager_url[0] != '\0' || c->webhook_url[0] != '\0') {
         pthread_once(&curl_once, init_curl);
@@ -846,11 +1037,24 @@ nw_err nw_sinks_new(const nw_sinks_config *c, FILE *out, nw_sinks **sp, char *er
     return NW_OK;
 }
 
-/* Queues j (taking ownership) on h, dropping the oldest alert when full. */
+/*
+ * Queues j (taking ownership) on h, dropping the oldest alert when full. A
+ * resend replaces a resend still queued.
+ */
 static void enqueue(const nw_sinks *s, http_sink *h, job *j)
 {
-    job old = {NULL, NULL, 0};
+    job old = {NULL, NULL, 0, 0};
     pthread_mutex_lock(&h->mu);
+    for (size_t i = 0; j->resend && i < h->count; i++) {
+        job *q = &h->ring[(h->head + i) % h->cap];
+        if (q->resend) {
+            old = *q;
+            *q = *j;
+            pthread_mutex_unlock(&h->mu);
+            job_clear(&old);
+            return;
+        }
+    }
     if (h->count == h->cap) {
         old = h->ring[h->head];
         memset(&h->ring[h->head], 0, sizeof old);
@@ -896,7 +1100,7 @@ void nw_sinks_send(nw_sinks *s, const nw_alert_view *a)
         http_sink *h = s->http[k];
         if (h == NULL)
             continue;
-        job j = {copy_bytes(id, strlen(id)), NULL, 0};
+        job j = {copy_bytes(id, strlen(id)), NULL, 0, 0};
         const char *problem = "out of memory";
         if (k == NW_SINK_ALERTMANAGER) {
             j.body = alertmanager_body(s, a);
@@ -918,6 +1122,75 @@ void nw_sinks_send(nw_sinks *s, const nw_alert_view *a)
         }
         enqueue(s, h, &j);
     }
+}
+
+bool nw_sinks_resend_due(const nw_sinks *s)
+{
+    if (s == NULL || s->http[NW_SINK_ALERTMANAGER] == NULL)
+        return false;
+    long long last = atomic_load(&s->last_resend_ms);
+    return last < 0 || now_ms() - last >= s->am_resend_ms;
+}
+
+long nw_sinks_resend_keep_s(const nw_sinks *s)
+{
+    int ms = s != NULL ? s->am_resend_ms : 60000;
+    return (long)(((int64_t)ms * NW_SINKS_AM_LIFETIME + 999) / 1000);
+}
+
+void nw_sinks_resend(nw_sinks *s, const nw_incident_list *l, int64_t now)
+{
+    if (s == NULL || s->http[NW_SINK_ALERTMANAGER] == NULL)
+        return;
+    atomic_store(&s->last_resend_ms, (long long)now_ms());
+    http_sink *h = s->http[NW_SINK_ALERTMANAGER];
+    size_t n = l != NULL ? nw_incident_list_count(l) : 0;
+    json_t *arr = json_array();
+    int64_t oldest = now - nw_sinks_resend_keep_s(s);
+    size_t firing = 0, resolved = 0, bad = 0;
+    char ends_firing[32];
+    format_time(firing_ends(s, now), ends_firing);
+    for (size_t i = 0; arr != NULL && i < n; i++) {
+        const nw_incident_alert *a = nw_incident_list_at(l, i);
+        if (a->ends_at != 0 && a->ends_at < oldest)
+            continue;
+        char starts[32], ends[32];
+        /* Alertmanager refuses an alert that ends before it starts. */
+        format_time(a->ends_at != 0 && a->starts_at > a->ends_at ? a->ends_at : a->starts_at,
+                    starts);
+        format_time(a->ends_at, ends);
+        json_t *x = am_alert(s, a, a->update ? "update" : "new", starts,
+                             a->ends_at != 0 ? ends : ends_firing);
+        if (x == NULL || json_array_append_new(arr, x) != 0) {
+            bad++;
+            continue;
+        }
+        if (a->ends_at != 0)
+            resolved++;
+        else
+            firing++;
+    }
+    if (bad > 0)
+        log_sink(s, h->name,
+                 "resend: %zu alert%s left out (a text is not valid UTF-8, or out of "
+                 "memory)",
+                 bad, bad == 1 ? "" : "s");
+    if (arr == NULL || json_array_size(arr) == 0) {
+        json_decref(arr);
+        return;
+    }
+    char id[96];
+    snprintf(id, sizeof id, "resend (%zu firing, %zu resolved)", firing, resolved);
+    job j = {copy_bytes(id, strlen(id)), json_dumps(arr, JSON_COMPACT), 0, 1};
+    json_decref(arr);
+    if (j.alert_id == NULL || j.body == NULL) {
+        job_clear(&j);
+        atomic_fetch_add(&h->failed, 1);
+        log_sink(s, h->name, "resend not sent: out of memory");
+        return;
+    }
+    j.body_len = strlen(j.body);
+    enqueue(s, h, &j);
 }
 
 int nw_sinks_flush(nw_sinks *s, int timeout_ms)

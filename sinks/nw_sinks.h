@@ -6,7 +6,12 @@
  *
  *   stdout        the alert JSON and '\n', written synchronously by
  *                 nw_sinks_send (JSON Lines)
- *   alertmanager  POST {url}/api/v2/alerts (Prometheus Alertmanager API v2)
+ *   alertmanager  POST {url}/api/v2/alerts (Prometheus Alertmanager API v2):
+ *                 nw_sinks_send posts a new incident's or an update's alert
+ *                 at once; nw_sinks_resend re-posts every alert of the
+ *                 incidents the caller holds, as Prometheus does, with endsAt
+ *                 ALERTMANAGER_LIFETIME resend intervals ahead while they fire
+ *                 and in the past once they resolved
  *   webhook       POST {url} with the alert JSON as the body and
  *                 `Idempotency-Key: <alert id>`
  *
@@ -25,15 +30,20 @@
 #ifndef NEWSWATCH_SINKS_H
 #define NEWSWATCH_SINKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
+#include "newswatch/alerts.h"
 #include "newswatch/error.h"
 #include "newswatch/kvconf.h"
 
 #define NW_SINKS_URL_MAX     2048 /* bytes of a URL, NUL included */
 #define NW_SINKS_HEADER_MAX  1024 /* bytes of one "Name: value" header, NUL included */
 #define NW_SINKS_HEADERS_MAX 16   /* webhook.header entries */
+/* A firing alert's endsAt is this many resend intervals ahead (Prometheus: 4). */
+#define NW_SINKS_AM_LIFETIME 4
 
 /*
  * One alert as the sinks see it. Every pointer is borrowed: it only has to
@@ -73,7 +83,8 @@ typedef struct nw_sinks_config {
     int timeout_ms;              /* timeout.ms: per HTTP request, connect included (5000) */
     size_t queue_size;           /* queue.size: alerts per HTTP sink queue (1000) */
     char generator_url[NW_SINKS_URL_MAX]; /* generator.url: Alertmanager generatorURL */
-    char program[64];                     /* prefix of stderr messages ("newswatch") */
+    int am_resend_ms; /* alertmanager.resend.ms: re-post active alerts this often (60000) */
+    char program[64]; /* prefix of stderr messages ("newswatch") */
 } nw_sinks_config;
 
 /* The sinks, in the order of nw_sinks_stats' array. */
@@ -128,6 +139,31 @@ void nw_sinks_send(nw_sinks *s, const nw_alert_view *a);
  * delivered, failed or dropped). Returns 0 when drained, -1 on timeout.
  */
 int nw_sinks_flush(nw_sinks *s, int timeout_ms);
+
+/*
+ * Alertmanager's resend, as Prometheus does it. The caller (the alert
+ * stage's thread, between batches) asks nw_sinks_resend_due; when it says
+ * yes, it lists the incidents it holds (nw_alerter_list with
+ * nw_sinks_resend_keep_s) and hands the list to nw_sinks_resend.
+ *
+ * nw_sinks_resend_due: true when the Alertmanager sink is on and
+ * alertmanager.resend.ms has passed since the last nw_sinks_resend (or there
+ * was none). Call it from one thread.
+ */
+bool nw_sinks_resend_due(const nw_sinks *s);
+
+/* How long a resolved alert is still re-posted, in seconds (the lifetime of a firing one). */
+long nw_sinks_resend_keep_s(const nw_sinks *s);
+
+/*
+ * Queues one POST of every alert of l (borrowed: copied before it returns)
+ * to Alertmanager: firing ones with endsAt NW_SINKS_AM_LIFETIME resend
+ * intervals after now, resolved ones with endsAt when they resolved. now is
+ * the wall clock in seconds, the time l was listed at. A resend still queued
+ * is replaced by the newer one. Nothing is posted for an empty list. A no-op
+ * when the Alertmanager sink is off or s is NULL.
+ */
+void nw_sinks_resend(nw_sinks *s, const nw_incident_list *l, int64_t now);
 
 /* Copies each sink's counters into stats[NW_SINK_COUNT] (see nw_sink_kind). */
 void nw_sinks_stats(const nw_sinks *s, nw_sink_stats stats[NW_SINK_COUNT]);

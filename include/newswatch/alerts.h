@@ -29,6 +29,15 @@
  * The state is bounded and serialises to JSON (newswatch.alert-state/2) so
  * that the Kafka stage can keep it in a compacted topic.
  *
+ * Alertmanager (docs/sinks.md): each incident also keeps when the alert
+ * stage last saw a report of it and what its last NW_ALERT_NOTES alerts said,
+ * so that any instance holding the state can list the incident's alerts
+ * (nw_alert_state_list) and re-post them. Every alert of an incident (its
+ * own, kind "incident", and one per update) fires from its decision until
+ * the incident has been quiet (no distinct report) for the event's
+ * resolve_after; then they all resolve. A report after that revives none of
+ * them; a later update fires its own alert.
+ *
  * Ownership: an nw_alert_state owns copies of everything it keeps; an
  * nw_alert owns its strings (nw_alert_free).
  */
@@ -50,6 +59,8 @@
 #define NW_ALERT_FINGERPRINTS 64
 /* Incidents kept per event (the least recently reported is forgotten first). */
 #define NW_ALERT_INCIDENTS 64
+/* Alerts (new and updates) whose text an incident keeps for re-posting: the latest ones. */
+#define NW_ALERT_NOTES 3
 
 typedef enum nw_alert_decision {
     NW_ALERT_DUPLICATE, /* a copy of a report already seen: nothing */
@@ -69,6 +80,11 @@ typedef struct nw_alert_report {
     nw_fingerprint fingerprint;
     int killed, wounded; /* attributed to the incident; -1 when not reported */
     bool claim, arrest, finding;
+    /* When the alert stage saw the report (wall clock, seconds; 0: ref_time). Incidents
+     * resolve by this clock. */
+    int64_t seen_at;
+    /* What an alert about this report says, kept with the incident (borrowed; may be NULL). */
+    const char *doc_id, *doc_title, *url, *evidence;
 } nw_alert_report;
 
 /*
@@ -128,5 +144,55 @@ nw_err nw_alert_state_from_json(const char *json, size_t len, nw_alert_state **o
 
 /* One line of newswatch.alert/2 JSON for a NEW or UPDATE alert into a->json. */
 nw_err nw_alert_encode(nw_alert *a, const nw_event *ev, char *errbuf, size_t errlen);
+
+/*
+ * One Alertmanager alert of an incident, as nw_alert_state_list gives it:
+ * the incident's own (update false) or an update's. Strings belong to the
+ * list and stay valid until it is cleared or freed; those with nothing to
+ * say are "".
+ */
+typedef struct nw_incident_alert {
+    const char *event_id, *severity, *title, *title_ar;
+    const nw_label *labels; /* the event's routing labels (copies) */
+    size_t nlabels;
+    char incident[11];    /* the incident's day, YYYY-MM-DD */
+    bool update;          /* an update's alert (kind "update"), else the incident's */
+    unsigned sequence;    /* the update's sequence; for the incident's alert its latest */
+    const char *alert_id; /* "<event>:<incident>:<sequence>" of the alert whose text it shows */
+    int64_t starts_at;    /* when it began to fire (seconds since the epoch) */
+    int64_t ends_at;      /* 0 while it fires; else when it resolved */
+    unsigned reports;     /* distinct reports of the incident */
+    int killed, wounded;  /* the incident's highest figures, -1 unknown */
+    bool claim;           /* responsibility has been claimed */
+    const char *reasons;  /* what was new ("" for the first report) */
+    const char *evidence; /* the sentence that matched */
+    const char *doc_id, *doc_title, *url; /* the report it is about */
+    /* The documents of the incident's kept alerts, newest first (links). */
+    size_t ndocs;
+    const char *doc_ids[NW_ALERT_NOTES], *doc_urls[NW_ALERT_NOTES];
+} nw_incident_alert;
+
+/* A list of incident alerts; owns copies of all its strings. */
+typedef struct nw_incident_list nw_incident_list;
+
+/* An empty list (NULL when out of memory). */
+nw_incident_list *nw_incident_list_new(void);
+/* Frees the list and its strings; NULL is a no-op. */
+void nw_incident_list_free(nw_incident_list *l);
+/* Empties the list (its strings are freed). */
+void nw_incident_list_clear(nw_incident_list *l);
+size_t nw_incident_list_count(const nw_incident_list *l);
+const nw_incident_alert *nw_incident_list_at(const nw_incident_list *l, size_t i);
+
+/*
+ * Appends to out the alerts of the state's incidents at time now (wall clock,
+ * seconds): every alert that fires, and every one that resolved at or after
+ * now - keep_resolved_s (ends_at set), so that a resolution is re-sent for a
+ * while. ev is the state's event (its resolve_after, severity, titles and
+ * labels). NW_ENOMEM is the only error.
+ */
+nw_err nw_alert_state_list(const nw_alert_state *st, const nw_event *ev, int64_t now,
+                           long keep_resolved_s, nw_incident_list *out, char *errbuf,
+                           size_t errlen);
 
 #endif

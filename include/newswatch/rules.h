@@ -72,6 +72,16 @@ typedef enum nw_role {
 /* "claim", "arrest", "finding", "background", "retrospective", "attack" ("" for none). */
 const char *nw_role_name(nw_role role);
 
+/* Routing labels an event adds to its Alertmanager alerts (`label = name=value`). */
+#define NW_EVENT_LABELS_MAX 8
+typedef struct nw_label {
+    const char *name;  /* [A-Za-z_][A-Za-z0-9_]*, not one of newswatch's own labels */
+    const char *value; /* not empty */
+} nw_label;
+
+/* An incident's alerts resolve after this long without a report of it (resolve_after). */
+#define NW_RESOLVE_AFTER_DEFAULT (24L * 3600)
+
 typedef struct nw_event {
     const char *id;       /* "baghdad-bombing" */
     const char *title;    /* English */
@@ -93,6 +103,10 @@ typedef struct nw_event {
     nw_scope scope;
     int scope_words; /* NW_SCOPE_WORDS: N */
     const char *expression;
+    long resolve_after_s; /* the incident's alerts resolve when no report of it has come for
+                             this long (0: NW_RESOLVE_AFTER_DEFAULT) */
+    nw_label labels[NW_EVENT_LABELS_MAX]; /* routing labels, in the file's order */
+    size_t nlabels;
     const char *file;
     unsigned line; /* where its [event.*] section starts */
 } nw_event;
@@ -191,6 +205,14 @@ nw_err nw_matcher_title(nw_matcher *body, nw_matcher *title, const nw_analysis *
  */
 void nw_match_write_members(const nw_match *match, const nw_analysis *an, const nw_doc *doc,
                             const nw_casualties *casualties, nw_jsonw *w);
+
+/*
+ * Checks a routing label `name=value` (an event's `label` key) and returns
+ * NULL, or why it is not one. name_len receives the length of the name.
+ * Names newswatch sets itself (alertname, event, incident, severity, kind,
+ * sequence) and names starting with "__" are refused.
+ */
+const char *nw_label_problem(const char *name_eq_value, size_t *name_len);
 
 /* Parses a duration: "90s", "45m", "72h", "7d" (a bare number is seconds). */
 nw_err nw_parse_duration(const char *s, long *seconds, char *errbuf, size_t errlen);

@@ -73,6 +73,17 @@ void nw_alerter_clear(nw_alerter *a);
 nw_err nw_alerter_process(nw_alerter *a, const char *match, size_t len, nw_alert **out,
                           char *errbuf, size_t errlen);
 
+/*
+ * Appends to out the Alertmanager alerts of every incident whose state the
+ * alerter holds (the events of this instance's partitions), at time now
+ * (wall clock, seconds): those that fire, and those that resolved within
+ * keep_resolved_s (nw_alert_state_list). Call it from the thread that runs
+ * the alerter, between batches (the state is then the committed one), and
+ * hand the list to nw_sinks_resend. NW_ENOMEM is the only error.
+ */
+nw_err nw_alerter_list(const nw_alerter *a, int64_t now, long keep_resolved_s,
+                       nw_incident_list *out, char *errbuf, size_t errlen);
+
 /* The rules changed (SIGHUP): states of events that still exist are kept. */
 void nw_alerter_set_rules(nw_alerter *a, const nw_rules *rules);
 

@@ -1029,6 +1029,100 @@ static void alert_json_says_what_happened(void **state)
     nw_alert_state_free(st);
 }
 
+/* The Alertmanager alerts of an incident: fire until it is quiet, then resolve; kept in JSON. */
+static void incident_alerts_fire_until_quiet_and_survive_the_state_json(void **state)
+{
+    fixture *f = *state;
+    nw_event ev = rockets_event();
+    ev.resolve_after_s = 100;
+    ev.labels[0] = (nw_label){"team", "ops"};
+    ev.nlabels = 1;
+    nw_alert_state *st = nw_alert_state_new(ev.id);
+    nw_alert *out = nw_alert_new();
+    nw_alert_report r = report(f, rocket_reports[0], T0, "2021-01-21");
+    r.seen_at = 1000;
+    r.killed = 1;
+    r.doc_id = "d1";
+    r.url = "https://x.example/1";
+    r.evidence = "Rockets hit the airport.";
+    assert_string_equal(decide(st, &ev, &r, out), "new");
+    r = report(f, rocket_reports[1], T0 + HOUR, "2021-01-21");
+    r.seen_at = 1050;
+    r.killed = 3;
+    r.doc_id = "d2";
+    assert_string_equal(decide(st, &ev, &r, out), "update");
+
+    nw_incident_list *l = nw_incident_list_new();
+    char err[256];
+    assert_int_equal(nw_alert_state_list(st, &ev, 1100, 60, l, err, sizeof err), NW_OK);
+    assert_int_equal(nw_incident_list_count(l), 2);
+    const nw_incident_alert *a = nw_incident_list_at(l, 0), *u = nw_incident_list_at(l, 1);
+    assert_false(a->update);
+    assert_int_equal(a->ends_at, 0);
+    assert_int_equal(a->starts_at, 1000);
+    assert_string_equal(a->incident, "2021-01-21");
+    assert_string_equal(a->labels[0].name, "team");
+    assert_int_equal(a->killed, 3);
+    assert_int_equal(a->ndocs, 2);
+    assert_string_equal(a->doc_ids[1], "d1");
+    assert_string_equal(a->doc_urls[1], "https://x.example/1");
+    assert_true(u->update);
+    assert_int_equal(u->sequence, 2);
+    assert_int_equal(u->starts_at, 1050);
+    assert_string_equal(u->reasons, "killed rose from 1 to 3");
+    assert_string_equal(u->alert_id, "baghdad-airport-rockets:2021-01-21:2");
+
+    /* Quiet for 100 s after the last report (1050): both resolved at 1150. */
+    nw_incident_list_clear(l);
+    assert_int_equal(nw_alert_state_list(st, &ev, 1160, 60, l, err, sizeof err), NW_OK);
+    assert_int_equal(nw_incident_list_count(l), 2);
+    assert_int_equal(nw_incident_list_at(l, 0)->ends_at, 1150);
+    assert_int_equal(nw_incident_list_at(l, 1)->ends_at, 1150);
+    nw_incident_list_clear(l); /* long resolved: not listed */
+    assert_int_equal(nw_alert_state_list(st, &ev, 1300, 60, l, err, sizeof err), NW_OK);
+    assert_int_equal(nw_incident_list_count(l), 0);
+
+    /* The state's JSON keeps all of it: a restored state lists the same. */
+    char *json;
+    size_t len;
+    assert_int_equal(nw_alert_state_to_json(st, &json, &len, err, sizeof err), NW_OK);
+    nw_alert_state *back;
+    assert_int_equal(nw_alert_state_from_json(json, len, &back, err, sizeof err), NW_OK);
+    free(json);
+    nw_incident_list_clear(l);
+    assert_int_equal(nw_alert_state_list(back, &ev, 1100, 60, l, err, sizeof err), NW_OK);
+    assert_int_equal(nw_incident_list_count(l), 2);
+    assert_string_equal(nw_incident_list_at(l, 1)->doc_id, "d2");
+
+    /* A report without news after the quiet time revives nothing. */
+    r = report(f, rocket_reports[2], T0 + 2 * HOUR, "2021-01-21");
+    r.seen_at = 1200;
+    assert_string_equal(decide(back, &ev, &r, out), "counted");
+    nw_incident_list_clear(l);
+    assert_int_equal(nw_alert_state_list(back, &ev, 1210, 60, l, err, sizeof err), NW_OK);
+    assert_int_equal(nw_incident_list_count(l), 2);
+    assert_int_equal(nw_incident_list_at(l, 0)->ends_at, 1150);
+    /* News does: the update fires on its own, the incident's alert stays resolved. */
+    r = report(f, rocket_reports[3], T0 + 3 * HOUR, "2021-01-21");
+    r.seen_at = 1220;
+    r.killed = 5;
+    assert_string_equal(decide(back, &ev, &r, out), "update");
+    nw_incident_list_clear(l);
+    assert_int_equal(nw_alert_state_list(back, &ev, 1230, 60, l, err, sizeof err), NW_OK);
+    size_t firing = 0;
+    for (size_t i = 0; i < nw_incident_list_count(l); i++)
+        if (nw_incident_list_at(l, i)->ends_at == 0) {
+            firing++;
+            assert_int_equal(nw_incident_list_at(l, i)->sequence, 3);
+        }
+    assert_int_equal(firing, 1);
+    nw_incident_list_free(l);
+    nw_incident_list_free(NULL);
+    nw_alert_state_free(back);
+    nw_alert_state_free(st);
+    nw_alert_free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1050,6 +1144,7 @@ int main(void)
         cmocka_unit_test(times_in_rfc3339),
         cmocka_unit_test(times_on_days_that_do_not_exist_are_rejected),
         cmocka_unit_test(alert_json_says_what_happened),
+        cmocka_unit_test(incident_alerts_fire_until_quiet_and_survive_the_state_json),
     };
     return cmocka_run_group_tests_name("alerts", tests, tu_world_setup, tu_world_teardown);
 }
