@@ -1,9 +1,16 @@
 #include "newswatch/pipeline.h"
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+/*
+ * The build's $(PREFIX)/share/newswatch: the last resort only. An installed
+ * program finds its data next to itself (data_dir), so that `make install
+ * PREFIX=X` after a plain `make` (built with the default prefix) works.
+ */
 #ifndef NW_DATADIR
 #define NW_DATADIR "/usr/local/share/newswatch"
 #endif
@@ -19,6 +26,44 @@ static const char *from_conf(const nw_kvconf *conf, const char *key)
     return v;
 }
 
+/*
+ * The data directory of the running program: $NEWSWATCH_DATADIR when set,
+ * else <dir>/../share/newswatch for the program at <dir>/<name>
+ * (/proc/self/exe, so $PREFIX/bin/newswatch-consumer finds
+ * $PREFIX/share/newswatch, under DESTDIR too). Writes "" when neither is
+ * known.
+ */
+static void data_dir(char *out, size_t len)
+{
+    const char *env = getenv("NEWSWATCH_DATADIR");
+    out[0] = '\0';
+    if (env != NULL && env[0] != '\0') {
+        snprintf(out, len, "%s", env);
+        return;
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/'); /* <dir>/<name> -> <dir> */
+    if (slash == NULL)
+        return;
+    *slash = '\0';
+    if ((slash = strrchr(exe, '/')) == NULL) /* <prefix>/bin -> <prefix> */
+        return;
+    *slash = '\0';
+    int w = snprintf(out, len, "%s/share/newswatch", exe);
+    if (w < 0 || (size_t)w >= len)
+        out[0] = '\0';
+}
+
+/*
+ * A pipeline file: the command line, else [pipeline], else config/<file> in
+ * the working directory, else the copy in the program's data directory, else
+ * in NW_DATADIR. When none is readable, the data directory's (the one an
+ * install fills) is the one an error names.
+ */
 static void resolve(char *out, size_t len, const char *given, const nw_kvconf *conf,
                     const char *key, const char *file)
 {
@@ -28,8 +73,16 @@ static void resolve(char *out, size_t len, const char *given, const nw_kvconf *c
         return;
     }
     snprintf(out, len, "config/%s", file);
-    if (access(out, R_OK) != 0)
-        snprintf(out, len, "%s/config/%s", NW_DATADIR, file);
+    if (access(out, R_OK) == 0)
+        return;
+    char dir[PATH_MAX];
+    data_dir(dir, sizeof dir);
+    int w = dir[0] != '\0' ? snprintf(out, len, "%s/config/%s", dir, file) : -1;
+    if (w > 0 && (size_t)w < len && (access(out, R_OK) == 0 || getenv("NEWSWATCH_DATADIR") != NULL))
+        return;
+    snprintf(out, len, "%s/config/%s", NW_DATADIR, file);
+    if (access(out, R_OK) != 0 && w > 0 && (size_t)w < len)
+        snprintf(out, len, "%s/config/%s", dir, file);
 }
 
 nw_err nw_pipeline_load(nw_pipeline *p, const nw_pipeline_paths *paths, const nw_kvconf *conf,

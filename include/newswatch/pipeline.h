@@ -2,8 +2,10 @@
  * The configuration files the pipeline reads (gazetteer, page furniture,
  * tracked events),
  * found from the command line, the [pipeline] section of the config file, or
- * the defaults: ./config/<name> when it exists, else NW_DATADIR/config/<name>
- * (the installed copy).
+ * the defaults: ./config/<name> when it exists, else the installed copy in
+ * the program's data directory, <prefix>/share/newswatch/config/<name> for a
+ * program in <prefix>/bin ($NEWSWATCH_DATADIR overrides it), else the build's
+ * NW_DATADIR/config/<name>.
  *
  * Ownership: an nw_pipeline owns what it loaded.
  */
