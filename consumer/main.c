@@ -28,10 +28,12 @@ int main(int argc, char **argv)
     } else if (o.version) {
         printf(NW_CONSUMER " %s (librdkafka %s)\n", NW_VERSION, rd_kafka_version_str());
     } else if ((o.config_file != NULL ||
-                (o.command == NW_CMD_NONE && access("config/newswatch.conf", R_OK) == 0)) &&
-               nw_kvconf_new_from_file(o.config_file != NULL ? o.config_file
-                                                             : "config/newswatch.conf",
-                                       &conf, err, sizeof err) != NW_OK) {
+                ((o.command == NW_CMD_NONE || o.command == NW_CMD_CHECK_CONFIG) &&
+                 access("config/newswatch.conf", R_OK) == 0)) &&
+               (nw_kvconf_new_from_file(o.config_file != NULL ? o.config_file
+                                                              : "config/newswatch.conf",
+                                        &conf, err, sizeof err) != NW_OK ||
+                nw_kvconf_check_sections(conf, nw_config_sections, err, sizeof err) != NW_OK)) {
         fprintf(stderr, NW_CONSUMER ": %s\n", err);
         status = NW_EXIT_USAGE;
     } else if (o.command == NW_CMD_NONE) {

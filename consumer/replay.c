@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "daemon.h"
+#include "http.h"
 #include "newswatch/input.h"
 #include "newswatch/topics.h"
 #include "newswatch/pipeline.h"
@@ -37,9 +38,23 @@ int nw_cmd_check_config(const nw_consumer_opts *o, const nw_kvconf *conf)
     }
     nw_sinks_config sinks;
     nw_sinks_config_init(&sinks);
-    if (nw_daemon_check_config(conf, err, sizeof err) != NW_OK ||
-        nw_sinks_config_apply(&sinks, conf, err, sizeof err) != NW_OK) {
+    nw_http_config http;
+    nw_http_config_init(&http);
+    if (nw_daemon_check_config(o, conf, err, sizeof err) != NW_OK ||
+        nw_sinks_config_apply(&sinks, conf, err, sizeof err) != NW_OK ||
+        nw_http_config_apply(&http, conf, err, sizeof err) != NW_OK) {
         fprintf(stderr, NW_CONSUMER ": %s\n", err);
+        return NW_EXIT_USAGE;
+    }
+    /* The sinks as the daemon makes them (URLs, headers, the HTTP clients), then freed unused. */
+    nw_sinks *made = NULL;
+    FILE *devnull = fopen("/dev/null", "w");
+    nw_err serr = nw_sinks_new(&sinks, devnull, &made, err, sizeof err);
+    nw_sinks_free(made);
+    if (devnull != NULL)
+        fclose(devnull);
+    if (serr != NW_OK) {
+        fprintf(stderr, NW_CONSUMER ": [sinks]: %s\n", err);
         return NW_EXIT_USAGE;
     }
     nw_pipeline p;

@@ -288,6 +288,94 @@ nw_err nw_kvconf_new_from_file(const char *path, nw_kvconf **out, char *errbuf, 
     return err;
 }
 
+/*
+ * The edit distance between a and b, a swap of two neighbours counting as
+ * one edit (optimal string alignment), case ignored: short strings only
+ * (keys and section names; (size_t)-1 past 64 bytes).
+ */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return (size_t)-1;
+    size_t d[65][65];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        int ca = tolower((unsigned char)a[i - 1]);
+        for (size_t j = 1; j <= lb; j++) {
+            int cb = tolower((unsigned char)b[j - 1]);
+            size_t best = d[i - 1][j - 1] + (ca == cb ? 0 : 1);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    }
+    return d[la][lb];
+}
+
+const char *nw_kvconf_suggest(const char *word, const char *const *candidates)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    for (size_t i = 0; candidates[i] != NULL; i++) {
+        size_t d = distance(word, candidates[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = candidates[i];
+        }
+    }
+    /* Close enough: a third of the word's letters at most (at least one, at most three). */
+    size_t limit = strlen(word) / 3;
+    if (limit < 1)
+        limit = 1;
+    if (limit > 3)
+        limit = 3;
+    return best != NULL && best_d <= limit ? best : NULL;
+}
+
+const char *const nw_config_sections[] = {"kafka", "topics", "producer", "consumer", "pipeline",
+                                          "sinks", "log",    "http",     NULL};
+
+const char *nw_kvconf_did_you_mean(const char *word, const char *const *candidates, char *buf,
+                                   size_t len)
+{
+    const char *near = nw_kvconf_suggest(word, candidates);
+    snprintf(buf, len, near != NULL ? " (did you mean '%s'?)" : "%s", near != NULL ? near : "");
+    return buf;
+}
+
+nw_err nw_kvconf_check_sections(const nw_kvconf *conf, const char *const *known, char *errbuf,
+                                size_t errlen)
+{
+    for (size_t i = 0; conf != NULL && i < conf->count; i++) {
+        const nw_kvconf_entry *e = &conf->entries[i];
+        bool ok = false;
+        for (size_t k = 0; known[k] != NULL && !ok; k++)
+            ok = strcmp(e->section, known[k]) == 0;
+        if (ok)
+            continue;
+        char list[512] = "";
+        for (size_t k = 0; known[k] != NULL; k++) {
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s[%s]", k > 0 ? ", " : "", known[k]);
+        }
+        const char *near = nw_kvconf_suggest(e->section, known);
+        return nw_set_error(errbuf, errlen, NW_ECONFIG,
+                            "%s:%u: unknown section [%s]%s%s%s (known: %s)", e->file, e->line,
+                            e->section, near != NULL ? " (did you mean [" : "",
+                            near != NULL ? near : "", near != NULL ? "]?)" : "", list);
+    }
+    return NW_OK;
+}
+
 nw_err nw_kvconf_split(const char *arg, char **key, char **value, char *errbuf, size_t errlen)
 {
     *key = *value = NULL;

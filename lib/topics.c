@@ -60,11 +60,18 @@ nw_err nw_topics_configure(nw_topics *t, const nw_kvconf *conf, char *errbuf, si
         for (int r = 0; r < NW_TOPIC_ROLE_COUNT; r++)
             if (strcmp(e->key, keys[r]) == 0)
                 role = r;
-        if (role < 0)
+        if (role < 0) {
+            const char *known[NW_TOPIC_ROLE_COUNT + 1];
+            for (int r = 0; r < NW_TOPIC_ROLE_COUNT; r++)
+                known[r] = keys[r];
+            known[NW_TOPIC_ROLE_COUNT] = NULL;
+            char near[128];
             return nw_set_error(errbuf, errlen, NW_ECONFIG,
-                                "%s:%u: unknown key '%s' in [topics] (known: raw, enriched, "
+                                "%s:%u: unknown key '%s' in [topics]%s (known: raw, enriched, "
                                 "matches, alerts, alert-state, dlq)",
-                                e->file, e->line, e->key);
+                                e->file, e->line, e->key,
+                                nw_kvconf_did_you_mean(e->key, known, near, sizeof near));
+        }
         char why[300];
         if (nw_topics_check_name(e->value, why, sizeof why) != NW_OK)
             return nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: %s", e->file, e->line, why);

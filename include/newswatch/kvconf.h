@@ -60,6 +60,32 @@ void nw_kvconf_free(nw_kvconf *conf);
  */
 bool nw_parse_long(const char *s, long lo, long hi, long *out);
 
+/*
+ * Is every section of conf one of known (a NULL-terminated list)? A
+ * misspelt section would otherwise be ignored (a [sink] turns paging off):
+ * NW_ECONFIG with "file:line: unknown section [sink] (did you mean
+ * [sinks]? known: ...)" for the first one that is not.
+ */
+nw_err nw_kvconf_check_sections(const nw_kvconf *conf, const char *const *known, char *errbuf,
+                                size_t errlen);
+
+/*
+ * The candidate (a NULL-terminated list) closest to word by edit distance,
+ * when it is close enough to be a likely misspelling; NULL otherwise. For
+ * "did you mean" in messages about unknown keys and sections.
+ */
+const char *nw_kvconf_suggest(const char *word, const char *const *candidates);
+
+/*
+ * " (did you mean 'x'?)" for an unknown key when one of candidates is close
+ * (nw_kvconf_suggest), else ""; written to buf, which it returns.
+ */
+const char *nw_kvconf_did_you_mean(const char *word, const char *const *candidates, char *buf,
+                                   size_t len);
+
+/* The sections of newswatch's configuration file, both programs' (one file serves both). */
+extern const char *const nw_config_sections[];
+
 size_t nw_kvconf_count(const nw_kvconf *conf);
 /* The i-th entry in file order (i < nw_kvconf_count). */
 const nw_kvconf_entry *nw_kvconf_at(const nw_kvconf *conf, size_t i);

@@ -115,6 +115,32 @@ static void configuration_errors(void **state)
     assert_non_null(strstr(r.out, "configuration OK"));
     it_result_free(&r);
 
+    /* What the daemon would otherwise ignore, or fail on only at start (issue 14). */
+    static const struct {
+        const char *conf, *args, *says;
+    } wrong[] = {
+        {"[sink]\nstdout = true\n", "",
+         "n2.conf:2: unknown section [sink] (did you mean [sinks]?)"},
+        {"[consumr]\nbatch.ms = 5\n", "", "unknown section [consumr] (did you mean [consumer]?)"},
+        {"# librdkafka's\nbootstrap.server = 127.0.0.1:9092\n", "",
+         "n2.conf:2: No such configuration property: \"bootstrap.server\""},
+        {"[sinks]\nalertmanger.url = http://127.0.0.1:9093\n", "",
+         "unknown key 'alertmanger.url' in [sinks] (did you mean 'alertmanager.url'?)"},
+        {"[sinks]\nwebhook.url = ${NW_TEST_SURELY_UNSET}\n", "", "NW_TEST_SURELY_UNSET"},
+        {"[log]\nformat = xml\n", "", "n2.conf:2: 'xml' is not a log format"},
+        {"", "-X no.such.property=1", "-X no.such.property=1: No such configuration property"},
+    };
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+        tu_write(dir, "n2.conf", wrong[i].conf, strlen(wrong[i].conf));
+        snprintf(cmd, sizeof cmd, "'%s' --check-config -c '%s/n2.conf' %s",
+                 it_bin("newswatch-consumer"), dir, wrong[i].args);
+        it_run(cmd, NULL, &r);
+        if (r.status != 2 || strstr(r.err, wrong[i].says) == NULL)
+            fail_msg("case %zu: status %d, '%s' (expected '%s')", i, r.status, r.err,
+                     wrong[i].says);
+        it_result_free(&r);
+    }
+
     snprintf(cmd, sizeof cmd, "'%s' --replay --emit bogus x", it_bin("newswatch-consumer"));
     it_run(cmd, NULL, &r);
     assert_int_equal(r.status, 2);

@@ -225,6 +225,35 @@ static void environment_variables_expand(void **state)
     assert_non_null(strstr(err, "NW-TEST"));
 }
 
+static void unknown_sections_and_suggestions(void **state)
+{
+    (void)state;
+    const char *const known[] = {"kafka", "topics", "consumer", "sinks", NULL};
+    assert_string_equal(nw_kvconf_suggest("sink", known), "sinks");
+    assert_string_equal(nw_kvconf_suggest("consumr", known), "consumer");
+    assert_string_equal(nw_kvconf_suggest("Topics", known), "topics");
+    assert_null(nw_kvconf_suggest("pipeline", known)); /* nothing close */
+    assert_null(nw_kvconf_suggest("x", known));
+    char buf[64];
+    assert_string_equal(nw_kvconf_did_you_mean("kafak", known, buf, sizeof buf),
+                        " (did you mean 'kafka'?)");
+    assert_string_equal(nw_kvconf_did_you_mean("zzzzzz", known, buf, sizeof buf), "");
+
+    const char *text = "a = 1\n[topics]\nraw = r\n[sink]\nstdout = true\n";
+    nw_kvconf *c;
+    char err[512];
+    assert_int_equal(nw_kvconf_new("s.conf", text, strlen(text), &c, err, sizeof err), NW_OK);
+    assert_int_equal(nw_kvconf_check_sections(c, known, err, sizeof err), NW_ECONFIG);
+    assert_non_null(strstr(err, "s.conf:5: unknown section [sink] (did you mean [sinks]?)"));
+    nw_kvconf_free(c);
+    /* Every section newswatch knows passes, both programs' (one file serves both). */
+    const char *all = "a = 1\n[topics]\n[producer]\nx = 1\n[consumer]\nx = 1\n[pipeline]\nx = "
+                      "1\n[sinks]\nx = 1\n[log]\nx = 1\n[http]\nx = 1\n[kafka]\nx = 1\n";
+    assert_int_equal(nw_kvconf_new("s.conf", all, strlen(all), &c, err, sizeof err), NW_OK);
+    assert_int_equal(nw_kvconf_check_sections(c, nw_config_sections, err, sizeof err), NW_OK);
+    nw_kvconf_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +264,7 @@ int main(void)
         cmocka_unit_test(topics_defaults_and_overrides),
         cmocka_unit_test(whole_numbers_are_parsed_strictly),
         cmocka_unit_test(environment_variables_expand),
+        cmocka_unit_test(unknown_sections_and_suggestions),
     };
     return cmocka_run_group_tests_name("kvconf", tests, NULL, NULL);
 }
