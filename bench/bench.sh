@@ -147,6 +147,8 @@ group.enrich = $2-enrich
 group.alert = $2-alert
 [sinks]
 stdout = false
+[http]
+listen = 127.0.0.1:0
 CONF
     "$nwbin"/newswatch-consumer -q -c "$dir/$1.conf" --create-topics --partitions 3
   }

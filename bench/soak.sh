@@ -111,6 +111,8 @@ group.enrich = $prefix-enrich
 group.alert = $prefix-alert
 [sinks]
 stdout = false
+[http]
+listen = 127.0.0.1:0
 CONF
 "$nwbin"/newswatch-consumer -q -c "$dir/soak.conf" --create-topics --partitions 3
 

@@ -24,9 +24,14 @@
 #include "newswatch/stages.h"
 #include "../kafka/nw_kafka.h"
 #include "../sinks/nw_sinks.h"
+#include "http.h"
+#include "metrics.h"
+#include "notify.h"
 
 #define DEFAULT_BROKERS "127.0.0.1:9092"
 #define TXN_TIMEOUT_MS  60000
+/* During an outage, an idle stage asks the broker for metadata this often (probe_broker). */
+#define PROBE_MS 5000
 /* init_transactions at start: each try's bound, so that a wait is said and a signal heard. */
 #define START_TRY_MS 5000
 /* One wait of a transactional call; a call that times out is called again. */
@@ -168,26 +173,26 @@ static nw_err read_settings(const nw_kvconf *conf, settings *s, char *errbuf, si
                 s->eos = false;
             else
                 bad = 1;
-        } else
+        } else {
+            static const char *const known[] = {
+                "group.enrich",       "group.alert",          "transactional.id.prefix",
+                "instance.id",        "batch.messages",       "batch.ms",
+                "enrich.threads",     "startup.timeout.ms",   "shutdown.timeout.ms",
+                "max.document.bytes", "processing.guarantee", NULL};
+            char near[128];
             return nw_set_error(
                 errbuf, errlen, NW_ECONFIG,
-                "%s:%u: unknown key '%s' in [consumer] (known: group.enrich, "
+                "%s:%u: unknown key '%s' in [consumer]%s (known: group.enrich, "
                 "group.alert, transactional.id.prefix, instance.id, batch.messages, batch.ms, "
                 "enrich.threads, startup.timeout.ms, shutdown.timeout.ms, max.document.bytes, "
                 "processing.guarantee)",
-                e->file, e->line, k);
+                e->file, e->line, k, nw_kvconf_did_you_mean(k, known, near, sizeof near));
+        }
         if (bad)
             return nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: bad value '%s' for %s", e->file,
                                 e->line, e->value, k);
     }
     return NW_OK;
-}
-
-nw_err nw_daemon_check_config(const nw_kvconf *conf, char *errbuf, size_t errlen)
-{
-    settings s;
-    nw_err err = nw_log_setup_from_conf(conf, NW_CONSUMER, errbuf, errlen);
-    return err != NW_OK ? err : read_settings(conf, &s, errbuf, errlen);
 }
 
 /* ---- the stages ---------------------------------------------------------- */
@@ -250,6 +255,7 @@ typedef struct stage {
     int failures;           /* batches failed in a row */
     char last_error[512];   /* why the last one failed */
     double outage_since_ms; /* 0, or when the broker stopped answering */
+    double probed_ms;       /* when probe_broker last asked it, during an outage */
     long producer_limit;    /* smallest_limit() when the producer was made (its batch.size) */
     int resets;             /* producer resets in the current window */
     double reset_window_ms; /* when that window began */
@@ -277,14 +283,24 @@ struct daemon {
     settings s;
     nw_topics topics;
     nw_pipeline pipeline;
-    nw_enricher **enrichers; /* s.enrich_threads of them, one per thread of a batch */
-    nw_sinks *sinks;
+    nw_enricher **enrichers;    /* s.enrich_threads of them, one per thread of a batch */
+    nw_sinks *sinks;            /* replaced at a reload, under sinks_lock */
+    pthread_mutex_t sinks_lock; /* the /metrics thread reads the sinks' counters */
+    int stages;                 /* STAGE_ENRICH | STAGE_ALERT, or one of them */
+    nw_metrics *metrics;        /* /metrics, /healthz, /readyz (docs/metrics.md) */
+    nw_http *http;              /* NULL when [http] listen = off */
     stage enrich, alert;
     char brokers[512];
     bool failed; /* a fatal error outside a batch (a reload's producer reset): stop */
 };
 
 static stage *all_stages[2];
+
+/* The stage's label in the metrics. */
+static nw_metrics_stage mstage(const stage *st)
+{
+    return st->kind == STAGE_ENRICH ? NW_METRICS_ENRICH : NW_METRICS_ALERT;
+}
 
 /* One line of the daemon's log (newswatch/log.h: time, level, program). */
 static void log_msg(nw_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -351,8 +367,10 @@ static void note_outage(stage *st, const char *what)
     if (st->outage_since_ms > 0)
         return;
     st->outage_since_ms = now_ms();
+    nw_metrics_set_broker(st->d->metrics, false);
     log_msg(NW_LOG_WARN, "%s: waiting for the broker (%s); the stage resumes when it answers",
             st->name, what);
+    nw_notify_status(NULL, 0, "%s: waiting for the broker", st->name);
 }
 
 static void note_resumed(stage *st)
@@ -362,6 +380,9 @@ static void note_resumed(stage *st)
     log_msg(NW_LOG_INFO, "%s: the broker answers again after %.0f s; resumed", st->name,
             (now_ms() - st->outage_since_ms) / 1000.0);
     st->outage_since_ms = 0;
+    nw_metrics_set_broker(st->d->metrics,
+                          st->d->enrich.outage_since_ms <= 0 && st->d->alert.outage_since_ms <= 0);
+    nw_notify_status(NULL, 0, "running");
 }
 
 static void forget_owner(stage *st, const char *event)
@@ -435,6 +456,7 @@ static int restore_partition(stage *st, int32_t p)
     int rc = 0;
     double t0 = now_ms();
     for (;;) {
+        nw_notify_watchdog(NULL, 0);
         rd_kafka_message_t *m = rd_kafka_consumer_poll(st->restorer, 200);
         if (m == NULL) {
             if (now_ms() - t0 > 60000) {
@@ -736,6 +758,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (int i = 0; st != NULL && st->kind == STAGE_ALERT && i < parts->cnt; i++)
             if (restore_partition(st, parts->elems[i].partition) != 0)
                 hold_partition(st, parts->elems[i].partition);
+        if (st != NULL)
+            nw_metrics_set_assigned(st->d->metrics, mstage(st), true);
         return;
     }
     /*
@@ -747,6 +771,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
      * from the committed offsets again and must be kept.
      */
     if (st != NULL) {
+        nw_metrics_set_assigned(st->d->metrics, mstage(st), false);
         drop_from_batch(st, parts);
         for (int i = 0; i < parts->cnt; i++) {
             if (st->kind == STAGE_ALERT)
@@ -842,6 +867,17 @@ static void effective_brokers(daemon *d)
         rd_kafka_conf_destroy(kc);
 }
 
+/* librdkafka's statistics (statistics.interval.ms) of a stage's consumer: its lag per partition. */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    (void)opaque;
+    stage *st = stage_of(rk);
+    char err[256];
+    if (st != NULL && nw_metrics_kafka_stats(st->d->metrics, json, len, err, sizeof err) != NW_OK)
+        log_msg(NW_LOG_DEBUG, "%s: %s", st->name, err);
+    return 0; /* librdkafka frees json */
+}
+
 static rd_kafka_t *new_client(daemon *d, rd_kafka_type_t type, const char *const (*props)[2],
                               size_t nprops, char *errbuf, size_t errlen)
 {
@@ -854,14 +890,35 @@ static rd_kafka_t *new_client(daemon *d, rd_kafka_type_t type, const char *const
             return NULL;
         }
     }
-    if (type == RD_KAFKA_CONSUMER)
+    if (type == RD_KAFKA_CONSUMER) {
         rd_kafka_conf_set_rebalance_cb(kc, on_rebalance);
-    else
+        rd_kafka_conf_set_stats_cb(kc, on_stats);
+    } else
         rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
     rd_kafka_t *rk = rd_kafka_new(type, kc, errbuf, errlen);
     if (rk == NULL)
         rd_kafka_conf_destroy(kc);
     return rk;
+}
+
+nw_err nw_daemon_check_config(const nw_consumer_opts *o, const nw_kvconf *conf, char *errbuf,
+                              size_t errlen)
+{
+    static daemon d; /* large */
+    memset(&d, 0, sizeof d);
+    d.o = o;
+    d.conf = conf;
+    nw_err err = nw_log_setup_from_conf(conf, NW_CONSUMER, errbuf, errlen);
+    if (err == NW_OK)
+        err = read_settings(conf, &d.s, errbuf, errlen);
+    for (int producer = 0; err == NW_OK && producer < 2; producer++) {
+        rd_kafka_conf_t *kc = base_conf(&d, producer == 1, errbuf, errlen);
+        if (kc == NULL)
+            err = NW_ECONFIG;
+        else
+            rd_kafka_conf_destroy(kc);
+    }
+    return err;
 }
 
 /* The topics a stage writes, the dead-letter topic last. */
@@ -1025,6 +1082,7 @@ static int new_consumer(stage *st, char *errbuf, size_t errlen)
         {"isolation.level", "read_committed"},
         {"partition.assignment.strategy", "range"}, /* not cooperative-sticky: on_rebalance */
         {"enable.partition.eof", "false"},
+        {"statistics.interval.ms", "5000"}, /* the lag in /metrics (on_stats) */
     };
     st->consumer =
         new_client(d, RD_KAFKA_CONSUMER, cprops, sizeof cprops / sizeof cprops[0], errbuf, errlen);
@@ -1053,11 +1111,13 @@ static int start_transactions(stage *st, char *errbuf, size_t errlen)
     const daemon *d = st->d;
     double start = now_ms(), said = 0;
     for (;;) {
+        nw_notify_watchdog(NULL, 0);
         rd_kafka_error_t *e = rd_kafka_init_transactions(st->producer, START_TRY_MS);
         if (e == NULL) {
             if (said > 0)
                 log_msg(NW_LOG_INFO, "%s: the broker at %s answers; starting", st->name,
                         d->brokers);
+            nw_metrics_set_broker(d->metrics, true);
             return 0;
         }
         double waited = now_ms() - start;
@@ -1072,6 +1132,8 @@ static int start_transactions(stage *st, char *errbuf, size_t errlen)
             rd_kafka_error_destroy(e);
             return -1;
         }
+        nw_metrics_set_broker(d->metrics, false);
+        nw_metrics_heartbeat(d->metrics);
         if (said == 0 || now_ms() - said >= 60000) {
             log_msg(NW_LOG_WARN, "%s: the broker at %s does not answer (%s); waiting for it%s",
                     st->name, d->brokers, rd_kafka_error_string(e),
@@ -1223,10 +1285,59 @@ static bool fits(const stage *st, nw_topic_role role, size_t klen, size_t vlen, 
     return klen + vlen + hlen + RECORD_OVERHEAD <= (size_t)limit;
 }
 
-static rd_kafka_headers_t *json_headers(const char *schema)
+/*
+ * CloudEvents 1.0 in the Kafka protocol binding's binary mode, on every
+ * record the daemon writes (docs/schemas.md, "CloudEvents"): ce_specversion,
+ * ce_id (unique within ce_source, the same when a record is written again
+ * after a failure, so a subscriber can deduplicate on it), ce_source
+ * (/newswatch/<stage>), ce_type, ce_time (when it was written), ce_subject
+ * when there is one, and content-type.
+ */
+static rd_kafka_headers_t *event_headers(const stage *st, const char *type,
+                                         const char *content_type, const char *subject,
+                                         size_t subject_len, const char *id_fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static rd_kafka_headers_t *event_headers(const stage *st, const char *type,
+                                         const char *content_type, const char *subject,
+                                         size_t subject_len, const char *id_fmt, ...)
 {
-    rd_kafka_headers_t *h = rd_kafka_headers_new(2);
-    rd_kafka_header_add(h, "content-type", -1, "application/json", -1);
+    char id[1024], source[64], when[32];
+    va_list ap;
+    va_start(ap, id_fmt);
+    vsnprintf(id, sizeof id, id_fmt, ap);
+    va_end(ap);
+    snprintf(source, sizeof source, "/newswatch/%s", st->name);
+    nw_time_now_rfc3339(when);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(9);
+    rd_kafka_header_add(h, "ce_specversion", -1, "1.0", -1);
+    rd_kafka_header_add(h, "ce_id", -1, id, -1);
+    rd_kafka_header_add(h, "ce_source", -1, source, -1);
+    rd_kafka_header_add(h, "ce_type", -1, type, -1);
+    rd_kafka_header_add(h, "ce_time", -1, when, -1);
+    if (subject != NULL && subject_len > 0)
+        rd_kafka_header_add(h, "ce_subject", -1, subject, (ssize_t)subject_len);
+    rd_kafka_header_add(h, "content-type", -1, content_type, -1);
+    return h;
+}
+
+/* A JSON record of schema: its CloudEvent's type is the schema, with its dataschema and schema. */
+static rd_kafka_headers_t *json_headers(const stage *st, const char *schema, const char *subject,
+                                        size_t subject_len, const char *id_fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static rd_kafka_headers_t *json_headers(const stage *st, const char *schema, const char *subject,
+                                        size_t subject_len, const char *id_fmt, ...)
+{
+    char id[1024], dataschema[128];
+    va_list ap;
+    va_start(ap, id_fmt);
+    vsnprintf(id, sizeof id, id_fmt, ap);
+    va_end(ap);
+    rd_kafka_headers_t *h =
+        event_headers(st, schema, "application/json", subject, subject_len, "%s", id);
+    snprintf(dataschema, sizeof dataschema, "urn:newswatch:schema:%s", schema);
+    rd_kafka_header_add(h, "ce_dataschema", -1, dataschema, -1);
     rd_kafka_header_add(h, "schema", -1, schema, -1);
     return h;
 }
@@ -1242,7 +1353,10 @@ static int dead_letter(stage *st, const rd_kafka_message_t *m, const char *why)
     snprintf(part, sizeof part, "%d", (int)m->partition);
     snprintf(off, sizeof off, "%lld", (long long)m->offset);
     bool whole = fits(st, NW_TOPIC_DLQ, m->key_len, m->len, strlen(why) + 256);
-    rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+    /* The input as it came (any bytes), with why; its id names the input record. */
+    rd_kafka_headers_t *h = event_headers(
+        st, "newswatch.dead-letter", "application/octet-stream", m->key, m->key_len,
+        "dlq:%s:%d:%lld", rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
     rd_kafka_header_add(h, "error", -1, why, -1);
     rd_kafka_header_add(h, "stage", -1, st->name, -1);
     rd_kafka_header_add(h, "source.topic", -1, rd_kafka_topic_name(m->rkt), -1);
@@ -1253,6 +1367,7 @@ static int dead_letter(stage *st, const rd_kafka_message_t *m, const char *why)
         rd_kafka_header_add(h, "value.omitted", -1, omitted, -1);
     }
     st->dead_letters++;
+    nw_metrics_dlq(st->d->metrics, mstage(st), why);
     log_msg(NW_LOG_WARN, "%s: %s [%d] offset %lld to %s: %s", st->name, rd_kafka_topic_name(m->rkt),
             (int)m->partition, (long long)m->offset, st->d->topics.name[NW_TOPIC_DLQ], why);
     return produce(st, st->d->topics.name[NW_TOPIC_DLQ], RD_KAFKA_PARTITION_UA, m->key, m->key_len,
@@ -1397,12 +1512,20 @@ static int emit_enrich(stage *st, const rd_kafka_message_t *m, const enrich_resu
         free(too_big);
         return rc;
     }
-    int rc = produce(st, d->topics.name[NW_TOPIC_ENRICHED], RD_KAFKA_PARTITION_UA, r->key,
-                     r->key_len, r->enriched, r->enriched_len, json_headers(NW_ENRICHED_SCHEMA));
+    int rc = produce(
+        st, d->topics.name[NW_TOPIC_ENRICHED], RD_KAFKA_PARTITION_UA, r->key, r->key_len,
+        r->enriched, r->enriched_len,
+        json_headers(st, NW_ENRICHED_SCHEMA, r->key, r->key_len, "%.*s", (int)r->key_len, r->key));
     for (size_t i = 0; rc == 0 && i < r->nmatches; i++)
         rc = produce(st, d->topics.name[NW_TOPIC_MATCHES], RD_KAFKA_PARTITION_UA, r->event_ids[i],
                      strlen(r->event_ids[i]), r->matches[i], r->match_lens[i],
-                     json_headers(NW_MATCH_SCHEMA));
+                     json_headers(st, NW_MATCH_SCHEMA, r->key, r->key_len, "%.*s/%s",
+                                  (int)r->key_len, r->key, r->event_ids[i]));
+    if (rc == 0) {
+        nw_metrics_doc_out(d->metrics, NW_METRICS_ENRICH, NW_METRICS_OUT_ENRICHED);
+        for (size_t i = 0; i < r->nmatches; i++)
+            nw_metrics_doc_out(d->metrics, NW_METRICS_ENRICH, NW_METRICS_OUT_MATCHES);
+    }
     return rc;
 }
 
@@ -1509,13 +1632,23 @@ static int process_alert(stage *st, const rd_kafka_message_t *m)
         return -1;
     }
     /* The state goes to the same partition of the changelog as the match came from. */
-    int rc =
-        produce(st, d->topics.name[NW_TOPIC_ALERT_STATE], m->partition, a->event_id,
-                strlen(a->event_id), a->state, a->state_len, json_headers(NW_ALERT_STATE_SCHEMA));
+    int rc = produce(st, d->topics.name[NW_TOPIC_ALERT_STATE], m->partition, a->event_id,
+                     strlen(a->event_id), a->state, a->state_len,
+                     json_headers(st, NW_ALERT_STATE_SCHEMA, a->event_id, strlen(a->event_id),
+                                  "state:%s:%s:%d:%lld", a->event_id, rd_kafka_topic_name(m->rkt),
+                                  (int)m->partition, (long long)m->offset));
+    if (rc == 0)
+        nw_metrics_doc_out(d->metrics, NW_METRICS_ALERT, NW_METRICS_OUT_ALERT_STATE);
     if (rc == 0 && a->json != NULL) {
-        rc = produce(st, d->topics.name[NW_TOPIC_ALERTS], RD_KAFKA_PARTITION_UA, a->event_id,
-                     strlen(a->event_id), a->json, a->json_len, json_headers(NW_ALERT_SCHEMA));
+        rc = produce(
+            st, d->topics.name[NW_TOPIC_ALERTS], RD_KAFKA_PARTITION_UA, a->event_id,
+            strlen(a->event_id), a->json, a->json_len,
+            json_headers(st, NW_ALERT_SCHEMA, a->event_id, strlen(a->event_id), "%s", a->id));
         st->alerts++;
+        if (rc == 0) {
+            nw_metrics_doc_out(d->metrics, NW_METRICS_ALERT, NW_METRICS_OUT_ALERTS);
+            nw_metrics_alert(d->metrics, a->event_id, nw_alert_decision_name(a->decision));
+        }
         if (rc == 0 && d->sinks != NULL)
             return keep_pending(st, a);
     }
@@ -1558,6 +1691,7 @@ static int collect(stage *st, long idle_ms)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     long left = s->batch_ms;
     while (st->n < most && left > 0 && stop_signals == 0) {
+        nw_notify_watchdog(NULL, 0);
         long wait = st->n > 0 ? 5 : (idle_ms < left ? idle_ms : left);
         rd_kafka_message_t *m = rd_kafka_consumer_poll(st->consumer, (int)(wait < 50 ? wait : 50));
         if (m == NULL && (st->n > 0 || idle_ms < s->batch_ms))
@@ -1710,7 +1844,9 @@ static rd_kafka_error_t *txn(stage *st, txn_call call,
         char what[600];
         snprintf(what, sizeof what, "%s: %s", txn_call_name[call], rd_kafka_error_string(e));
         note_outage(st, what);
+        nw_metrics_heartbeat(st->d->metrics); /* waiting for the broker is not hanging */
         rd_kafka_error_destroy(e);
+        nw_notify_watchdog(NULL, 0); /* waiting for the broker is not hanging */
         sleep_ms(200);
     }
 }
@@ -1773,6 +1909,7 @@ static int reset_producer(stage *st)
     retire_producer(st->producer);
     st->producer = NULL;
     while (stop_signals == 0) {
+        nw_notify_watchdog(NULL, 0);
         char err[512];
         if ((st->producer = new_producer(st, err, sizeof err)) == NULL) {
             log_msg(NW_LOG_ERROR, "%s: cannot create a producer: %s", st->name, err);
@@ -1933,12 +2070,16 @@ static int isolate_refused(stage *st)
         return rc < 0 ? -1 : 0;
     }
     if (dead_letter(st, st->batch[0], why) != 0) {
+        nw_metrics_txn(st->d->metrics, mstage(st), false);
         if (st->d->s.eos && abort_txn(st) != 0)
             return -1;
         rewind_batch(st, true);
         return 0;
     }
     rc = commit(st);
+    if (rc == 0)
+        nw_metrics_doc_in(st->d->metrics, mstage(st), 1);
+    nw_metrics_txn(st->d->metrics, mstage(st), rc == 0);
     if (rc == 1)
         rewind_batch(st, true);
     else if (rc == 0)
@@ -1988,9 +2129,23 @@ static int recreate_consumer(stage *st)
     return 0;
 }
 
+/* End-to-end latency of a committed batch's messages: their record timestamps to now. */
+static void observe_latency(const stage *st)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    double now = (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+    for (size_t i = 0; i < st->n; i++) {
+        int64_t ts = rd_kafka_message_timestamp(st->batch[i], NULL);
+        if (ts > 0)
+            nw_metrics_latency_seconds(st->d->metrics, mstage(st), (now - (double)ts) / 1000.0);
+    }
+}
+
 /* One batch: collect, process in a transaction, commit. 0, or -2 when the daemon must stop. */
 static int run_batch(stage *st, long idle_ms)
 {
+    double t0 = now_ms();
     int collected = collect(st, idle_ms);
     if (collected > 0)
         return recreate_consumer(st) != 0 ? -2 : 0;
@@ -2001,6 +2156,7 @@ static int run_batch(stage *st, long idle_ms)
         return 0;
     int rc = begin_txn(st);
     if (rc != 0) {
+        nw_metrics_txn(st->d->metrics, mstage(st), false);
         rewind_batch(st, true);
         goto done;
     }
@@ -2012,6 +2168,15 @@ static int run_batch(stage *st, long idle_ms)
     } else {
         rc = commit(st);
     }
+    /* What the batch counted reaches the totals only when it is committed. */
+    if (rc == 0) {
+        nw_metrics_doc_in(st->d->metrics, mstage(st), st->n);
+        nw_metrics_txn(st->d->metrics, mstage(st), true);
+        observe_latency(st);
+    } else {
+        nw_metrics_txn(st->d->metrics, mstage(st), false);
+    }
+    nw_metrics_batch_seconds(st->d->metrics, mstage(st), (now_ms() - t0) / 1000.0);
     if (rc == 0) {
         note_resumed(st);
         deliver_pending(st); /* only committed alerts reach the sinks */
@@ -2039,6 +2204,45 @@ done:
         rd_kafka_message_destroy(st->batch[i]);
     st->n = 0;
     return rc < 0 ? -2 : 0;
+}
+
+/*
+ * During an outage, an idle stage would learn that the broker is back only
+ * from its next message: every PROBE_MS it asks for metadata (a second at
+ * most) and, when the broker answers, says so (the log, /readyz).
+ */
+static void probe_broker(stage *st)
+{
+    double now = now_ms();
+    if (st->consumer == NULL || st->outage_since_ms <= 0 || now - st->probed_ms < PROBE_MS)
+        return;
+    st->probed_ms = now;
+    const rd_kafka_metadata_t *md = NULL;
+    if (rd_kafka_metadata(st->consumer, 0, NULL, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_metadata_destroy(md);
+        note_resumed(st);
+    }
+}
+
+/*
+ * Between the alert stage's batches (its state is the committed one): every
+ * alertmanager.resend.ms, the incidents of this instance's partitions are
+ * posted to Alertmanager again with endsAt ahead, and the quiet ones
+ * resolved (docs/sinks.md). Cheap when not due.
+ */
+static void resend_incidents(daemon *d)
+{
+    if (d->alert.alerter == NULL || !nw_sinks_resend_due(d->sinks))
+        return;
+    char why[256] = "out of memory";
+    int64_t now = (int64_t)time(NULL);
+    nw_incident_list *l = nw_incident_list_new();
+    if (l == NULL || nw_alerter_list(d->alert.alerter, now, nw_sinks_resend_keep_s(d->sinks), l,
+                                     why, sizeof why) != NW_OK)
+        log_msg(NW_LOG_ERROR, "alert: cannot list the incidents for Alertmanager: %s", why);
+    else
+        nw_sinks_resend(d->sinks, l, now);
+    nw_incident_list_free(l);
 }
 
 /* ---- reload, shutdown watchdog, main --------------------------------------- */
@@ -2083,13 +2287,99 @@ static void refresh_limits(stage *st)
 }
 
 /* SIGHUP: loads everything anew; a file with a mistake keeps the old configuration. */
+/* The configuration file the daemon read: -c FILE, or config/newswatch.conf; NULL: none. */
+static const char *config_path(const daemon *d)
+{
+    if (d->o->config_file != NULL)
+        return d->o->config_file;
+    if (d->conf != NULL && nw_kvconf_count(d->conf) > 0)
+        return nw_kvconf_at(d->conf, 0)->file;
+    return access("config/newswatch.conf", R_OK) == 0 ? "config/newswatch.conf" : NULL;
+}
+
+/* Do the entries of section differ between a and b (either may be NULL)? */
+static bool section_changed(const nw_kvconf *a, const nw_kvconf *b, const char *section)
+{
+    size_t na = a != NULL ? nw_kvconf_count(a) : 0, nb = b != NULL ? nw_kvconf_count(b) : 0;
+    size_t i = 0, k = 0;
+    for (;;) {
+        while (i < na && strcmp(nw_kvconf_at(a, i)->section, section) != 0)
+            i++;
+        while (k < nb && strcmp(nw_kvconf_at(b, k)->section, section) != 0)
+            k++;
+        if (i == na || k == nb)
+            return (i == na) != (k == nb);
+        const nw_kvconf_entry *x = nw_kvconf_at(a, i++), *y = nw_kvconf_at(b, k++);
+        if (strcmp(x->key, y->key) != 0 || strcmp(x->value, y->value) != 0)
+            return true;
+    }
+}
+
+/* At each scrape of /metrics (the HTTP thread): the sinks' counters. */
+static void collect_sink_stats(nw_metrics *m, void *arg)
+{
+    daemon *d = arg;
+    pthread_mutex_lock(&d->sinks_lock);
+    if (d->sinks != NULL) {
+        nw_sink_stats stats[NW_SINK_COUNT];
+        nw_sinks_stats(d->sinks, stats);
+        nw_metrics_sinks(m, stats);
+    }
+    pthread_mutex_unlock(&d->sinks_lock);
+}
+
+/* The sinks conf asks for (NULL *out when none, or when the stage has no alerts). */
+static nw_err make_sinks(const daemon *d, const nw_kvconf *conf, nw_sinks **out, char *errbuf,
+                         size_t errlen)
+{
+    *out = NULL;
+    nw_sinks_config sc;
+    nw_sinks_config_init(&sc);
+    snprintf(sc.program, sizeof sc.program, "%s", NW_CONSUMER);
+    nw_err err = nw_sinks_config_apply(&sc, conf, errbuf, errlen);
+    /* The daemon's stdout is for alerts only when asked: logs go to stderr. */
+    if (err == NW_OK && (d->stages & STAGE_ALERT) &&
+        (sc.stdout_enabled || sc.alertmanager_url[0] != '\0' || sc.webhook_url[0] != '\0'))
+        err = nw_sinks_new(&sc, NULL, out, errbuf, errlen);
+    return err;
+}
+
+static void reload_failed(daemon *d, const char *why)
+{
+    log_msg(NW_LOG_ERROR, "reload failed, keeping the old configuration: %s", why);
+    nw_metrics_reload(d->metrics, false, (double)time(NULL));
+}
+
+/*
+ * SIGHUP: the configuration file is read again, with the pipeline's files
+ * and the sinks; a file with a mistake keeps the old configuration. What
+ * only a restart applies ([kafka], [topics], [consumer], [http], [log]) is
+ * named in the log when it changed.
+ */
 static void reload(daemon *d)
 {
     char err[1024];
+    const char *path = config_path(d);
+    nw_kvconf *conf = NULL;
+    if (path != NULL &&
+        (nw_kvconf_new_from_file(path, &conf, err, sizeof err) != NW_OK ||
+         nw_kvconf_check_sections(conf, nw_config_sections, err, sizeof err) != NW_OK)) {
+        nw_kvconf_free(conf);
+        reload_failed(d, err);
+        return;
+    }
     nw_pipeline next;
     nw_pipeline_paths paths = {d->o->gazetteer, d->o->furniture, d->o->events};
-    if (nw_pipeline_load(&next, &paths, d->conf, err, sizeof err) != NW_OK) {
-        log_msg(NW_LOG_ERROR, "reload failed, keeping the old configuration: %s", err);
+    if (nw_pipeline_load(&next, &paths, conf, err, sizeof err) != NW_OK) {
+        nw_kvconf_free(conf);
+        reload_failed(d, err);
+        return;
+    }
+    nw_sinks *sinks = NULL;
+    if (make_sinks(d, conf, &sinks, err, sizeof err) != NW_OK) {
+        nw_pipeline_unload(&next);
+        nw_kvconf_free(conf);
+        reload_failed(d, err);
         return;
     }
     nw_pipeline old = d->pipeline;
@@ -2098,7 +2388,9 @@ static void reload(daemon *d)
     if (d->enrichers != NULL && (en = new_enrichers(d, err, sizeof err)) == NULL) {
         d->pipeline = old;
         nw_pipeline_unload(&next);
-        log_msg(NW_LOG_ERROR, "reload failed, keeping the old configuration: %s", err);
+        nw_sinks_free(sinks);
+        nw_kvconf_free(conf);
+        reload_failed(d, err);
         return;
     }
     if (d->enrichers != NULL) {
@@ -2112,9 +2404,24 @@ static void reload(daemon *d)
         if (stages[i]->consumer != NULL && !stages[i]->limits_asked)
             ask_limits(stages[i]);
     nw_pipeline_unload(&old);
-    log_msg(NW_LOG_INFO, "reloaded: %zu entities, %zu furniture rules, %zu tracked events",
+    /* The sinks: the new ones take the next alerts; the old drain what they hold. */
+    pthread_mutex_lock(&d->sinks_lock);
+    nw_sinks *old_sinks = d->sinks;
+    d->sinks = sinks;
+    pthread_mutex_unlock(&d->sinks_lock);
+    nw_sinks_free(old_sinks);
+    static const char *const restart_only[] = {"kafka", "topics", "consumer", "http", "log"};
+    for (size_t i = 0; i < sizeof restart_only / sizeof restart_only[0]; i++)
+        if (section_changed(d->conf, conf, restart_only[i]))
+            log_msg(NW_LOG_WARN, "reload: [%s] changed in %s; a restart applies it",
+                    restart_only[i], path);
+    nw_kvconf_free(conf);
+    nw_metrics_reload(d->metrics, true, (double)time(NULL));
+    log_msg(NW_LOG_INFO,
+            "reloaded%s%s: %zu entities, %zu furniture rules, %zu tracked events; sinks: %s",
+            path != NULL ? " " : "", path != NULL ? path : "",
             nw_gazetteer_count(d->pipeline.gazetteer), nw_furniture_count(d->pipeline.furniture),
-            nw_rules_event_count(d->pipeline.rules));
+            nw_rules_event_count(d->pipeline.rules), d->sinks != NULL ? "on" : "off");
 }
 
 typedef struct watchdog {
@@ -2215,23 +2522,32 @@ int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf)
         log_msg(NW_LOG_ERROR, "%s", err);
         return NW_EXIT_USAGE;
     }
-    nw_sinks_config sc;
-    nw_sinks_config_init(&sc);
-    snprintf(sc.program, sizeof sc.program, "%s", NW_CONSUMER);
-    if (nw_sinks_config_apply(&sc, conf, err, sizeof err) != NW_OK) {
-        log_msg(NW_LOG_ERROR, "%s", err);
-        nw_pipeline_unload(&d.pipeline);
-        return NW_EXIT_USAGE;
-    }
-    /* The daemon's stdout is for alerts only when asked: logs go to stderr. */
     int stages = o->stages != 0 ? o->stages : STAGE_ENRICH | STAGE_ALERT;
-    if ((stages & STAGE_ALERT) &&
-        (sc.stdout_enabled || sc.alertmanager_url[0] != '\0' || sc.webhook_url[0] != '\0') &&
-        nw_sinks_new(&sc, NULL, &d.sinks, err, sizeof err) != NW_OK) {
+    d.stages = stages;
+    pthread_mutex_init(&d.sinks_lock, NULL);
+    if (make_sinks(&d, conf, &d.sinks, err, sizeof err) != NW_OK) {
         log_msg(NW_LOG_ERROR, "%s", err);
         nw_pipeline_unload(&d.pipeline);
         return NW_EXIT_USAGE;
     }
+    /* /metrics, /healthz, /readyz: up before the stages, so that a start that waits shows. */
+    nw_http_config hc;
+    nw_http_config_init(&hc);
+    unsigned mstages = ((stages & STAGE_ENRICH) ? NW_METRICS_STAGE_BIT(NW_METRICS_ENRICH) : 0) |
+                       ((stages & STAGE_ALERT) ? NW_METRICS_STAGE_BIT(NW_METRICS_ALERT) : 0);
+    if (nw_http_config_apply(&hc, conf, err, sizeof err) != NW_OK ||
+        nw_metrics_new(mstages, &d.metrics, err, sizeof err) != NW_OK ||
+        nw_http_new(&hc, d.metrics, &d.http, err, sizeof err) != NW_OK) {
+        log_msg(NW_LOG_ERROR, "%s", err);
+        nw_metrics_free(d.metrics);
+        nw_sinks_free(d.sinks);
+        nw_pipeline_unload(&d.pipeline);
+        return NW_EXIT_USAGE;
+    }
+    nw_metrics_set_collector(d.metrics, collect_sink_stats, &d);
+    if (d.http != NULL)
+        log_msg(NW_LOG_INFO, "serving /metrics, /healthz and /readyz on %s:%u", hc.host,
+                nw_http_port(d.http));
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
@@ -2274,13 +2590,23 @@ int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf)
             stages == (STAGE_ENRICH | STAGE_ALERT) ? " and " : "",
             (stages & STAGE_ALERT) ? "alert" : "", d.s.eos ? "exactly-once" : "at-least-once",
             d.brokers, d.s.instance_id);
+    char nerr[256];
+    if (nw_notify_ready(nerr, sizeof nerr) != NW_OK)
+        log_msg(NW_LOG_WARN, "%s", nerr);
+    nw_notify_status(NULL, 0, "running (%s) on %s as instance %s",
+                     d.s.eos ? "exactly-once" : "at-least-once", d.brokers, d.s.instance_id);
     unsigned long done_at_trim = 0;
     double last_trim_ms = 0;
     while (stop_signals == 0 && !d.failed) {
+        nw_metrics_heartbeat(d.metrics);
+        nw_metrics_set_held(d.metrics, d.alert.nunrestored);
+        nw_notify_watchdog(NULL, 0);
         trim_when_idle(&d, &done_at_trim, &last_trim_ms);
         if (reload_requested) {
             reload_requested = 0;
+            nw_notify_reloading(NULL, 0);
             reload(&d);
+            nw_notify_ready(NULL, 0);
         }
         /*
          * One thread runs both stages. A stage waits for its first message
@@ -2307,8 +2633,15 @@ int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf)
             status = NW_EXIT_FAILED;
             break;
         }
+        if (stages & STAGE_ALERT)
+            resend_incidents(&d);
+        if (stages & STAGE_ENRICH)
+            probe_broker(&d.enrich);
+        if (stages & STAGE_ALERT)
+            probe_broker(&d.alert);
     }
     shutdown_begun = 1; /* from here on the watchdog bounds the stop */
+    nw_metrics_set_stopping(d.metrics);
     if (d.failed)
         status = NW_EXIT_FAILED;
     log_msg(NW_LOG_INFO,
@@ -2318,9 +2651,13 @@ int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf)
             d.alert.dead_letters);
 done:
     shutdown_begun = 1; /* also when a stage could not start */
+    nw_notify_stopping(NULL, 0);
+    nw_notify_status(NULL, 0, "stopping");
     close_stage(&d.enrich);
     close_stage(&d.alert);
     all_stages[0] = all_stages[1] = NULL;
+    nw_http_free(d.http); /* before the registry it serves */
+    nw_metrics_free(d.metrics);
     nw_sinks_free(d.sinks);
     free_enrichers(&d, d.enrichers);
     nw_pipeline_unload(&d.pipeline);

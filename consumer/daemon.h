@@ -11,8 +11,14 @@
 #include "newswatch/kvconf.h"
 #include "options.h"
 
-/* Checks the [consumer] section (file:line: problem on a mistake). */
-nw_err nw_daemon_check_config(const nw_kvconf *conf, char *errbuf, size_t errlen);
+/*
+ * Checks what the daemon would load from conf and o: [log], [consumer], and
+ * the configurations of its Kafka clients ([kafka], -X, -b) as it would make
+ * them, so that a property librdkafka does not know, or a bad value, shows
+ * here and not at start (file:line: problem, or -X key=value: problem).
+ */
+nw_err nw_daemon_check_config(const nw_consumer_opts *o, const nw_kvconf *conf, char *errbuf,
+                              size_t errlen);
 
 /* Runs until SIGTERM or SIGINT; returns the exit status. */
 int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf);

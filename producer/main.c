@@ -131,9 +131,13 @@ fail:
     return NULL;
 }
 
-/* Hands one encoded document to librdkafka; takes ownership of value. */
-static int produce(rd_kafka_t *rk, const char *topic, const nw_doc *doc, char *value, size_t len,
-                   counters *cnt)
+/*
+ * Hands one encoded document to librdkafka; takes ownership of value. Its
+ * headers: a CloudEvent in the Kafka binding's binary mode (docs/schemas.md,
+ * "CloudEvents": id the document's, time its ingested_at) and schema.
+ */
+static int produce(rd_kafka_t *rk, const char *topic, const nw_doc *doc, const char *ingested_at,
+                   char *value, size_t len, counters *cnt)
 {
     size_t idlen;
     const char *id = nw_doc_get(doc, NW_DOC_ID, &idlen);
@@ -141,6 +145,12 @@ static int produce(rd_kafka_t *rk, const char *topic, const nw_doc *doc, char *v
         rd_kafka_resp_err_t err = rd_kafka_producev(
             rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(id, idlen), RD_KAFKA_V_VALUE(value, len),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+            RD_KAFKA_V_HEADER("ce_specversion", "1.0", -1),
+            RD_KAFKA_V_HEADER("ce_id", id, (ssize_t)idlen),
+            RD_KAFKA_V_HEADER("ce_source", "/newswatch/producer", -1),
+            RD_KAFKA_V_HEADER("ce_type", NW_DOC_SCHEMA, -1),
+            RD_KAFKA_V_HEADER("ce_time", ingested_at, -1),
+            RD_KAFKA_V_HEADER("ce_dataschema", "urn:newswatch:schema:" NW_DOC_SCHEMA, -1),
             RD_KAFKA_V_HEADER("content-type", "application/json", -1),
             RD_KAFKA_V_HEADER("schema", NW_DOC_SCHEMA, -1), RD_KAFKA_V_OPAQUE(cnt), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -206,6 +216,7 @@ int main(int argc, char **argv)
     file_settings fs = {NULL, NULL, 0};
     if (o.config_file != NULL &&
         (nw_kvconf_new_from_file(o.config_file, &conf, err, sizeof err) != NW_OK ||
+         nw_kvconf_check_sections(conf, nw_config_sections, err, sizeof err) != NW_OK ||
          nw_log_setup_from_conf(conf, PROGRAM, err, sizeof err) != NW_OK ||
          read_file_settings(conf, &fs, err, sizeof err) != 0)) {
         fprintf(stderr, PROGRAM ": %s\n", err);
@@ -284,7 +295,7 @@ int main(int argc, char **argv)
             cnt.bytes += len;
             free(value);
         } else {
-            produce(rk, topic, doc, value, len, &cnt);
+            produce(rk, topic, doc, now, value, len, &cnt);
             rd_kafka_poll(rk, 0);
         }
         nw_doc_free(doc);

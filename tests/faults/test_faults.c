@@ -49,7 +49,7 @@ static void world_init(world *w, const char *name, int partitions)
                      "[consumer]\ngroup.enrich = %s-enrich\ngroup.alert = %s-alert\n"
                      "transactional.id.prefix = %s\nbatch.ms = 50\nbatch.messages = 50\n"
                      "enrich.threads = 2\n"
-                     "[sinks]\nstdout = false\n",
+                     "[sinks]\nstdout = false\n[http]\nlisten = 127.0.0.1:0\n",
                      it_brokers(), w->prefix, w->prefix, w->prefix, w->prefix, w->prefix, w->prefix,
                      w->prefix, w->prefix, w->prefix);
     tu_write(w->dir, "n.conf", text, (size_t)n);
@@ -463,14 +463,48 @@ static void a_long_broker_outage(void **state)
     long broker = atol(bp);
     free(bp);
     assert_true(broker > 1);
+    int port = it_daemon_http_port(w.log);
+    assert_int_not_equal(port, 0);
+    char *body = NULL;
+    assert_int_equal(it_http_get(port, "/readyz", &body), 200);
+    free(body);
     fprintf(stderr, "killing the broker (pid %ld) for %d s\n", broker, outage);
     assert_int_equal(kill((pid_t)broker, SIGKILL), 0);
-    it_sleep_ms(outage * 1000);
+    /* Not ready while the broker is away (once the daemon has noticed: a batch or a fetch). */
+    int code = 0;
+    double t0 = it_now_ms();
+    while (code != 503 && it_now_ms() - t0 < (outage - 5) * 1000.0) {
+        free(body);
+        body = NULL;
+        it_sleep_ms(1000);
+        code = it_http_get(port, "/readyz", &body);
+    }
+    fprintf(stderr, "/readyz during the outage, after %.0f s: %d %s\n", (it_now_ms() - t0) / 1000,
+            code, body != NULL ? body : "");
+    if (code != 503 || strstr(body, "broker") == NULL)
+        fail_msg("/readyz during a broker outage: %d %s", code, body != NULL ? body : "");
+    free(body);
+    assert_int_equal(it_http_get(port, "/healthz", &body), 200); /* alive, waiting */
+    free(body);
+    it_sleep_ms((int)(outage * 1000 - (it_now_ms() - t0)));
     /* The daemon is still there, waiting. */
     assert_int_equal(waitpid((pid_t)pid, NULL, WNOHANG), 0);
     kafka_script("up");
     publish(&w, write_filler(&w, "second.jsonl", 3000, 500));
     expect_each_once(&w, "enriched", 3500, 300000);
+    /* Ready again once it has committed after the outage. */
+    t0 = it_now_ms();
+    do {
+        body = NULL;
+        code = it_http_get(port, "/readyz", &body);
+        if (code != 200) {
+            free(body);
+            it_sleep_ms(500);
+        }
+    } while (code != 200 && it_now_ms() - t0 < 30000);
+    if (code != 200)
+        fail_msg("/readyz after the outage: %d %s", code, body != NULL ? body : "");
+    free(body);
     assert_int_equal(waitpid((pid_t)pid, NULL, WNOHANG), 0);
     show_lines(&w, "broker", "producer", "transaction"); /* what the daemon said about it */
     assert_true(log_has(&w, "waiting for the broker"));

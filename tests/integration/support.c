@@ -328,3 +328,45 @@ void it_sleep_ms(int ms)
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
 }
+
+int it_daemon_http_port(const char *log_path)
+{
+    static const char said[] = "serving /metrics, /healthz and /readyz on ";
+    FILE *f = fopen(log_path, "r");
+    char line[4096];
+    int port = 0;
+    while (f != NULL && port == 0 && fgets(line, sizeof line, f) != NULL) {
+        const char *at = strstr(line, said);
+        const char *colon = at != NULL ? strrchr(at, ':') : NULL;
+        if (colon != NULL)
+            port = atoi(colon + 1);
+    }
+    if (f != NULL)
+        fclose(f);
+    return port;
+}
+
+int it_http_get(int port, const char *path, char **body)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c 'import sys, urllib.request, urllib.error\n"
+             "try:\n"
+             "    r = urllib.request.urlopen(\"http://127.0.0.1:%d%s\", timeout=10)\n"
+             "    code, data = r.status, r.read()\n"
+             "except urllib.error.HTTPError as e:\n"
+             "    code, data = e.code, e.read()\n"
+             "except Exception:\n"
+             "    code, data = 0, b\"\"\n"
+             "sys.stdout.write(\"%%d\\n\" %% code)\n"
+             "sys.stdout.flush()\n"
+             "sys.stdout.buffer.write(data)'",
+             port, path);
+    it_result r;
+    it_run(cmd, NULL, &r);
+    int code = atoi(r.out);
+    const char *nl = strchr(r.out, '\n');
+    *body = strdup(nl != NULL ? nl + 1 : "");
+    it_result_free(&r);
+    return code;
+}

@@ -62,6 +62,19 @@ json_t *it_json_lines(char *buf, size_t len);
 /* Prints a log file (a daemon's) to stderr, to explain a failure. */
 void it_show_log(const char *path);
 
+/*
+ * The port of the daemon's HTTP endpoint, from its log's "serving /metrics,
+ * /healthz and /readyz on HOST:PORT" line (the tests give it port 0: any
+ * free port); 0 when the log does not say it (yet).
+ */
+int it_daemon_http_port(const char *log_path);
+
+/*
+ * GET http://127.0.0.1:port/path (python3's urllib): the HTTP status, 0
+ * when nothing answered; *body (malloc'd, the caller frees) the response.
+ */
+int it_http_get(int port, const char *path, char **body);
+
 /* The header value of a kcat envelope, or NULL. */
 const char *it_kcat_header(const json_t *envelope, const char *name);
 

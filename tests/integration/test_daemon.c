@@ -40,7 +40,7 @@ static void world_init(world *w, const char *name, int partitions, const char *e
                      "[consumer]\ngroup.enrich = %s-enrich\ngroup.alert = %s-alert\n"
                      "transactional.id.prefix = %s\nbatch.ms = 50\nbatch.messages = 50\n"
                      "enrich.threads = 3\n"
-                     "[sinks]\nstdout = false\n%s",
+                     "[sinks]\nstdout = false\n[http]\nlisten = 127.0.0.1:0\n%s",
                      it_brokers(), w->prefix, w->prefix, w->prefix, w->prefix, w->prefix, w->prefix,
                      w->prefix, w->prefix, w->prefix, extra != NULL ? extra : "");
     tu_write(w->dir, "n.conf", text, (size_t)n);
@@ -126,6 +126,127 @@ static json_t *payload(const json_t *env)
     return json_loads(json_string_value(json_object_get(env, "payload")), JSON_ALLOW_NUL, &jerr);
 }
 
+/*
+ * The CloudEvents headers of a record (docs/schemas.md, "CloudEvents"): type,
+ * source, id and subject as given (subject NULL: none), a time, and the JSON
+ * content type with its schema (type NULL: a dead letter).
+ */
+static void assert_cloud_event(const json_t *env, const char *type, const char *source,
+                               const char *id, const char *subject)
+{
+    const char *t = it_kcat_header(env, "ce_time");
+    if (it_kcat_header(env, "ce_specversion") == NULL || t == NULL)
+        fail_msg("no CloudEvents headers on the record with key %s",
+                 json_string_value(json_object_get(env, "key")));
+    assert_string_equal(it_kcat_header(env, "ce_specversion"), "1.0");
+    assert_int_equal(strlen(t), 24); /* 2026-12-07T01:50:00.123Z */
+    assert_string_equal(it_kcat_header(env, "ce_source"), source);
+    assert_string_equal(it_kcat_header(env, "ce_id"), id);
+    if (subject != NULL)
+        assert_string_equal(it_kcat_header(env, "ce_subject"), subject);
+    if (type == NULL) {
+        assert_string_equal(it_kcat_header(env, "ce_type"), "newswatch.dead-letter");
+        assert_string_equal(it_kcat_header(env, "content-type"), "application/octet-stream");
+        return;
+    }
+    char dataschema[128];
+    snprintf(dataschema, sizeof dataschema, "urn:newswatch:schema:%s", type);
+    assert_string_equal(it_kcat_header(env, "ce_type"), type);
+    assert_string_equal(it_kcat_header(env, "ce_dataschema"), dataschema);
+    assert_string_equal(it_kcat_header(env, "content-type"), "application/json");
+    assert_string_equal(it_kcat_header(env, "schema"), type);
+}
+
+/*
+ * The value of the sample of metric name whose labels include every one of
+ * want ("stage=\"enrich\"", ...; NULL-terminated) in a /metrics body; -1
+ * when there is none.
+ */
+static double metric_value(const char *body, const char *name, const char *const *want)
+{
+    size_t nlen = strlen(name);
+    for (const char *line = body; line != NULL && *line != '\0';) {
+        const char *end = strchr(line, '\n');
+        size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
+        if (len > nlen && strncmp(line, name, nlen) == 0 &&
+            (line[nlen] == '{' || line[nlen] == ' ')) {
+            bool all = true;
+            for (size_t i = 0; want[i] != NULL && all; i++) {
+                const char *at = strstr(line, want[i]);
+                all = at != NULL && at < line + len;
+            }
+            size_t sp = len;
+            while (sp > 0 && line[sp - 1] != ' ')
+                sp--;
+            if (all && sp > 0)
+                return strtod(line + sp, NULL);
+        }
+        line = end != NULL ? end + 1 : NULL;
+    }
+    return -1;
+}
+
+/*
+ * The daemon's own endpoint (docs/metrics.md), after it committed docs
+ * documents and alerts alerts: ready, healthy, and /metrics in the format
+ * promtool accepts with counters that match.
+ */
+static void the_endpoint_counts_what_was_done(const world *w, size_t docs, size_t alerts)
+{
+    int port = it_daemon_http_port(w->log);
+    if (port == 0) {
+        show_log(w);
+        fail_msg("the daemon's log does not say where it serves /metrics");
+    }
+    char *body = NULL;
+    int code = it_http_get(port, "/readyz", &body);
+    if (code != 200)
+        fail_msg("/readyz: %d %s", code, body);
+    free(body);
+    assert_int_equal(it_http_get(port, "/healthz", &body), 200);
+    free(body);
+    static const char *const enrich_in[] = {"stage=\"enrich\"", NULL};
+    static const char *const enriched_out[] = {"stage=\"enrich\"", "output=\"enriched\"", NULL};
+    static const char *const alerts_out[] = {"stage=\"alert\"", "output=\"alerts\"", NULL};
+    static const char *const committed[] = {"stage=\"enrich\"", "result=\"committed\"", NULL};
+    static const char *const none[] = {NULL};
+    /* The counters move just after the commits a reader sees: a moment's grace. */
+    double t0 = it_now_ms();
+    for (;;) {
+        body = NULL;
+        assert_int_equal(it_http_get(port, "/metrics", &body), 200);
+        if ((metric_value(body, "newswatch_documents_in_total", enrich_in) == (double)docs &&
+             metric_value(body, "newswatch_documents_out_total", alerts_out) == (double)alerts) ||
+            it_now_ms() - t0 > 10000)
+            break;
+        free(body);
+        it_sleep_ms(200);
+    }
+    if (metric_value(body, "newswatch_documents_in_total", enrich_in) != (double)docs ||
+        metric_value(body, "newswatch_documents_out_total", enriched_out) != (double)docs ||
+        metric_value(body, "newswatch_documents_out_total", alerts_out) != (double)alerts ||
+        metric_value(body, "newswatch_transactions_total", committed) < 1 ||
+        metric_value(body, "newswatch_ready", none) != 1)
+        fail_msg("/metrics does not count %zu documents and %zu alerts:\n%s", docs, alerts, body);
+    /* promtool (Debian's prometheus) checks the text format. */
+    it_result r;
+    it_run("command -v promtool", NULL, &r);
+    bool have = r.status == 0;
+    it_result_free(&r);
+    if (have) {
+        tu_write(w->dir, "metrics.txt", body, strlen(body));
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "promtool check metrics < '%s/metrics.txt'", w->dir);
+        it_run(cmd, NULL, &r);
+        if (r.status != 0)
+            fail_msg("promtool check metrics: %s%s", r.out, r.err);
+        it_result_free(&r);
+    } else {
+        fprintf(stderr, "promtool is not installed: /metrics format not checked (scripts/deps)\n");
+    }
+    free(body);
+}
+
 /* (a) The seeds through the daemon: news.alerts holds what --replay prints. */
 static void seeds_alerts_equal_replay(void **state)
 {
@@ -153,6 +274,10 @@ static void seeds_alerts_equal_replay(void **state)
                 fail_msg("alert %zu: %s is '%s' in Kafka, '%s' in --replay", i, keys[k],
                          x ? x : "null", y ? y : "null");
         }
+        const char *id = json_string_value(json_object_get(b, "alert_id"));
+        const char *event = json_string_value(json_object_get(b, "event"));
+        assert_cloud_event(json_array_get(got, i), "newswatch.alert/2", "/newswatch/alert", id,
+                           event);
         json_decref(a);
     }
     /* Keys: the event id. */
@@ -162,7 +287,39 @@ static void seeds_alerts_equal_replay(void **state)
     json_decref(expect);
     json_t *enriched = wait_for(&w, "enriched", 5, 30000);
     assert_int_equal(json_array_size(enriched), 5);
+    for (size_t i = 0; i < 5; i++) {
+        const json_t *env = json_array_get(enriched, i);
+        const char *key = json_string_value(json_object_get(env, "key"));
+        assert_cloud_event(env, "newswatch.enriched/2", "/newswatch/enrich", key, key);
+    }
     json_decref(enriched);
+    json_t *matches = it_kcat_consume(topic(&w, "matches"));
+    assert_true(json_array_size(matches) > 0);
+    for (size_t i = 0; i < json_array_size(matches); i++) {
+        json_t *m = payload(json_array_get(matches, i));
+        const char *doc = json_string_value(json_object_get(m, "doc_id"));
+        const char *event = json_string_value(json_object_get(m, "event"));
+        assert_non_null(doc);
+        assert_non_null(event);
+        char id[600];
+        snprintf(id, sizeof id, "%s/%s", doc, event);
+        assert_cloud_event(json_array_get(matches, i), "newswatch.match/2", "/newswatch/enrich", id,
+                           doc);
+        json_decref(m);
+    }
+    json_decref(matches);
+    json_t *states = it_kcat_consume(topic(&w, "alert-state"));
+    assert_true(json_array_size(states) > 0);
+    for (size_t i = 0; i < json_array_size(states); i++) {
+        const json_t *env = json_array_get(states, i);
+        const char *id = it_kcat_header(env, "ce_id");
+        if (id == NULL || strncmp(id, "state:", 6) != 0)
+            fail_msg("state record %zu: ce_id '%s'", i, id ? id : "none");
+        assert_cloud_event(env, "newswatch.alert-state/2", "/newswatch/alert", id,
+                           json_string_value(json_object_get(env, "key")));
+    }
+    json_decref(states);
+    the_endpoint_counts_what_was_done(&w, 5, json_array_size(expect));
     /* (g) SIGTERM: exit 0 in bounded time. */
     double t0 = it_now_ms();
     int ws = it_stop(pid, 30000);
@@ -257,6 +414,10 @@ static void bad_messages_go_to_the_dead_letter_topic(void **state)
         assert_string_equal(it_kcat_header(found, "source.topic"), topic(&w, "raw"));
         assert_non_null(it_kcat_header(found, "source.partition"));
         assert_non_null(it_kcat_header(found, "source.offset"));
+        char id[300];
+        snprintf(id, sizeof id, "dlq:%s:%s:%s", topic(&w, "raw"),
+                 it_kcat_header(found, "source.partition"), it_kcat_header(found, "source.offset"));
+        assert_cloud_event(found, NULL, "/newswatch/enrich", id, want[k].key);
     }
     json_decref(dlq);
     json_decref(enriched);
@@ -303,6 +464,12 @@ static void sighup_reloads_tracked_events(void **state)
                      "severity = warning\nmatch = loc.basra AND bombing\n");
     tu_write(tmp, "events.conf", more, len + (size_t)n);
     free(more);
+    /* The configuration file too: the sinks are reloaded (stdout on: the alert is printed), and
+     * a change only a restart applies ([consumer]) is said. */
+    FILE *cf = fopen(w.conf, "a"); /* a later key overrides an earlier one */
+    assert_non_null(cf);
+    fputs("[sinks]\nstdout = true\n[consumer]\nbatch.ms = 60\n", cf);
+    fclose(cf);
     kill((pid_t)pid, SIGHUP);
     it_sleep_ms(1500);
     /* It says when ("اليوم"): a recurring event's first report must, to open an incident. */
@@ -317,6 +484,15 @@ static void sighup_reloads_tracked_events(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(alerts, 0), "key")),
                         "basra-blast");
     json_decref(alerts);
+    char *said = tu_read(w.log, NULL);
+    if (strstr(said, "sinks: on") == NULL ||
+        strstr(said, "reload: [consumer] changed in ") == NULL ||
+        strstr(said, "\"schema\":\"newswatch.alert/2\"") == NULL)
+        show_log(&w);
+    assert_non_null(strstr(said, "sinks: on"));
+    assert_non_null(strstr(said, "a restart applies it"));
+    assert_non_null(strstr(said, "\"schema\":\"newswatch.alert/2\"")); /* on stdout now */
+    free(said);
 
     /* A broken file: the old configuration stays, and says why. */
     tu_write(tmp, "events.conf", "[event.x]\nmatch = (broken\n", 26);
@@ -330,7 +506,7 @@ static void sighup_reloads_tracked_events(void **state)
     assert_int_equal(json_array_size(matches), 2); /* basra-blast still tracked */
     json_decref(matches);
     char *log = tu_read(w.log, NULL);
-    assert_non_null(strstr(log, "reloaded:"));
+    assert_non_null(strstr(log, "reloaded "));
     assert_non_null(strstr(log, "reload failed, keeping the old configuration"));
     free(log);
     assert_int_equal(it_stop(pid, 30000), 0);

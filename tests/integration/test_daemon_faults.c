@@ -74,7 +74,8 @@ static int mock_start(void **state)
     char text[1024];
     int n = snprintf(text, sizeof text,
                      "bootstrap.servers = %s\n[consumer]\nbatch.ms = 50\nbatch.messages = 20\n"
-                     "transactional.id.prefix = mock\n[sinks]\nstdout = false\n",
+                     "transactional.id.prefix = mock\n[sinks]\nstdout = false\n"
+                     "[http]\nlisten = 127.0.0.1:0\n",
                      m->bootstraps);
     tu_write(m->dir, "n.conf", text, (size_t)n);
     *state = m;

@@ -86,6 +86,14 @@ static void seeds_round_trip_through_kafka(void **state)
         assert_non_null(schema);
         assert_string_equal(ct, "application/json");
         assert_string_equal(schema, "newswatch.doc/1");
+        /* A CloudEvent in Kafka's binary mode: id the document's, time its ingested_at. */
+        assert_string_equal(it_kcat_header(env, "ce_specversion"), "1.0");
+        assert_string_equal(it_kcat_header(env, "ce_id"), seed_ids[i]);
+        assert_string_equal(it_kcat_header(env, "ce_source"), "/newswatch/producer");
+        assert_string_equal(it_kcat_header(env, "ce_type"), "newswatch.doc/1");
+        assert_string_equal(it_kcat_header(env, "ce_dataschema"),
+                            "urn:newswatch:schema:newswatch.doc/1");
+        assert_non_null(it_kcat_header(env, "ce_time"));
 
         json_t *doc = payload_json(env);
         assert_string_equal(json_string_value(json_object_get(doc, "schema")), "newswatch.doc/1");
@@ -95,6 +103,7 @@ static void seeds_round_trip_through_kafka(void **state)
         const char *ingested = json_string_value(json_object_get(doc, "ingested_at"));
         assert_non_null(ingested);
         assert_int_equal(strlen(ingested), 24); /* 2026-11-23T23:35:20.455Z */
+        assert_string_equal(it_kcat_header(env, "ce_time"), ingested);
 
         char path[4096];
         snprintf(path, sizeof path, "%s/%s.txt", it_seeds_dir(), seed_ids[i]);
