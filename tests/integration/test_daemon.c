@@ -256,7 +256,8 @@ static void seeds_alerts_equal_replay(void **state)
     long pid = start_daemon(&w, NULL);
     publish(&w, it_seeds_dir());
     json_t *expect = replay(it_seeds_dir(), "alerts");
-    json_t *got = wait_for(&w, "alerts", json_array_size(expect), 60000);
+    size_t nalerts = json_array_size(expect);
+    json_t *got = wait_for(&w, "alerts", nalerts, 60000);
     if (json_array_size(got) != json_array_size(expect)) {
         show_log(&w);
         fail_msg("%zu alerts in Kafka, --replay prints %zu", json_array_size(got),
@@ -319,7 +320,7 @@ static void seeds_alerts_equal_replay(void **state)
                            json_string_value(json_object_get(env, "key")));
     }
     json_decref(states);
-    the_endpoint_counts_what_was_done(&w, 5, json_array_size(expect));
+    the_endpoint_counts_what_was_done(&w, 5, nalerts);
     /* (g) SIGTERM: exit 0 in bounded time. */
     double t0 = it_now_ms();
     int ws = it_stop(pid, 30000);
