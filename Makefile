@@ -59,7 +59,8 @@ KAFKA_OBJ := $(BUILD)/kafka/nw_kafka.o
 SINKS_OBJ := $(BUILD)/sinks/nw_sinks.o
 PRODUCER_OBJ := $(BUILD)/producer/options.o $(BUILD)/producer/main.o
 CONSUMER_OBJ := $(BUILD)/consumer/main.o $(BUILD)/consumer/options.o $(BUILD)/consumer/admin.o \
-                $(BUILD)/consumer/replay.o $(BUILD)/consumer/daemon.o $(BUILD)/consumer/notify.o
+                $(BUILD)/consumer/replay.o $(BUILD)/consumer/daemon.o $(BUILD)/consumer/stage.o \
+                $(BUILD)/consumer/restore.o $(BUILD)/consumer/work.o $(BUILD)/consumer/notify.o
 PROGRAMS  := $(BIN)/newswatch-producer $(BIN)/newswatch-consumer
 VARIANT_STAMP := $(BIN)/.variant-$(VARIANT)
 # The daemon's metrics and its HTTP endpoint (/metrics, /healthz, /readyz; libmicrohttpd).
