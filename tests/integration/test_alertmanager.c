@@ -13,6 +13,9 @@
  * active alert again after the next resend (amtool alert query), that
  * nothing resolves while reports keep coming (endsAt keeps moving), and that
  * the alerts resolve once the incident has been quiet for its resolve_after.
+ * Then the same through the daemon on the test's broker (NW_TEST_BROKERS):
+ * the seeds' incidents reach Alertmanager, and an Alertmanager restarted
+ * with empty storage holds them all again after the daemon's next re-post.
  *
  * Environment:
  *   NW_ALERTMANAGER   the Alertmanager binary (default /usr/bin/prometheus-alertmanager)
@@ -542,12 +545,147 @@ static void incidents_page_once_survive_a_restart_and_resolve_when_quiet(void **
     json_decref(none);
 }
 
+/* ---- the daemon itself -------------------------------------------------- */
+
+/* Every active newswatch alert Alertmanager holds (amtool), as a JSON array. */
+static json_t *amtool_all(const world *w)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' --alertmanager.url=%s -o json alert query alertname=%s",
+             w->amtool, w->am_url, "NewswatchTrackedEvent");
+    it_result r;
+    it_run(cmd, NULL, &r);
+    json_error_t jerr;
+    json_t *v = r.status == 0 ? json_loads(r.out, 0, &jerr) : NULL;
+    it_result_free(&r);
+    return json_is_array(v) ? v : (json_decref(v), json_array());
+}
+
+/* How many of the n incidents ("<event>:<day>") Alertmanager holds as kind="incident". */
+static size_t incidents_held(const world *w, char incidents[][256], size_t n)
+{
+    json_t *alerts = amtool_all(w);
+    size_t held = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t i;
+        json_t *a;
+        json_array_foreach(alerts, i, a)
+        {
+            json_t *l = json_object_get(a, "labels");
+            const char *ev = json_string_value(json_object_get(l, "event"));
+            const char *day = json_string_value(json_object_get(l, "incident"));
+            const char *kind = json_string_value(json_object_get(l, "kind"));
+            char key[256];
+            snprintf(key, sizeof key, "%s:%s", ev != NULL ? ev : "", day != NULL ? day : "");
+            if (kind != NULL && strcmp(kind, "incident") == 0 && strcmp(key, incidents[k]) == 0) {
+                held++;
+                break;
+            }
+        }
+    }
+    json_decref(alerts);
+    return held;
+}
+
+/*
+ * The daemon on the test's broker, with the seeds: each incident --replay
+ * opens is an alert in Alertmanager; Alertmanager restarted with empty
+ * storage holds them all again after the daemon's next re-post.
+ */
+static void the_daemon_keeps_its_incidents_in_alertmanager(void **state)
+{
+    world *w = *state;
+    if (w->dir == NULL)
+        skip();
+    char prefix[128], conf[4096];
+    it_topic_name("am", prefix, sizeof prefix);
+    int n = snprintf(conf, sizeof conf,
+                     "bootstrap.servers = %s\n"
+                     "[topics]\nraw = %s.raw\nenriched = %s.enriched\nmatches = %s.matches\n"
+                     "alerts = %s.alerts\nalert-state = %s.alert-state\ndlq = %s.dlq\n"
+                     "[consumer]\ngroup.enrich = %s-enrich\ngroup.alert = %s-alert\n"
+                     "transactional.id.prefix = %s\nbatch.ms = 50\n"
+                     "[sinks]\nstdout = false\nalertmanager.url = %s\n"
+                     "alertmanager.resend.ms = %d\n[http]\nlisten = 127.0.0.1:0\n",
+                     it_brokers(), prefix, prefix, prefix, prefix, prefix, prefix, prefix, prefix,
+                     prefix, w->am_url, RESEND_MS);
+    tu_write(w->dir, "n.conf", conf, (size_t)n);
+    char path[4200], log[4200], cmd[8192];
+    snprintf(path, sizeof path, "%s/n.conf", w->dir);
+    snprintf(log, sizeof log, "%s/daemon.log", w->dir);
+    it_result r;
+    snprintf(cmd, sizeof cmd, "'%s' -q -c '%s' --create-topics --partitions 1",
+             it_bin("newswatch-consumer"), path);
+    it_run(cmd, NULL, &r);
+    if (r.status != 0)
+        fail_msg("--create-topics: %s", r.err);
+    it_result_free(&r);
+    /* The incidents --replay opens on the seeds: its alerts with status new. */
+    snprintf(cmd, sizeof cmd, "'%s' -q --replay --emit alerts '%s'", it_bin("newswatch-consumer"),
+             it_seeds_dir());
+    it_run(cmd, NULL, &r);
+    char incidents[16][256];
+    size_t nin = 0;
+    for (char *line = strtok(r.out, "\n"); line != NULL && nin < 16; line = strtok(NULL, "\n")) {
+        json_error_t jerr;
+        json_t *a = json_loads(line, 0, &jerr);
+        const char *status = json_string_value(json_object_get(a, "status"));
+        const char *id = json_string_value(json_object_get(a, "alert_id"));
+        if (status != NULL && strcmp(status, "new") == 0 && id != NULL) {
+            snprintf(incidents[nin], sizeof incidents[nin], "%s", id);
+            char *last =
+                strrchr(incidents[nin], ':'); /* "<event>:<day>:<seq>" -> "<event>:<day>" */
+            if (last != NULL)
+                *last = '\0';
+            nin++;
+        }
+        json_decref(a);
+    }
+    it_result_free(&r);
+    assert_true(nin >= 1);
+
+    static char bin[4096];
+    snprintf(bin, sizeof bin, "%s", it_bin("newswatch-consumer"));
+    char *argv[] = {bin, "-c", path, NULL};
+    long pid = it_spawn(argv, log);
+    snprintf(cmd, sizeof cmd, "'%s' -q -c '%s' '%s'", it_bin("newswatch-producer"), path,
+             it_seeds_dir());
+    it_run(cmd, NULL, &r);
+    assert_int_equal(r.status, 0);
+    it_result_free(&r);
+    double t0 = it_now_ms();
+    while (incidents_held(w, incidents, nin) < nin && it_now_ms() - t0 < 60000)
+        it_sleep_ms(250);
+    if (incidents_held(w, incidents, nin) < nin) {
+        it_show_log(log);
+        fail_msg("Alertmanager holds %zu of the %zu incidents", incidents_held(w, incidents, nin),
+                 nin);
+    }
+    fprintf(stderr, "the %zu incidents in Alertmanager after %.1f s\n", nin,
+            (it_now_ms() - t0) / 1000);
+    /* Alertmanager restarted with empty storage: the daemon's re-posts bring them back. */
+    it_stop(w->am_pid, 10000);
+    am_start(w);
+    t0 = it_now_ms();
+    while (incidents_held(w, incidents, nin) < nin && it_now_ms() - t0 < 10 * RESEND_MS + 5000)
+        it_sleep_ms(100);
+    assert_int_equal(incidents_held(w, incidents, nin), nin);
+    fprintf(stderr, "all back %.1f s after the restart\n", (it_now_ms() - t0) / 1000);
+    int ws = it_stop(pid, 30000);
+    if (!(WIFEXITED(ws) && WEXITSTATUS(ws) == 0)) {
+        it_show_log(log);
+        fail_msg("the daemon did not exit 0 (wait status %d)", ws);
+    }
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
             incidents_page_once_survive_a_restart_and_resolve_when_quiet, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_daemon_keeps_its_incidents_in_alertmanager, setup,
+                                        teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
