@@ -309,6 +309,10 @@ rd_kafka_conf_t *daemon_base_conf(daemon *d, bool producer, char *errbuf, size_t
         (producer && nw_kafka_conf_set(kc, "retry.backoff.ms", "20", errbuf, errlen) != NW_OK) ||
         (!producer && nw_kafka_conf_set(kc, "session.timeout.ms", DEFAULT_SESSION_TIMEOUT_MS,
                                         errbuf, errlen) != NW_OK) ||
+        /* the consumers' statistics give /metrics their lag (on_stats); [kafka] or -X may
+         * change the interval (0 turns the lag off) */
+        (!producer &&
+         nw_kafka_conf_set(kc, "statistics.interval.ms", "5000", errbuf, errlen) != NW_OK) ||
         (producer && d->s.eos &&
          nw_kafka_conf_set(kc, "transaction.timeout.ms", DEFAULT_TRANSACTION_TIMEOUT_MS, errbuf,
                            errlen) != NW_OK) ||
@@ -531,7 +535,6 @@ static int new_consumer(stage *st, char *errbuf, size_t errlen)
         {"isolation.level", "read_committed"},
         {"partition.assignment.strategy", "range"}, /* not cooperative-sticky: on_rebalance */
         {"enable.partition.eof", "false"},
-        {"statistics.interval.ms", "5000"}, /* the lag in /metrics (on_stats) */
     };
     st->consumer =
         new_client(st, RD_KAFKA_CONSUMER, cprops, sizeof cprops / sizeof cprops[0], errbuf, errlen);
