@@ -81,7 +81,7 @@ FAULT_BIN  := $(FAULT_SRC:tests/faults/%.c=$(BUILD)/tests/faults/%)
 # bin/.variant-* stamp would then no longer relink the programs.
 .SECONDARY: $(UNIT_BIN:%=%.o) $(INTEG_BIN:%=%.o) $(FAULT_BIN:%=%.o)
 
-.PHONY: all deps eval test test-unit test-faults test-build demo kafka-up kafka-down kafka-reset install clean \
+.PHONY: all deps eval test test-unit test-faults test-build demo kafka-up kafka-down kafka-reset install clean config-reference \
         format format-check help
 
 all: $(PROGRAMS)
@@ -241,6 +241,16 @@ install: all
 	    $(UNIT_IN) \
 	    > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/newswatch-consumer.service
 	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/newswatch-consumer.service
+
+# docs/configuration.md's reference of every configuration key, from the table
+# (include/newswatch/conftable.h); tests/checks/config_reference.sh checks it.
+config-reference: $(BIN)/newswatch-consumer
+	@$(BIN)/newswatch-consumer --config-reference > $(BUILD)/config-reference.md
+	@/usr/bin/python3 -c 'import re,sys; d=open("docs/configuration.md").read(); r=open(sys.argv[1]).read(); \
+	  b="<!-- generated: newswatch-consumer --config-reference -->\n"; e="<!-- end of generated -->"; \
+	  i=d.index(b)+len(b); j=d.index(e); open("docs/configuration.md","w").write(d[:i]+r+d[j:])' \
+	  $(BUILD)/config-reference.md
+	@echo "docs/configuration.md: reference written"
 
 clean:
 	rm -rf build $(BIN)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "newswatch/conftable.h"
 #include "newswatch/input.h"
 #include "newswatch/log.h"
 #include "newswatch/pipeline.h"
@@ -173,21 +174,40 @@ static const char *config_path(const daemon *d)
     return access("config/newswatch.conf", R_OK) == 0 ? "config/newswatch.conf" : NULL;
 }
 
-/* Do the entries of section differ between a and b (either may be NULL)? */
-static bool section_changed(const nw_kvconf *a, const nw_kvconf *b, const char *section)
+/* The last value of section's key in conf (NULL: conf does not set it). */
+static const char *value_of(const nw_kvconf *conf, const char *section, const char *key)
 {
-    size_t na = a != NULL ? nw_kvconf_count(a) : 0, nb = b != NULL ? nw_kvconf_count(b) : 0;
-    size_t i = 0, k = 0;
-    for (;;) {
-        while (i < na && strcmp(nw_kvconf_at(a, i)->section, section) != 0)
-            i++;
-        while (k < nb && strcmp(nw_kvconf_at(b, k)->section, section) != 0)
-            k++;
-        if (i == na || k == nb)
-            return (i == na) != (k == nb);
-        const nw_kvconf_entry *x = nw_kvconf_at(a, i++), *y = nw_kvconf_at(b, k++);
-        if (strcmp(x->key, y->key) != 0 || strcmp(x->value, y->value) != 0)
-            return true;
+    const char *v = NULL;
+    for (size_t i = 0; conf != NULL && i < nw_kvconf_count(conf); i++) {
+        const nw_kvconf_entry *e = nw_kvconf_at(conf, i);
+        if (strcmp(e->section, section) == 0 && strcmp(e->key, key) == 0)
+            v = e->value;
+    }
+    return v;
+}
+
+/*
+ * Says which keys that only a restart applies (newswatch/conftable.h) have
+ * changed between the running configuration and next.
+ */
+static void say_restart_only(const daemon *d, const nw_kvconf *next, const char *path)
+{
+    for (size_t i = 0; next != NULL && i < nw_kvconf_count(next); i++) {
+        const nw_kvconf_entry *e = nw_kvconf_at(next, i);
+        const nw_conf_key *k = nw_conftable_find(e->section, e->key);
+        const char *was = value_of(d->conf, e->section, e->key);
+        if (k != NULL && !k->reloadable && value_of(next, e->section, e->key) == e->value &&
+            (was == NULL || strcmp(was, e->value) != 0))
+            daemon_log(NW_LOG_WARN, "reload: [%s] %s changed in %s; a restart applies it",
+                       e->section, e->key, path);
+    }
+    for (size_t i = 0; d->conf != NULL && i < nw_kvconf_count(d->conf); i++) {
+        const nw_kvconf_entry *e = nw_kvconf_at(d->conf, i);
+        const nw_conf_key *k = nw_conftable_find(e->section, e->key);
+        if (k != NULL && !k->reloadable && value_of(d->conf, e->section, e->key) == e->value &&
+            value_of(next, e->section, e->key) == NULL)
+            daemon_log(NW_LOG_WARN, "reload: [%s] %s was removed from %s; a restart applies it",
+                       e->section, e->key, path);
     }
 }
 
@@ -237,9 +257,8 @@ static void reload(daemon *d)
     char err[1024];
     const char *path = config_path(d);
     nw_kvconf *conf = NULL;
-    if (path != NULL &&
-        (nw_kvconf_new_from_file(path, &conf, err, sizeof err) != NW_OK ||
-         nw_kvconf_check_sections(conf, nw_config_sections, err, sizeof err) != NW_OK)) {
+    if (path != NULL && (nw_kvconf_new_from_file(path, &conf, err, sizeof err) != NW_OK ||
+                         nw_conftable_check(conf, err, sizeof err) != NW_OK)) {
         nw_kvconf_free(conf);
         reload_failed(d, err);
         return;
@@ -286,11 +305,7 @@ static void reload(daemon *d)
     d->sinks = sinks;
     pthread_mutex_unlock(&d->sinks_lock);
     nw_sinks_free(old_sinks);
-    static const char *const restart_only[] = {"kafka", "topics", "consumer", "http", "log"};
-    for (size_t i = 0; i < sizeof restart_only / sizeof restart_only[0]; i++)
-        if (section_changed(d->conf, conf, restart_only[i]))
-            daemon_log(NW_LOG_WARN, "reload: [%s] changed in %s; a restart applies it",
-                       restart_only[i], path);
+    say_restart_only(d, conf, path);
     nw_kvconf_free(conf);
     nw_metrics_reload(d->metrics, true, (double)time(NULL));
     daemon_log(NW_LOG_INFO,

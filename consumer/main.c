@@ -4,11 +4,13 @@
  * topics; the Kafka stages come next (README.md, "Status").
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <unistd.h>
 
 #include "commands.h"
 #include "daemon.h"
+#include "newswatch/conftable.h"
 #include "newswatch/log.h"
 #include "newswatch/version.h"
 
@@ -33,9 +35,14 @@ int main(int argc, char **argv)
                (nw_kvconf_new_from_file(o.config_file != NULL ? o.config_file
                                                               : "config/newswatch.conf",
                                         &conf, err, sizeof err) != NW_OK ||
-                nw_kvconf_check_sections(conf, nw_config_sections, err, sizeof err) != NW_OK)) {
+                nw_conftable_check(conf, err, sizeof err) != NW_OK)) {
         fprintf(stderr, NW_CONSUMER ": %s\n", err);
         status = NW_EXIT_USAGE;
+    } else if (o.command == NW_CMD_CONFIG_REFERENCE) {
+        char *md = nw_conftable_markdown();
+        if (md == NULL || fputs(md, stdout) == EOF)
+            status = NW_EXIT_FAILED;
+        free(md);
     } else if (o.command == NW_CMD_NONE) {
         status = nw_cmd_daemon(&o, conf);
     } else if (o.command == NW_CMD_CREATE_TOPICS) {

@@ -10,6 +10,7 @@ const char nw_consumer_usage[] =
     "       newswatch-consumer [OPTIONS] --replay [--emit LIST] [PATH...]\n"
     "       newswatch-consumer [OPTIONS] --create-topics\n"
     "       newswatch-consumer [OPTIONS] --check-config\n"
+    "       newswatch-consumer --config-reference\n"
     "\n"
     "The newswatch stream processor: it normalises Arabic and English news,\n"
     "removes page furniture, and tags people, organisations, places, dates and\n"
@@ -36,6 +37,8 @@ const char nw_consumer_usage[] =
     "                          alert-state (compacted, as many as matches), dlq (1)\n"
     "      --check-config      load every configuration file and report problems as\n"
     "                          file:line: message\n"
+    "      --config-reference  print every configuration key (section, type, default,\n"
+    "                          whether SIGHUP applies it) as Markdown\n"
     "\n"
     "Options:\n"
     "  -b BROKERS              bootstrap brokers, host:port[,...] (default 127.0.0.1:9092)\n"
@@ -70,6 +73,7 @@ enum {
     OPT_REPLAY,
     OPT_EMIT,
     OPT_CHECK_CONFIG,
+    OPT_CONFIG_REFERENCE,
     OPT_GAZETTEER,
     OPT_FURNITURE,
     OPT_MAX_BYTES,
@@ -128,6 +132,7 @@ nw_err nw_consumer_opts_parse(int argc, char **argv, nw_consumer_opts *o, char *
         {"replay", no_argument, NULL, OPT_REPLAY},
         {"emit", required_argument, NULL, OPT_EMIT},
         {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
+        {"config-reference", no_argument, NULL, OPT_CONFIG_REFERENCE},
         {"gazetteer", required_argument, NULL, OPT_GAZETTEER},
         {"furniture", required_argument, NULL, OPT_FURNITURE},
         {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
@@ -168,6 +173,9 @@ nw_err nw_consumer_opts_parse(int argc, char **argv, nw_consumer_opts *o, char *
             break;
         case OPT_CHECK_CONFIG:
             cmd = NW_CMD_CHECK_CONFIG;
+            break;
+        case OPT_CONFIG_REFERENCE:
+            cmd = NW_CMD_CONFIG_REFERENCE;
             break;
         case OPT_PARTITIONS:
             if ((err = parse_long("--partitions", optarg, 1, 10000, &v, errbuf, errlen)) == NW_OK)
@@ -228,8 +236,8 @@ nw_err nw_consumer_opts_parse(int argc, char **argv, nw_consumer_opts *o, char *
         if (cmd != NW_CMD_NONE) {
             if (o->command != NW_CMD_NONE && o->command != cmd)
                 err = nw_set_error(errbuf, errlen, NW_EINVAL,
-                                   "--replay, --create-topics and --check-config exclude each "
-                                   "other");
+                                   "--replay, --create-topics, --check-config and "
+                                   "--config-reference exclude each other");
             o->command = cmd;
         }
     }

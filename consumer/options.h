@@ -17,6 +17,7 @@ typedef enum nw_consumer_command {
     NW_CMD_CREATE_TOPICS,
     NW_CMD_REPLAY,
     NW_CMD_CHECK_CONFIG,
+    NW_CMD_CONFIG_REFERENCE, /* the configuration table as Markdown (newswatch/conftable.h) */
 } nw_consumer_command;
 
 enum nw_emit { NW_EMIT_ENRICHED = 1, NW_EMIT_MATCHES = 2, NW_EMIT_ALERTS = 4 };

@@ -341,9 +341,6 @@ const char *nw_kvconf_suggest(const char *word, const char *const *candidates)
     return best != NULL && best_d <= limit ? best : NULL;
 }
 
-const char *const nw_config_sections[] = {"kafka", "topics", "producer", "consumer", "pipeline",
-                                          "sinks", "log",    "http",     NULL};
-
 const char *nw_kvconf_did_you_mean(const char *word, const char *const *candidates, char *buf,
                                    size_t len)
 {

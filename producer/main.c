@@ -9,6 +9,7 @@
 
 #include "newswatch/doc.h"
 #include "newswatch/input.h"
+#include "newswatch/conftable.h"
 #include "newswatch/kvconf.h"
 #include "newswatch/log.h"
 #include "newswatch/topics.h"
@@ -216,7 +217,7 @@ int main(int argc, char **argv)
     file_settings fs = {NULL, NULL, 0};
     if (o.config_file != NULL &&
         (nw_kvconf_new_from_file(o.config_file, &conf, err, sizeof err) != NW_OK ||
-         nw_kvconf_check_sections(conf, nw_config_sections, err, sizeof err) != NW_OK ||
+         nw_conftable_check(conf, err, sizeof err) != NW_OK ||
          nw_log_setup_from_conf(conf, PROGRAM, err, sizeof err) != NW_OK ||
          read_file_settings(conf, &fs, err, sizeof err) != 0)) {
         fprintf(stderr, PROGRAM ": %s\n", err);

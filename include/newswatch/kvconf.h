@@ -83,9 +83,6 @@ const char *nw_kvconf_suggest(const char *word, const char *const *candidates);
 const char *nw_kvconf_did_you_mean(const char *word, const char *const *candidates, char *buf,
                                    size_t len);
 
-/* The sections of newswatch's configuration file, both programs' (one file serves both). */
-extern const char *const nw_config_sections[];
-
 size_t nw_kvconf_count(const nw_kvconf *conf);
 /* The i-th entry in file order (i < nw_kvconf_count). */
 const nw_kvconf_entry *nw_kvconf_at(const nw_kvconf *conf, size_t i);

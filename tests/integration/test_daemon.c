@@ -487,7 +487,7 @@ static void sighup_reloads_tracked_events(void **state)
     json_decref(alerts);
     char *said = tu_read(w.log, NULL);
     if (strstr(said, "sinks: on") == NULL ||
-        strstr(said, "reload: [consumer] changed in ") == NULL ||
+        strstr(said, "reload: [consumer] batch.ms changed in ") == NULL ||
         strstr(said, "\"schema\":\"newswatch.alert/2\"") == NULL)
         show_log(&w);
     assert_non_null(strstr(said, "sinks: on"));

@@ -127,7 +127,7 @@ static void configuration_errors(void **state)
         {"[sinks]\nalertmanger.url = http://127.0.0.1:9093\n", "",
          "unknown key 'alertmanger.url' in [sinks] (did you mean 'alertmanager.url'?)"},
         {"[sinks]\nwebhook.url = ${NW_TEST_SURELY_UNSET}\n", "", "NW_TEST_SURELY_UNSET"},
-        {"[log]\nformat = xml\n", "", "n2.conf:2: 'xml' is not a log format"},
+        {"[log]\nformat = xml\n", "", "n2.conf:2: [log] format must be one of text|json"},
         {"", "-X no.such.property=1", "-X no.such.property=1: No such configuration property"},
     };
     for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
