@@ -881,9 +881,100 @@ static int add_header(struct curl_slist **list, const char *line)
  * Creates an HTTP sink posting to url with the given extra headers. The
  * worker thread is started by the caller.
  */
-static nw_err http_sink_new(nw_sinks *s, const nw_sinks_config *c, nw_sink_kind kind,
+/*
+ * The HTTP sinks, one entry each: a new sink is one entry here, its keys in
+ * nw_sinks_config and the configuration table, and a page in docs/sinks.md.
+ */
+typedef struct sink_desc {
+    nw_sink_kind kind;
+    const char *(*url)(const nw_sinks_config *c); /* the configured URL; "" when off */
+    char *(*endpoint)(const char *url);           /* the URL posted to (malloc'd); NULL: ENOMEM */
+    /* headers beyond Content-Type (appended to *list); 0, or -1 when out of memory */
+    int (*headers)(const nw_sinks_config *c, struct curl_slist **list);
+    /* the request body for alert a (malloc'd, *len); NULL with *problem */
+    char *(*body)(const nw_sinks *s, const nw_alert_view *a, size_t *len, const char **problem);
+    int idempotency_key; /* add Idempotency-Key: <alert id> */
+} sink_desc;
+
+static const char *am_url(const nw_sinks_config *c)
+{
+    return c->alertmanager_url;
+}
+
+/* Alertmanager: a base URL; tolerate one that already ends in the API path. */
+static char *am_endpoint(const char *url)
+{
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    size_t plen = strlen(AM_PATH);
+    int has_path = n >= plen && strncmp(url + n - plen, AM_PATH, plen) == 0;
+    char *out = malloc(n + plen + 1);
+    if (out != NULL)
+        snprintf(out, n + plen + 1, "%.*s%s", (int)n, url, has_path ? "" : AM_PATH);
+    return out;
+}
+
+static int am_headers(const nw_sinks_config *c, struct curl_slist **list)
+{
+    (void)c;
+    return add_header(list, "Accept: application/json");
+}
+
+static char *am_body(const nw_sinks *s, const nw_alert_view *a, size_t *len, const char **problem)
+{
+    char *body = alertmanager_body(s, a);
+    *len = body != NULL ? strlen(body) : 0;
+    if (body == NULL)
+        *problem = "cannot build the request (a field is not valid UTF-8, or out of memory)";
+    return body;
+}
+
+static const char *webhook_url(const nw_sinks_config *c)
+{
+    return c->webhook_url;
+}
+
+static char *webhook_endpoint(const char *url)
+{
+    return copy_bytes(url, strlen(url));
+}
+
+static int webhook_headers(const nw_sinks_config *c, struct curl_slist **list)
+{
+    for (size_t i = 0; i < c->webhook_header_count; i++)
+        if (add_header(list, c->webhook_headers[i]) != 0)
+            return -1;
+    return 0;
+}
+
+/* The webhook: the alert's JSON as it is. */
+static char *webhook_body(const nw_sinks *s, const nw_alert_view *a, size_t *len,
+                          const char **problem)
+{
+    (void)s;
+    if (a->json == NULL) {
+        *problem = "no alert JSON";
+        return NULL;
+    }
+    *len = a->json_len;
+    char *body = copy_bytes(a->json, a->json_len);
+    if (body == NULL)
+        *problem = "out of memory";
+    return body;
+}
+
+static const sink_desc http_sinks[] = {
+    {NW_SINK_ALERTMANAGER, am_url, am_endpoint, am_headers, am_body, 0},
+    {NW_SINK_WEBHOOK, webhook_url, webhook_endpoint, webhook_headers, webhook_body, 1},
+};
+
+#define NHTTP (sizeof http_sinks / sizeof http_sinks[0])
+
+static nw_err http_sink_new(nw_sinks *s, const nw_sinks_config *c, const sink_desc *d,
                             const char *url, http_sink **out, char *errbuf, size_t errlen)
 {
+    nw_sink_kind kind = d->kind;
     http_sink *h = calloc(1, sizeof *h);
     if (h == NULL)
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "sink %s: out of memory", sink_names[kind]);
@@ -900,28 +991,13 @@ static nw_err http_sink_new(nw_sinks *s, const nw_sinks_config *c, nw_sink_kind 
     atomic_init(&h->dropped, 0);
     atomic_init(&h->pending, 0);
 
-    if (kind == NW_SINK_ALERTMANAGER) {
-        /* A base URL; tolerate one that already ends in the API path. */
-        size_t n = strlen(url);
-        while (n > 0 && url[n - 1] == '/')
-            n--;
-        size_t plen = strlen(AM_PATH);
-        int has_path = n >= plen && strncmp(url + n - plen, AM_PATH, plen) == 0;
-        h->url = malloc(n + plen + 1);
-        if (h->url != NULL)
-            snprintf(h->url, n + plen + 1, "%.*s%s", (int)n, url, has_path ? "" : AM_PATH);
-    } else {
-        h->idempotency_key = 1;
-        h->url = copy_bytes(url, strlen(url));
-    }
+    h->idempotency_key = d->idempotency_key;
+    h->url = d->endpoint(url);
     url_origin(url, h->where, sizeof h->where);
     int bad = h->url == NULL;
     bad = bad || add_header(&h->headers, "Content-Type: application/json") != 0;
     bad = bad || add_header(&h->headers, "Expect:") != 0; /* no 100-continue round trip */
-    if (kind == NW_SINK_ALERTMANAGER)
-        bad = bad || add_header(&h->headers, "Accept: application/json") != 0;
-    for (size_t i = 0; kind == NW_SINK_WEBHOOK && i < c->webhook_header_count; i++)
-        bad = bad || add_header(&h->headers, c->webhook_headers[i]) != 0;
+    bad = bad || d->headers(c, &h->headers) != 0;
     h->ring = calloc(h->cap, sizeof *h->ring);
     if (bad || h->ring == NULL) {
         http_sink_free(h);
@@ -971,12 +1047,14 @@ nw_err nw_sinks_new(const nw_sinks_config *c, FILE *out, nw_sinks **sp, char *er
                             "retry.backoff.max.ms %d, timeout.ms %d, queue.size %zu)",
                             c->retry_attempts, c->backoff_ms, c->backoff_max_ms, c->timeout_ms,
                             c->queue_size);
-    if (c->alertmanager_url[0] != '\0' && (why = url_problem(c->alertmanager_url)) != NULL)
-        return nw_set_error(errbuf, errlen, NW_EINVAL, "sinks: alertmanager.url '%s' %s",
-                            c->alertmanager_url, why);
-    if (c->webhook_url[0] != '\0' && (why = url_problem(c->webhook_url)) != NULL)
-        return nw_set_error(errbuf, errlen, NW_EINVAL, "sinks: webhook.url '%s' %s", c->webhook_url,
-                            why);
+    bool any_http = false;
+    for (size_t i = 0; i < NHTTP; i++) {
+        const char *url = http_sinks[i].url(c);
+        if (url[0] != '\0' && (why = url_problem(url)) != NULL)
+            return nw_set_error(errbuf, errlen, NW_EINVAL, "sinks: %s.url '%s' %s",
+                                sink_names[http_sinks[i].kind], url, why);
+        any_http = any_http || url[0] != '\0';
+    }
 
     nw_sinks *s = calloc(1, sizeof *s);
     if (s == NULL)
@@ -995,7 +1073,7 @@ nw_err nw_sinks_new(const nw_sinks_config *c, FILE *out, nw_sinks **sp, char *er
     s->am_resend_ms = c->am_resend_ms > 0 ? c->am_resend_ms : 60000;
     atomic_init(&s->last_resend_ms, -1);
 
-    if (c->alertmanager_url[0] != '\0' || c->webhook_url[0] != '\0') {
+    if (any_http) {
         pthread_once(&curl_once, init_curl);
         if (curl_init_rc != CURLE_OK) {
             free(s);
@@ -1004,12 +1082,12 @@ nw_err nw_sinks_new(const nw_sinks_config *c, FILE *out, nw_sinks **sp, char *er
         }
     }
     nw_err err = NW_OK;
-    if (c->alertmanager_url[0] != '\0')
-        err = http_sink_new(s, c, NW_SINK_ALERTMANAGER, c->alertmanager_url,
-                            &s->http[NW_SINK_ALERTMANAGER], errbuf, errlen);
-    if (err == NW_OK && c->webhook_url[0] != '\0')
-        err = http_sink_new(s, c, NW_SINK_WEBHOOK, c->webhook_url, &s->http[NW_SINK_WEBHOOK],
-                            errbuf, errlen);
+    for (size_t i = 0; err == NW_OK && i < NHTTP; i++) {
+        const char *url = http_sinks[i].url(c);
+        if (url[0] != '\0')
+            err = http_sink_new(s, c, &http_sinks[i], url, &s->http[http_sinks[i].kind], errbuf,
+                                errlen);
+    }
 
     /* Workers block every signal: they are for the program's own threads. */
     sigset_t all, old;
@@ -1096,24 +1174,13 @@ void nw_sinks_send(nw_sinks *s, const nw_alert_view *a)
                      a->json == NULL ? "no alert JSON" : strerror(errno));
         }
     }
-    for (int k = 0; k < NW_SINK_COUNT; k++) {
-        http_sink *h = s->http[k];
+    for (size_t i = 0; i < NHTTP; i++) {
+        http_sink *h = s->http[http_sinks[i].kind];
         if (h == NULL)
             continue;
         job j = {copy_bytes(id, strlen(id)), NULL, 0, 0};
         const char *problem = "out of memory";
-        if (k == NW_SINK_ALERTMANAGER) {
-            j.body = alertmanager_body(s, a);
-            if (j.body != NULL)
-                j.body_len = strlen(j.body);
-            else
-                problem = "cannot build the request (a field is not valid UTF-8, or out of memory)";
-        } else if (a->json == NULL) {
-            problem = "no alert JSON";
-        } else {
-            j.body = copy_bytes(a->json, a->json_len);
-            j.body_len = a->json_len;
-        }
+        j.body = http_sinks[i].body(s, a, &j.body_len, &problem);
         if (j.alert_id == NULL || j.body == NULL) {
             job_clear(&j);
             atomic_fetch_add(&h->failed, 1);
