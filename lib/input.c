@@ -2,15 +2,21 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "newswatch/log.h"
 #include "newswatch/utf8.h"
 
 #define READ_CHUNK 65536
+/* A wait for input or for a followed file to grow: a stop flag is heard this often (ms). */
+#define WAIT_MS 200
 
 /* A file found below a directory, or a directory that could not be read. */
 typedef struct found {
@@ -35,8 +41,18 @@ struct nw_input {
     size_t rlen, rpos;
     char *line;
     size_t linelen, linecap;
+    size_t partial;    /* bytes of the line being read so far (it may be over the limit) */
+    size_t unfinished; /* bytes of a line left unread when a stop ended the stream */
 
     size_t max_bytes;
+    const volatile sig_atomic_t *stop; /* non-zero: read nothing more (NULL: never) */
+    bool stopped;                      /* the stop was seen: only lines read whole are left */
+
+    /* --follow: one JSON Lines file, read as it grows, across rotation and truncation */
+    char *follow;
+    dev_t dev;
+    ino_t ino;
+    bool follow_missing; /* said that the file is missing */
 };
 
 static char *dup_string(const char *s)
@@ -70,6 +86,40 @@ nw_input *nw_input_new(const char *const *paths, size_t npaths, size_t max_bytes
     return in;
 }
 
+nw_input *nw_input_new_follow(const char *path, size_t max_bytes)
+{
+    nw_input *in = nw_input_new(NULL, 0, max_bytes);
+    if (in != NULL && (in->follow = dup_string(path)) == NULL) {
+        nw_input_free(in);
+        return NULL;
+    }
+    return in;
+}
+
+void nw_input_set_stop(nw_input *in, const volatile sig_atomic_t *flag)
+{
+    in->stop = flag;
+}
+
+size_t nw_input_unfinished_bytes(const nw_input *in)
+{
+    return in->unfinished;
+}
+
+static bool stop_seen(nw_input *in)
+{
+    if (!in->stopped && in->stop != NULL && *in->stop != 0)
+        in->stopped = true;
+    return in->stopped;
+}
+
+/* Waits WAIT_MS (less when a signal interrupts). */
+static void nap(void)
+{
+    struct timespec t = {0, WAIT_MS * 1000000L};
+    nanosleep(&t, NULL);
+}
+
 static void free_found(nw_input *in)
 {
     for (size_t i = 0; i < in->nfound; i++) {
@@ -101,6 +151,7 @@ void nw_input_free(nw_input *in)
     free(in->args);
     free(in->rbuf);
     free(in->line);
+    free(in->follow);
     free(in);
 }
 
@@ -261,7 +312,102 @@ static nw_err open_stream(nw_input *in, const char *path, char *errbuf, size_t e
     in->lineno = 0;
     in->offset = 0;
     in->rlen = in->rpos = 0;
+    in->partial = 0;
+    struct stat st;
+    if (fstat(fileno(fp), &st) == 0) {
+        in->dev = st.st_dev;
+        in->ino = st.st_ino;
+    }
     return NW_OK;
+}
+
+/*
+ * At the end of a followed file: 1 when the path is now another file (it was
+ * rotated: the new one is opened, from its start; the caller has read the
+ * old one to its end) or the file was truncated (read again from its start);
+ * 0 when it is the same file, unchanged. rotated_only: only say whether the
+ * path names another file now (2), changing nothing.
+ */
+static int follow_check(nw_input *in, bool rotated_only)
+{
+    struct stat now, open_st;
+    if (stat(in->follow, &now) != 0) {
+        if (!in->follow_missing)
+            nw_log(NW_LOG_WARN, NULL, "%s: %s; waiting for it to appear", in->follow,
+                   strerror(errno));
+        in->follow_missing = true;
+        return 0;
+    }
+    in->follow_missing = false;
+    if (now.st_dev != in->dev || now.st_ino != in->ino) {
+        if (rotated_only)
+            return 2;
+        FILE *fp = fopen(in->follow, "rb");
+        if (fp == NULL)
+            return 0;
+        nw_log(NW_LOG_INFO, NULL, "%s: replaced (rotated); following the new file from its start",
+               in->follow);
+        if (in->fp != NULL)
+            fclose(in->fp);
+        in->fp = fp;
+        in->dev = now.st_dev;
+        in->ino = now.st_ino;
+        in->offset = 0;
+        in->rlen = in->rpos = 0;
+        in->partial = in->linelen = 0;
+        return 1;
+    }
+    if (rotated_only)
+        return 0;
+    if (fstat(fileno(in->fp), &open_st) == 0 && (unsigned long long)open_st.st_size < in->offset) {
+        nw_log(NW_LOG_INFO, NULL,
+               "%s: truncated (%lld bytes, read to %llu); reading it again from "
+               "its start",
+               in->follow, (long long)open_st.st_size, in->offset);
+        if (lseek(fileno(in->fp), 0, SEEK_SET) == 0) {
+            in->offset = 0;
+            in->rlen = in->rpos = 0;
+            in->partial = in->linelen = 0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Refills in->rbuf with what can be read now (a pipe's line is there as soon
+ * as it is written: no block buffering). Waits in steps of WAIT_MS so that a
+ * stop is heard; a followed file at its end is waited on. > 0 bytes read, 0
+ * at the end, -1 on a read error, -2 when stopped.
+ */
+static long refill(nw_input *in)
+{
+    int fd = fileno(in->fp);
+    for (;;) {
+        if (stop_seen(in))
+            return -2;
+        struct pollfd p = {fd, POLLIN, 0};
+        int r = poll(&p, 1, WAIT_MS);
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (r <= 0)
+            continue;
+        ssize_t n = read(fd, in->rbuf, READ_CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0 && in->follow != NULL) {
+            /* Rotated: what was written to the old file before the rename is read first. */
+            if (follow_check(in, true) == 2 && (n = read(fd, in->rbuf, READ_CHUNK)) > 0)
+                return (long)n;
+            if (follow_check(in, false) == 0)
+                nap();
+            fd = fileno(in->fp);
+            continue;
+        }
+        return (long)n;
+    }
 }
 
 /*
@@ -271,19 +417,25 @@ static nw_err open_stream(nw_input *in, const char *path, char *errbuf, size_t e
  */
 static bool read_line(nw_input *in, size_t *total, bool *io_error)
 {
-    bool any = false;
-    *total = 0;
-    in->linelen = 0;
+    /* A line begun before a wait goes on where it was (in->partial bytes so far). */
+    *total = in->partial;
+    if (in->partial == 0)
+        in->linelen = 0;
     for (;;) {
         if (in->rpos == in->rlen) {
-            in->rlen = fread(in->rbuf, 1, READ_CHUNK, in->fp);
+            /* Stopped: only the lines read whole are returned, and nothing is read again. */
+            long n = in->stopped ? -2 : refill(in);
             in->rpos = 0;
-            if (in->rlen == 0) {
-                *io_error = ferror(in->fp) != 0;
-                return any;
+            in->rlen = n > 0 ? (size_t)n : 0;
+            if (n <= 0) {
+                *io_error = n == -1;
+                /* At the end of a stream, its last line needs no newline; stopped, it is left. */
+                bool last = n == 0 && in->partial > 0;
+                if (last)
+                    in->partial = 0;
+                return last;
             }
         }
-        any = true;
         const char *start = in->rbuf + in->rpos;
         size_t avail = in->rlen - in->rpos;
         const char *nl = memchr(start, '\n', avail);
@@ -305,6 +457,7 @@ static bool read_line(nw_input *in, size_t *total, bool *io_error)
             in->linelen += n;
         }
         *total += n;
+        in->partial = nl != NULL ? 0 : *total;
         in->rpos += n + (nl != NULL ? 1 : 0);
         in->offset += n + (nl != NULL ? 1 : 0);
         if (nl != NULL)
@@ -322,6 +475,8 @@ static nw_err next_from_stream(nw_input *in, nw_doc **out, char *origin, size_t 
         bool io_error = false;
         if (!read_line(in, &total, &io_error)) {
             snprintf(origin, originlen, "%s", in->fp_name);
+            if (in->stopped)
+                in->unfinished += in->partial;
             close_stream(in);
             if (io_error)
                 return nw_set_error(errbuf, errlen, NW_EIO, "read error");
@@ -390,12 +545,27 @@ nw_err nw_input_next(nw_input *in, nw_doc **out, char *origin, size_t originlen,
     if (originlen > 0)
         origin[0] = '\0';
     for (;;) {
+        if (in->fp == NULL && in->follow != NULL && !stop_seen(in)) {
+            /* --follow: the file, once it exists; waiting for it is heard by a stop */
+            if (access(in->follow, R_OK) != 0) {
+                follow_check(in, true);
+                nap();
+                continue;
+            }
+            nw_err err = open_stream(in, in->follow, errbuf, errlen);
+            if (err != NW_OK) {
+                snprintf(origin, originlen, "%s", in->follow);
+                return err;
+            }
+        }
         if (in->fp != NULL) {
             nw_err err = next_from_stream(in, out, origin, originlen, errbuf, errlen);
             if (err != NW_EOF)
                 return err;
             continue;
         }
+        if (stop_seen(in) || in->follow != NULL)
+            return NW_EOF; /* stopped: no further file is begun */
         const char *path;
         bool from_dir;
         if (in->next_found < in->nfound) {

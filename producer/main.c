@@ -254,17 +254,20 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    in = nw_input_new(o.paths, o.npaths, max_bytes);
+    in = o.follow != NULL ? nw_input_new_follow(o.follow, max_bytes)
+                          : nw_input_new(o.paths, o.npaths, max_bytes);
     if (in == NULL) {
         fprintf(stderr, PROGRAM ": out of memory\n");
         status = EXIT_KAFKA;
         goto done;
     }
+    /* A stop: the lines read whole are still published (nw_input_set_stop), then EOF. */
+    nw_input_set_stop(in, &stop_requested);
     counters cnt = {0, 0, 0, 0, 0};
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     char origin[1024];
-    while (!stop_requested) {
+    for (;;) {
         nw_doc *doc = NULL;
         nw_err e = nw_input_next(in, &doc, origin, sizeof origin, err, sizeof err);
         if (e == NW_EOF)
@@ -308,13 +311,19 @@ int main(int argc, char **argv)
         cnt.failed++;
     }
     unsigned long lost = cnt.docs_read - cnt.delivered - cnt.failed; /* no report: timed out */
-    if (!o.quiet || cnt.failed + cnt.skipped + lost > 0)
+    size_t unfinished = nw_input_unfinished_bytes(in);
+    char unread[160] = "";
+    if (unfinished > 0)
+        snprintf(unread, sizeof unread,
+                 "; not published: a line read only in part (%zu bytes) when the signal came",
+                 unfinished);
+    if (!o.quiet || cnt.failed + cnt.skipped + lost > 0 || unfinished > 0)
         fprintf(stderr,
                 PROGRAM ": %lu documents %s %s (%llu bytes) in %.2f s; %lu failed, %lu "
-                        "skipped%s\n",
+                        "skipped%s%s\n",
                 cnt.delivered, o.dry_run ? "printed for" : "delivered to", topic, cnt.bytes,
                 seconds_since(&t0), cnt.failed + lost, cnt.skipped,
-                stop_requested ? "; stopped by a signal" : "");
+                stop_requested ? "; stopped by a signal" : "", unread);
     if (rk != NULL) {
         char reason[512];
         rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(rk, reason, sizeof reason);
@@ -323,7 +332,9 @@ int main(int argc, char **argv)
             status = EXIT_KAFKA;
         }
     }
-    if (status == 0 && (cnt.failed + cnt.skipped + lost > 0 || stop_requested))
+    /* --follow ends with a signal: that is its normal end. */
+    if (status == 0 && (cnt.failed + cnt.skipped + lost > 0 || unfinished > 0 ||
+                        (stop_requested && o.follow == NULL)))
         status = EXIT_PARTIAL;
 done:
     nw_input_free(in);

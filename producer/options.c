@@ -15,7 +15,8 @@ const char nw_producer_usage[] =
     "first non-empty line, body = the whole text), a directory (every file below it,\n"
     "in path order), a .jsonl file (one JSON document per line: body required; id,\n"
     "title, source, url, published_at, lang optional), or - for JSON Lines on\n"
-    "standard input (the default when no PATH is given).\n"
+    "standard input (the default when no PATH is given). Standard input's lines are\n"
+    "published as they arrive.\n"
     "\n"
     "Options:\n"
     "  -b BROKERS         bootstrap brokers, host:port[,...] (default 127.0.0.1:9092)\n"
@@ -26,6 +27,9 @@ const char nw_producer_usage[] =
     "                     and [topics] sections; see config/newswatch.conf)\n"
     "      --source NAME  source for documents that do not name one\n"
     "      --max-bytes N  largest document message, in bytes (default 1000000)\n"
+    "      --follow FILE  follow a growing JSON Lines file, like tail -F (across\n"
+    "                     rotation and truncation; a missing file is waited for), until\n"
+    "                     SIGINT or SIGTERM; no PATH with it\n"
     "      --dry-run      print the messages' values as JSON Lines on stdout; no broker\n"
     "  -q, --quiet        no summary line\n"
     "  -h, --help         this help\n"
@@ -34,11 +38,13 @@ const char nw_producer_usage[] =
     "Delivery is idempotent with acks=all; every delivery report is counted.\n"
     "A bad document (unreadable, invalid UTF-8, bad JSON, no body, too big) is\n"
     "named on stderr and skipped; the others are still published.\n"
+    "SIGINT or SIGTERM: every line already read whole is published and delivered,\n"
+    "then the summary says what was not (a line read only in part, in bytes).\n"
     "\n"
     "Exit status: 0 every document delivered; 1 some document skipped or not\n"
     "delivered; 2 usage or configuration error; 3 Kafka unreachable or fatal error.\n";
 
-enum { OPT_SOURCE = 256, OPT_MAX_BYTES, OPT_DRY_RUN };
+enum { OPT_SOURCE = 256, OPT_MAX_BYTES, OPT_DRY_RUN, OPT_FOLLOW };
 
 void nw_producer_opts_free(nw_producer_opts *o)
 {
@@ -64,6 +70,7 @@ nw_err nw_producer_opts_parse(int argc, char **argv, nw_producer_opts *o, char *
         {"source", required_argument, NULL, OPT_SOURCE},
         {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"follow", required_argument, NULL, OPT_FOLLOW},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -97,6 +104,9 @@ nw_err nw_producer_opts_parse(int argc, char **argv, nw_producer_opts *o, char *
         case OPT_DRY_RUN:
             o->dry_run = true;
             break;
+        case OPT_FOLLOW:
+            o->follow = optarg;
+            break;
         case 'q':
             o->quiet = true;
             break;
@@ -115,6 +125,9 @@ nw_err nw_producer_opts_parse(int argc, char **argv, nw_producer_opts *o, char *
             break;
         }
     }
+    if (err == NW_OK && o->follow != NULL && optind < argc)
+        err = nw_set_error(errbuf, errlen, NW_EINVAL,
+                           "--follow reads one file: no PATH with it ('%s')", argv[optind]);
     if (err == NW_OK && o->topic != NULL) {
         char why[300];
         if (nw_topics_check_name(o->topic, why, sizeof why) != NW_OK)

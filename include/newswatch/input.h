@@ -5,6 +5,12 @@
  *  - a directory: every regular file below it, recursively, in byte order of
  *    the full path; names starting with '.' are skipped;
  *  - "-": JSON Lines from standard input.
+ * Streams are read as their lines arrive (a pipe's line is returned as soon
+ * as it is written, not when a block fills), and nw_input_new_follow follows
+ * one JSON Lines file as it grows, like `tail -F`: across rotation (the path
+ * now names another file: the rest of the old one is read, then the new one
+ * from its start) and truncation (read again from its start), waiting for
+ * a file that does not exist yet. Those events are logged (newswatch/log.h).
  *
  * Bad input is reported one document at a time and reading goes on: the
  * iterator never stops at a bad document.
@@ -15,6 +21,7 @@
 #ifndef NEWSWATCH_INPUT_H
 #define NEWSWATCH_INPUT_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "newswatch/doc.h"
@@ -30,6 +37,20 @@ typedef struct nw_input nw_input;
  * JSON line's length (0: NW_INPUT_DEFAULT_MAX_BYTES). NULL when out of memory.
  */
 nw_input *nw_input_new(const char *const *paths, size_t npaths, size_t max_bytes);
+/* An iterator over the JSON Lines file at path, followed as it grows (see above). */
+nw_input *nw_input_new_follow(const char *path, size_t max_bytes);
+
+/*
+ * Reading stops once *flag is non-zero (a signal handler's flag): the lines
+ * already read whole are still returned, then NW_EOF; nothing more is read
+ * and no further file begun. Waits for input are at most 200 ms long, so a
+ * stop is heard without more input. flag must outlive the iterator.
+ */
+void nw_input_set_stop(nw_input *in, const volatile sig_atomic_t *flag);
+
+/* After a stop: the bytes of a line read only in part (not returned as a document). */
+size_t nw_input_unfinished_bytes(const nw_input *in);
+
 /* Closes any open file and frees the iterator; NULL is a no-op. */
 void nw_input_free(nw_input *in);
 

@@ -9,9 +9,14 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "newswatch/doc.h"
 #include "../../kafka/nw_kafka.h"
@@ -385,12 +390,127 @@ static void consumer_creates_the_topics(void **state)
     free(dir);
 }
 
+/* Waits up to timeout_ms until topic holds a record with key id. */
+static bool seen_within(const char *topic, const char *id, int timeout_ms)
+{
+    double end = it_now_ms() + timeout_ms;
+    for (;;) {
+        json_t *msgs = it_kcat_consume(topic);
+        bool found = find_key(msgs, id) != NULL;
+        json_decref(msgs);
+        if (found || it_now_ms() > end)
+            return found;
+        it_sleep_ms(200);
+    }
+}
+
+/* The keys in topic, each counted: fails unless they are exactly want[0..n), once each. */
+static void exactly_once(const char *topic, const char *const *want, size_t n)
+{
+    json_t *msgs = it_kcat_consume(topic);
+    if (json_array_size(msgs) != n)
+        fail_msg("%zu records in %s, expected %zu", json_array_size(msgs), topic, n);
+    for (size_t i = 0; i < n; i++)
+        if (find_key(msgs, want[i]) == NULL)
+            fail_msg("no record %s in %s", want[i], topic);
+    json_decref(msgs);
+}
+
+#define DOC(id) "{\"id\":\"" id "\",\"body\":\"خبر عاجل من بغداد\"}\n"
+
+/*
+ * Standard input is published as its lines arrive (not when a block fills or
+ * the pipe closes), and SIGTERM publishes every line already read whole and
+ * says what it did not publish (issue 15).
+ */
+static void stdin_streams_and_a_signal_keeps_every_whole_line(void **state)
+{
+    (void)state;
+    char topic[128];
+    it_topic_name("stream", topic, sizeof topic);
+    it_create_topic(topic, 2);
+    char *dir = tu_mkdtemp();
+    char fifo[4200], log[4200], cmd[8192];
+    snprintf(fifo, sizeof fifo, "%s/in.fifo", dir);
+    snprintf(log, sizeof log, "%s/producer.log", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(cmd, sizeof cmd, "exec '%s' -b '%s' -t '%s' - < '%s'", it_bin("newswatch-producer"),
+             it_brokers(), topic, fifo);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    long pid = it_spawn(argv, log);
+    int w = open(fifo, O_WRONLY); /* the producer has it open for reading now */
+    assert_true(w >= 0);
+    /* One line, the pipe left open: published within seconds, not at EOF. */
+    assert_true(write(w, DOC("s1"), strlen(DOC("s1"))) > 0);
+    if (!seen_within(topic, "s1", 10000)) {
+        it_show_log(log);
+        fail_msg("a line written to the producer's stdin was not published while the pipe was "
+                 "open");
+    }
+    /* Three whole lines and the start of a fourth in one write, then SIGTERM. */
+    const char batch[] = DOC("s2") DOC("s3") DOC("s4") "{\"id\":\"s5\",\"bo";
+    assert_true(write(w, batch, strlen(batch)) == (ssize_t)strlen(batch));
+    it_sleep_ms(500);
+    int ws = it_stop(pid, 30000);
+    close(w);
+    char *said = tu_read(log, NULL);
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 1 || strstr(said, "4 documents delivered") == NULL ||
+        strstr(said, "a line read only in part (14 bytes)") == NULL)
+        fail_msg("wait status %d; the producer said: %s", ws, said);
+    free(said);
+    static const char *const want[] = {"s1", "s2", "s3", "s4"};
+    exactly_once(topic, want, 4);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* --follow: a growing file, rotated, like tail -F; SIGTERM is its normal end (status 0). */
+static void follow_publishes_a_growing_file(void **state)
+{
+    (void)state;
+    char topic[128];
+    it_topic_name("follow", topic, sizeof topic);
+    it_create_topic(topic, 2);
+    char *dir = tu_mkdtemp();
+    char path[4200], old[4200], log[4200];
+    snprintf(path, sizeof path, "%s/wire.jsonl", dir);
+    snprintf(old, sizeof old, "%s/wire.jsonl.1", dir);
+    snprintf(log, sizeof log, "%s/producer.log", dir);
+    tu_write(dir, "wire.jsonl", DOC("f1"), strlen(DOC("f1")));
+    static char bin[4096];
+    snprintf(bin, sizeof bin, "%s", it_bin("newswatch-producer"));
+    char *argv[] = {bin, "-b", (char *)it_brokers(), "-t", topic, "--follow", path, NULL};
+    long pid = it_spawn(argv, log);
+    assert_true(seen_within(topic, "f1", 10000));
+    FILE *f = fopen(path, "a");
+    fputs(DOC("f2"), f);
+    fclose(f);
+    assert_true(seen_within(topic, "f2", 10000));
+    assert_int_equal(rename(path, old), 0); /* rotated */
+    tu_write(dir, "wire.jsonl", DOC("f3"), strlen(DOC("f3")));
+    if (!seen_within(topic, "f3", 10000)) {
+        it_show_log(log);
+        fail_msg("the rotated file's new line was not published");
+    }
+    int ws = it_stop(pid, 30000);
+    char *said = tu_read(log, NULL);
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0 || strstr(said, "rotated") == NULL)
+        fail_msg("wait status %d; the producer said: %s", ws, said);
+    free(said);
+    static const char *const want[] = {"f1", "f2", "f3"};
+    exactly_once(topic, want, 3);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(seeds_round_trip_through_kafka),
         cmocka_unit_test(bad_inputs_are_skipped_and_good_ones_delivered),
         cmocka_unit_test(json_lines_from_stdin),
+        cmocka_unit_test(stdin_streams_and_a_signal_keeps_every_whole_line),
+        cmocka_unit_test(follow_publishes_a_growing_file),
         cmocka_unit_test(unreachable_broker_fails_fast_and_clearly),
         cmocka_unit_test(missing_topic_is_a_clear_error),
         cmocka_unit_test(config_file_sets_topic_and_kafka_properties),

@@ -4,8 +4,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "newswatch/input.h"
@@ -230,6 +235,172 @@ static void long_jsonl_lines_cross_read_buffers(void **state)
     free(dir);
 }
 
+/* The id of the next document, or "EOF"; the caller frees. */
+static char *next_id(nw_input *in)
+{
+    nw_doc *doc = NULL;
+    char origin[256], err[256];
+    nw_err e = nw_input_next(in, &doc, origin, sizeof origin, err, sizeof err);
+    if (e == NW_EOF)
+        return strdup("EOF");
+    if (e != NW_OK)
+        fail_msg("%s: %s", origin, err);
+    size_t n;
+    const char *id = nw_doc_get(doc, NW_DOC_ID, &n);
+    char *out = strndup(id, n);
+    nw_doc_free(doc);
+    return out;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+static void append(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+#define LINE(id) "{\"id\":\"" id "\",\"body\":\"x\"}\n"
+
+/* The stop a signal handler would set, once the writer thread is done. */
+static volatile sig_atomic_t stop_flag;
+
+typedef struct follower_script {
+    char dir[512];
+} follower_script;
+
+/* Grows, rotates and truncates the followed file while the test reads it. */
+static void *follower(void *arg)
+{
+    const follower_script *fs = arg;
+    char path[600], old[600];
+    snprintf(path, sizeof path, "%s/wire.jsonl", fs->dir);
+    snprintf(old, sizeof old, "%s/wire.jsonl.1", fs->dir);
+    sleep_ms(300);
+    append(path, LINE("b"));
+    sleep_ms(300);
+    append(path, "{\"id\":\"c\",\"bo"); /* a line written in two parts */
+    sleep_ms(300);
+    append(path, "dy\":\"x\"}\n");
+    sleep_ms(300);
+    /* rotation: the old file gets one more line, then a new file takes the path */
+    append(path, LINE("d"));
+    rename(path, old);
+    append(path, LINE("e"));
+    sleep_ms(600);
+    /* truncation: the file is emptied and written again */
+    FILE *f = fopen(path, "w");
+    fclose(f);
+    sleep_ms(400);
+    append(path, LINE("f"));
+    sleep_ms(400);
+    append(path, "{\"id\":\"unfinished"); /* never finished */
+    sleep_ms(400);
+    stop_flag = 1;
+    return NULL;
+}
+
+static void follow_reads_as_the_file_grows_rotates_and_is_truncated(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char path[600];
+    snprintf(path, sizeof path, "%s/wire.jsonl", dir);
+    append(path, LINE("a"));
+    nw_input *in = nw_input_new_follow(path, 0);
+    assert_non_null(in);
+    stop_flag = 0;
+    nw_input_set_stop(in, &stop_flag);
+    follower_script fs;
+    snprintf(fs.dir, sizeof fs.dir, "%s", dir);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, follower, &fs), 0);
+    static const char *const want[] = {"a", "b", "c", "d", "e", "f", "EOF"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char *id = next_id(in);
+        if (strcmp(id, want[i]) != 0)
+            fail_msg("document %zu: '%s', expected '%s'", i, id, want[i]);
+        free(id);
+    }
+    pthread_join(t, NULL);
+    assert_int_equal(nw_input_unfinished_bytes(in), strlen("{\"id\":\"unfinished"));
+    nw_input_free(in);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/* A followed file that does not exist yet is waited for; a stop ends the wait. */
+static void follow_waits_for_the_file(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char path[600];
+    snprintf(path, sizeof path, "%s/later.jsonl", dir);
+    nw_input *in = nw_input_new_follow(path, 0);
+    stop_flag = 0;
+    nw_input_set_stop(in, &stop_flag);
+    append(path, LINE("first"));
+    char *id = next_id(in);
+    assert_string_equal(id, "first");
+    free(id);
+    stop_flag = 1;
+    id = next_id(in);
+    assert_string_equal(id, "EOF");
+    free(id);
+    assert_int_equal(nw_input_unfinished_bytes(in), 0);
+    nw_input_free(in);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+/*
+ * A pipe's lines come as they are written, not when a block fills; after a
+ * stop, the lines already read whole are still returned, and a line read in
+ * part is counted, not returned.
+ */
+static void a_pipe_streams_and_a_stop_keeps_the_whole_lines(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    int saved = dup(0);
+    assert_int_equal(dup2(p[0], 0), 0);
+    close(p[0]);
+    const char *paths[] = {"-"};
+    nw_input *in = nw_input_new(paths, 1, 0);
+    stop_flag = 0;
+    nw_input_set_stop(in, &stop_flag);
+    /* One line alone in the pipe (the writer stays open): it is returned at once. */
+    assert_true(write(p[1], LINE("one"), strlen(LINE("one"))) > 0);
+    char *id = next_id(in);
+    assert_string_equal(id, "one");
+    free(id);
+    /* Three whole lines and a part of a fourth in one write; a stop after the first. */
+    const char batch[] = LINE("two") LINE("three") LINE("four") "{\"id\":\"fi";
+    assert_true(write(p[1], batch, strlen(batch)) == (ssize_t)strlen(batch));
+    id = next_id(in);
+    assert_string_equal(id, "two");
+    free(id);
+    stop_flag = 1;
+    static const char *const rest[] = {"three", "four", "EOF"};
+    for (size_t i = 0; i < 3; i++) {
+        id = next_id(in);
+        assert_string_equal(id, rest[i]);
+        free(id);
+    }
+    assert_int_equal(nw_input_unfinished_bytes(in), strlen("{\"id\":\"fi"));
+    nw_input_free(in);
+    close(p[1]);
+    dup2(saved, 0);
+    close(saved);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +411,9 @@ int main(void)
         cmocka_unit_test(file_over_the_limit_is_too_big),
         cmocka_unit_test(a_fifo_is_not_a_document),
         cmocka_unit_test(long_jsonl_lines_cross_read_buffers),
+        cmocka_unit_test(follow_reads_as_the_file_grows_rotates_and_is_truncated),
+        cmocka_unit_test(follow_waits_for_the_file),
+        cmocka_unit_test(a_pipe_streams_and_a_stop_keeps_the_whole_lines),
     };
     return cmocka_run_group_tests_name("input", tests, NULL, NULL);
 }
