@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +48,15 @@ struct nw_input {
     size_t max_bytes;
     const volatile sig_atomic_t *stop; /* non-zero: read nothing more (NULL: never) */
     bool stopped;                      /* the stop was seen: only lines read whole are left */
+
+    /* --watch: a drop folder; files (names) waiting, and what is told when one is done */
+    char *watch;
+    int inotify_fd;
+    char **waiting;
+    size_t nwaiting, capwaiting;
+    char *current; /* the file whose documents are being returned */
+    void (*file_done)(const char *path, void *arg);
+    void *file_done_arg;
 
     /* --follow: one JSON Lines file, read as it grows, across rotation and truncation */
     char *follow;
@@ -94,6 +104,100 @@ nw_input *nw_input_new_follow(const char *path, size_t max_bytes)
         return NULL;
     }
     return in;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool wait_for(nw_input *in, const char *name)
+{
+    if (name[0] == '.')
+        return true; /* hidden: .done, .failed, editors' temporary files */
+    for (size_t i = 0; i < in->nwaiting; i++)
+        if (strcmp(in->waiting[i], name) == 0)
+            return true;
+    if (in->nwaiting == in->capwaiting) {
+        size_t n = in->capwaiting != 0 ? in->capwaiting * 2 : 16;
+        char **w = realloc(in->waiting, n * sizeof(*w));
+        if (w == NULL)
+            return false;
+        in->waiting = w;
+        in->capwaiting = n;
+    }
+    return (in->waiting[in->nwaiting] = dup_string(name)) != NULL && ++in->nwaiting > 0;
+}
+
+nw_input *nw_input_new_watch(const char *dir, size_t max_bytes, char *errbuf, size_t errlen)
+{
+    nw_input *in = nw_input_new(NULL, 0, max_bytes);
+    if (in == NULL || (in->watch = dup_string(dir)) == NULL) {
+        nw_input_free(in);
+        nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        return NULL;
+    }
+    in->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    /* Complete files only: written then closed, or moved in. */
+    if (in->inotify_fd < 0 ||
+        inotify_add_watch(in->inotify_fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
+        nw_set_error(errbuf, errlen, NW_EIO, "--watch %s: %s", dir, strerror(errno));
+        nw_input_free(in);
+        return NULL;
+    }
+    /* What is there already, in name order. */
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        nw_set_error(errbuf, errlen, NW_EIO, "--watch %s: %s", dir, strerror(errno));
+        nw_input_free(in);
+        return NULL;
+    }
+    struct dirent *e;
+    bool ok = true;
+    while (ok && (e = readdir(d)) != NULL)
+        ok = wait_for(in, e->d_name);
+    closedir(d);
+    if (!ok) {
+        nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+        nw_input_free(in);
+        return NULL;
+    }
+    if (in->nwaiting > 1)
+        qsort(in->waiting, in->nwaiting, sizeof(char *), compare_names);
+    return in;
+}
+
+void nw_input_on_file_done(nw_input *in, void (*fn)(const char *path, void *arg), void *arg)
+{
+    in->file_done = fn;
+    in->file_done_arg = arg;
+}
+
+/* --watch: the current file is done (told), and the next one waiting is taken. */
+static void file_finished(nw_input *in)
+{
+    if (in->current == NULL)
+        return;
+    if (in->file_done != NULL)
+        in->file_done(in->current, in->file_done_arg);
+    free(in->current);
+    in->current = NULL;
+}
+
+/* --watch: reads the inotify events there are; waits WAIT_MS when there are none. */
+static void watch_events(nw_input *in)
+{
+    char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+    struct pollfd p = {in->inotify_fd, POLLIN, 0};
+    if (poll(&p, 1, WAIT_MS) <= 0)
+        return;
+    ssize_t n = read(in->inotify_fd, buf, sizeof buf);
+    for (ssize_t at = 0; n > 0 && at < n;) {
+        const struct inotify_event *ev = (const struct inotify_event *)(buf + at);
+        if (ev->len > 0 && !(ev->mask & IN_ISDIR))
+            wait_for(in, ev->name);
+        at += (ssize_t)(sizeof *ev + ev->len);
+    }
 }
 
 void nw_input_set_stop(nw_input *in, const volatile sig_atomic_t *flag)
@@ -152,6 +256,13 @@ void nw_input_free(nw_input *in)
     free(in->rbuf);
     free(in->line);
     free(in->follow);
+    free(in->watch);
+    if (in->watch != NULL || in->inotify_fd > 0)
+        close(in->inotify_fd);
+    for (size_t i = 0; i < in->nwaiting; i++)
+        free(in->waiting[i]);
+    free(in->waiting);
+    free(in->current);
     free(in);
 }
 
@@ -561,6 +672,33 @@ nw_err nw_input_next(nw_input *in, nw_doc **out, char *origin, size_t originlen,
         if (in->fp != NULL) {
             nw_err err = next_from_stream(in, out, origin, originlen, errbuf, errlen);
             if (err != NW_EOF)
+                return err;
+            continue;
+        }
+        if (in->watch != NULL) {
+            /* --watch: the file just read is done; then the next one, when one comes. */
+            file_finished(in);
+            if (stop_seen(in))
+                return NW_EOF;
+            if (in->nwaiting == 0) {
+                watch_events(in);
+                continue;
+            }
+            char *name = in->waiting[0];
+            memmove(in->waiting, in->waiting + 1, --in->nwaiting * sizeof(char *));
+            in->current = join_path(in->watch, name);
+            free(name);
+            if (in->current == NULL)
+                return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+            snprintf(origin, originlen, "%s", in->current);
+            struct stat st;
+            if (stat(in->current, &st) != 0 || !S_ISREG(st.st_mode)) {
+                free(in->current); /* gone, or not a file: nothing to do */
+                in->current = NULL;
+                continue;
+            }
+            nw_err err = start_path(in, in->current, true, out, errbuf, errlen);
+            if (err != NW_OK || *out != NULL)
                 return err;
             continue;
         }

@@ -1,11 +1,14 @@
 /*
  * newswatch-producer: publishes news documents to Kafka (README.md, "The producer").
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "newswatch/doc.h"
 #include "newswatch/input.h"
@@ -183,6 +186,71 @@ static void flush_all(rd_kafka_t *rk, int timeout_ms)
     }
 }
 
+/* --watch: what a file of the drop folder gave, to move it where it belongs. */
+typedef struct drop_state {
+    rd_kafka_t *rk; /* NULL with --dry-run */
+    int timeout_ms;
+    const char *dir;
+    counters *cnt;
+    counters at_start;  /* the counters when the file began */
+    char reasons[4096]; /* why its documents were skipped, one per line */
+} drop_state;
+
+/* dir/sub/name, with ".2", ".3", ... added when that name is taken; "" on failure. */
+static void destination(const char *dir, const char *sub, const char *name, char *out, size_t len)
+{
+    char d[4200];
+    snprintf(d, sizeof d, "%s/%s", dir, sub);
+    if (mkdir(d, 0755) != 0 && errno != EEXIST) {
+        out[0] = '\0';
+        return;
+    }
+    snprintf(out, len, "%s/%s", d, name);
+    for (int k = 2; access(out, F_OK) == 0 && k < 10000; k++)
+        snprintf(out, len, "%s/%s.%d", d, name, k);
+}
+
+/*
+ * nw_input's file_done: every document of path is produced; once delivered,
+ * the file goes to DIR/.done/, or to DIR/.failed/ with NAME.reason when a
+ * document was skipped or not delivered.
+ */
+static void drop_done(const char *path, void *arg)
+{
+    drop_state *w = arg;
+    if (w->rk != NULL)
+        flush_all(w->rk, w->timeout_ms);
+    const counters *c = w->cnt, *a = &w->at_start;
+    unsigned long read = c->docs_read - a->docs_read, delivered = c->delivered - a->delivered,
+                  failed = c->failed - a->failed, skipped = c->skipped - a->skipped;
+    unsigned long lost = read > delivered + failed ? read - delivered - failed : 0;
+    bool ok = failed + skipped + lost == 0;
+    const char *name = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+    char to[8400];
+    destination(w->dir, ok ? ".done" : ".failed", name, to, sizeof to);
+    if (to[0] == '\0' || rename(path, to) != 0) {
+        nw_log(NW_LOG_ERROR, NULL, "%s: cannot move it to %s/%s: %s (it stays)", path, w->dir,
+               ok ? ".done" : ".failed", strerror(errno));
+    } else if (ok) {
+        nw_log(NW_LOG_INFO, NULL, "%s: %lu documents delivered; moved to %s", path, delivered, to);
+    } else {
+        char reason[8500];
+        snprintf(reason, sizeof reason, "%s.reason", to);
+        FILE *f = fopen(reason, "w");
+        if (f != NULL) {
+            fprintf(f, "%lu documents delivered, %lu skipped, %lu not delivered\n%s", delivered,
+                    skipped, failed + lost, w->reasons);
+            fclose(f);
+        }
+        nw_log(NW_LOG_WARN, NULL,
+               "%s: %lu documents delivered, %lu skipped, %lu not delivered; moved to %s (why: "
+               "%s)",
+               path, delivered, skipped, failed + lost, to, reason);
+    }
+    w->at_start = *c;
+    w->reasons[0] = '\0';
+}
+
 static double seconds_since(const struct timespec *t0)
 {
     struct timespec now;
@@ -254,16 +322,22 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    in = o.follow != NULL ? nw_input_new_follow(o.follow, max_bytes)
-                          : nw_input_new(o.paths, o.npaths, max_bytes);
+    snprintf(err, sizeof err, "out of memory");
+    in = o.watch != NULL    ? nw_input_new_watch(o.watch, max_bytes, err, sizeof err)
+         : o.follow != NULL ? nw_input_new_follow(o.follow, max_bytes)
+                            : nw_input_new(o.paths, o.npaths, max_bytes);
     if (in == NULL) {
-        fprintf(stderr, PROGRAM ": out of memory\n");
-        status = EXIT_KAFKA;
+        fprintf(stderr, PROGRAM ": %s\n", err);
+        status = o.watch != NULL ? EXIT_USAGE : EXIT_KAFKA;
         goto done;
     }
     /* A stop: the lines read whole are still published (nw_input_set_stop), then EOF. */
     nw_input_set_stop(in, &stop_requested);
     counters cnt = {0, 0, 0, 0, 0};
+    static drop_state drop; /* --watch */
+    drop = (drop_state){rk, timeout_ms, o.watch, &cnt, cnt, ""};
+    if (o.watch != NULL)
+        nw_input_on_file_done(in, drop_done, &drop);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     char origin[1024];
@@ -288,6 +362,10 @@ int main(int argc, char **argv)
         if (e != NW_OK) {
             fprintf(stderr, PROGRAM ": %s: skipped: %s\n", origin, err);
             cnt.skipped++;
+            if (o.watch != NULL) {
+                size_t used = strlen(drop.reasons);
+                snprintf(drop.reasons + used, sizeof drop.reasons - used, "%s: %s\n", origin, err);
+            }
             nw_doc_free(doc);
             continue;
         }
@@ -332,9 +410,9 @@ int main(int argc, char **argv)
             status = EXIT_KAFKA;
         }
     }
-    /* --follow ends with a signal: that is its normal end. */
+    /* --follow and --watch end with a signal: that is their normal end. */
     if (status == 0 && (cnt.failed + cnt.skipped + lost > 0 || unfinished > 0 ||
-                        (stop_requested && o.follow == NULL)))
+                        (stop_requested && o.follow == NULL && o.watch == NULL)))
         status = EXIT_PARTIAL;
 done:
     nw_input_free(in);

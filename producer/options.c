@@ -30,6 +30,10 @@ const char nw_producer_usage[] =
     "      --follow FILE  follow a growing JSON Lines file, like tail -F (across\n"
     "                     rotation and truncation; a missing file is waited for), until\n"
     "                     SIGINT or SIGTERM; no PATH with it\n"
+    "      --watch DIR    a drop folder: publish each file in DIR and each new one\n"
+    "                     (written then closed, or moved in), then move it to\n"
+    "                     DIR/.done/, or to DIR/.failed/ with NAME.reason; until\n"
+    "                     SIGINT or SIGTERM; no PATH with it\n"
     "      --dry-run      print the messages' values as JSON Lines on stdout; no broker\n"
     "  -q, --quiet        no summary line\n"
     "  -h, --help         this help\n"
@@ -44,7 +48,7 @@ const char nw_producer_usage[] =
     "Exit status: 0 every document delivered; 1 some document skipped or not\n"
     "delivered; 2 usage or configuration error; 3 Kafka unreachable or fatal error.\n";
 
-enum { OPT_SOURCE = 256, OPT_MAX_BYTES, OPT_DRY_RUN, OPT_FOLLOW };
+enum { OPT_SOURCE = 256, OPT_MAX_BYTES, OPT_DRY_RUN, OPT_FOLLOW, OPT_WATCH };
 
 void nw_producer_opts_free(nw_producer_opts *o)
 {
@@ -71,6 +75,7 @@ nw_err nw_producer_opts_parse(int argc, char **argv, nw_producer_opts *o, char *
         {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"follow", required_argument, NULL, OPT_FOLLOW},
+        {"watch", required_argument, NULL, OPT_WATCH},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -107,6 +112,9 @@ nw_err nw_producer_opts_parse(int argc, char **argv, nw_producer_opts *o, char *
         case OPT_FOLLOW:
             o->follow = optarg;
             break;
+        case OPT_WATCH:
+            o->watch = optarg;
+            break;
         case 'q':
             o->quiet = true;
             break;
@@ -125,9 +133,11 @@ nw_err nw_producer_opts_parse(int argc, char **argv, nw_producer_opts *o, char *
             break;
         }
     }
-    if (err == NW_OK && o->follow != NULL && optind < argc)
-        err = nw_set_error(errbuf, errlen, NW_EINVAL,
-                           "--follow reads one file: no PATH with it ('%s')", argv[optind]);
+    if (err == NW_OK && (o->follow != NULL || o->watch != NULL) && optind < argc)
+        err = nw_set_error(errbuf, errlen, NW_EINVAL, "%s: no PATH with it ('%s')",
+                           o->follow != NULL ? "--follow" : "--watch", argv[optind]);
+    if (err == NW_OK && o->follow != NULL && o->watch != NULL)
+        err = nw_set_error(errbuf, errlen, NW_EINVAL, "--follow and --watch exclude each other");
     if (err == NW_OK && o->topic != NULL) {
         char why[300];
         if (nw_topics_check_name(o->topic, why, sizeof why) != NW_OK)

@@ -18,6 +18,7 @@ typedef struct nw_producer_opts {
     const char *config_file; /* -c, NULL when not given */
     const char *source;      /* --source, NULL when not given */
     const char *follow;      /* --follow FILE, NULL when not given (then no PATH) */
+    const char *watch;       /* --watch DIR, NULL when not given (then no PATH) */
     size_t max_bytes;        /* --max-bytes, 0 when not given */
     nw_kafka_prop *props;    /* -X in order; key and value strings are owned */
     size_t nprops;

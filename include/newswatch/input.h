@@ -41,6 +41,23 @@ nw_input *nw_input_new(const char *const *paths, size_t npaths, size_t max_bytes
 nw_input *nw_input_new_follow(const char *path, size_t max_bytes);
 
 /*
+ * An iterator over a drop folder: the files in dir now, in name order, then
+ * each file that appears (written then closed, or moved in: complete files
+ * only; names starting with '.' are skipped), read as above (.jsonl: one
+ * document per line). It runs until a stop (nw_input_set_stop). NULL with a
+ * message when dir cannot be watched.
+ */
+nw_input *nw_input_new_watch(const char *dir, size_t max_bytes, char *errbuf, size_t errlen);
+
+/*
+ * --watch: fn(path, arg) is called when every document (and error) of a file
+ * has been returned, before the next file is begun: the caller delivers them
+ * and then moves the file away (a file left in place is not read again by
+ * this iterator, but is by the next one).
+ */
+void nw_input_on_file_done(nw_input *in, void (*fn)(const char *path, void *arg), void *arg);
+
+/*
  * Reading stops once *flag is non-zero (a signal handler's flag): the lines
  * already read whole are still returned, then NW_EOF; nothing more is read
  * and no further file begun. Waits for input are at most 200 ms long, so a

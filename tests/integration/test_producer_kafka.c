@@ -503,6 +503,72 @@ static void follow_publishes_a_growing_file(void **state)
     free(dir);
 }
 
+/*
+ * --watch: a drop folder. A file there at start, one moved in, one written in
+ * place are each published once and moved to .done/; a file with a bad line
+ * goes to .failed/ with NAME.reason (its good line is still published).
+ */
+static void watch_publishes_each_dropped_file_once(void **state)
+{
+    (void)state;
+    char topic[128];
+    it_topic_name("drop", topic, sizeof topic);
+    it_create_topic(topic, 2);
+    char *dir = tu_mkdtemp();
+    char drop[512], log[600], path[700], tmp[700];
+    snprintf(drop, sizeof drop, "%s/drop", dir);
+    snprintf(log, sizeof log, "%s/producer.log", dir);
+    assert_int_equal(mkdir(drop, 0755), 0);
+    tu_write(drop, "a.jsonl", DOC("w1"), strlen(DOC("w1")));
+    static char bin[4096];
+    snprintf(bin, sizeof bin, "%s", it_bin("newswatch-producer"));
+    char *argv[] = {bin, "-b", (char *)it_brokers(), "-t", topic, "--watch", drop, NULL};
+    long pid = it_spawn(argv, log);
+    assert_true(seen_within(topic, "w1", 10000));
+    /* moved in: written elsewhere, then renamed into the folder */
+    tu_write(dir, "b.jsonl", DOC("w2") DOC("w3"), strlen(DOC("w2") DOC("w3")));
+    snprintf(tmp, sizeof tmp, "%s/b.jsonl", dir);
+    snprintf(path, sizeof path, "%s/b.jsonl", drop);
+    assert_int_equal(rename(tmp, path), 0);
+    /* written in place (published once it is closed) */
+    tu_write(drop, "c.jsonl", DOC("w4"), strlen(DOC("w4")));
+    /* a bad line among good ones */
+    tu_write(drop, "d.jsonl", "{not json\n" DOC("w5"), strlen("{not json\n" DOC("w5")));
+    if (!seen_within(topic, "w5", 10000)) {
+        it_show_log(log);
+        fail_msg("the dropped files were not published");
+    }
+    it_sleep_ms(1000); /* the last file's delivery, then its move */
+    int ws = it_stop(pid, 30000);
+    char *said = tu_read(log, NULL);
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 1) /* 1: a line was skipped */
+        fail_msg("wait status %d; the producer said: %s", ws, said);
+    free(said);
+    static const char *const want[] = {"w1", "w2", "w3", "w4", "w5"};
+    exactly_once(topic, want, 5);
+    static const char *const done[] = {".done/a.jsonl", ".done/b.jsonl", ".done/c.jsonl",
+                                       ".failed/d.jsonl", ".failed/d.jsonl.reason"};
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "%s/%s", drop, done[i]);
+        if (access(path, F_OK) != 0) {
+            it_show_log(log);
+            fail_msg("no %s", path);
+        }
+    }
+    snprintf(path, sizeof path, "%s/.failed/d.jsonl.reason", drop);
+    char *reason = tu_read(path, NULL);
+    assert_non_null(strstr(reason, "1 skipped"));
+    assert_non_null(strstr(reason, "d.jsonl:1"));
+    free(reason);
+    /* nothing left in the folder itself */
+    for (const char *n = "a.jsonl"; n != NULL; n = NULL) {
+        snprintf(path, sizeof path, "%s/%s", drop, n);
+        assert_int_not_equal(access(path, F_OK), 0);
+    }
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -511,6 +577,7 @@ int main(void)
         cmocka_unit_test(json_lines_from_stdin),
         cmocka_unit_test(stdin_streams_and_a_signal_keeps_every_whole_line),
         cmocka_unit_test(follow_publishes_a_growing_file),
+        cmocka_unit_test(watch_publishes_each_dropped_file_once),
         cmocka_unit_test(unreachable_broker_fails_fast_and_clearly),
         cmocka_unit_test(missing_topic_is_a_clear_error),
         cmocka_unit_test(config_file_sets_topic_and_kafka_properties),
