@@ -32,7 +32,7 @@ endif
 
 # Recursive (=) so that pkg-config only runs when something is compiled:
 # `make deps` must work before the -dev packages are there.
-PKGS      = rdkafka jansson icu-uc icu-i18n
+PKGS      = rdkafka jansson icu-uc icu-i18n libxml-2.0
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS))
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
