@@ -12,7 +12,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         build-essential pkg-config \
         librdkafka-dev libjansson-dev libicu-dev libcmocka-dev libcurl4-openssl-dev \
-        libsystemd-dev \
+        libsystemd-dev libmicrohttpd-dev libxml2-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -29,7 +29,8 @@ FROM debian:12-slim AS runtime
 ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-        librdkafka1 libjansson4 libicu72 libcurl4 libsystemd0 ca-certificates \
+        librdkafka1 libjansson4 libicu72 libcurl4 libsystemd0 libmicrohttpd12 libxml2 \
+        ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 newswatch \
