@@ -9,6 +9,7 @@
 
 #include "newswatch/file.h"
 #include "newswatch/utf8.h"
+#include "grow.h"
 #include "lines.h"
 
 struct nw_kvconf {
@@ -53,14 +54,8 @@ static int valid_name(const char *s, size_t n)
 /* Appends n bytes of s to the growing string *buf (length *len, capacity *cap). */
 static bool append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 {
-    if (*len + n + 1 > *cap) {
-        size_t ncap = (*len + n + 1) * 2;
-        char *nb = realloc(*buf, ncap);
-        if (nb == NULL)
-            return false;
-        *buf = nb;
-        *cap = ncap;
-    }
+    if (!nw_grow((void **)buf, cap, *len + n + 1, 1))
+        return false;
     memcpy(*buf + *len, s, n);
     *len += n;
     (*buf)[*len] = '\0';

@@ -490,15 +490,11 @@ static void undecodable_feeds_are_refused(void **state)
     assert_null(f);
 }
 
+/* Refused before expanding (not a timed test: an expansion would not end in this error). */
 static void billion_laughs_fails_fast(void **state)
 {
     (void)state;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     expect_error("billion-laughs.xml", NULL, NW_EINVAL, "entity expansion refused");
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    assert_true(s < 1.0);
 }
 
 static void many_entity_declarations_are_refused(void **state)
