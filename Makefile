@@ -36,7 +36,8 @@ PKGS      = rdkafka jansson icu-uc icu-i18n libxml-2.0
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS))
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
-# libcurl: sinks/ only (lib/ has no network code); libmicrohttpd: test_sinks's webhook receiver.
+# libcurl: sinks/ and the producer's feed poller (lib/ has no network code); libmicrohttpd:
+# the programs' /metrics and the tests' HTTP servers.
 CURL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl)
 CURL_LIBS   = $(shell $(PKG_CONFIG) --libs libcurl)
 MHD_CFLAGS  = $(shell $(PKG_CONFIG) --cflags libmicrohttpd)
@@ -57,7 +58,8 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB_A     := $(BUILD)/libnewswatch.a
 KAFKA_OBJ := $(BUILD)/kafka/nw_kafka.o
 SINKS_OBJ := $(BUILD)/sinks/nw_sinks.o
-PRODUCER_OBJ := $(BUILD)/producer/options.o $(BUILD)/producer/main.o
+PRODUCER_OBJ := $(BUILD)/producer/options.o $(BUILD)/producer/main.o $(BUILD)/producer/poll.o \
+                $(BUILD)/producer/feeds.o
 CONSUMER_OBJ := $(BUILD)/consumer/main.o $(BUILD)/consumer/options.o $(BUILD)/consumer/admin.o \
                 $(BUILD)/consumer/replay.o $(BUILD)/consumer/daemon.o $(BUILD)/consumer/stage.o \
                 $(BUILD)/consumer/restore.o $(BUILD)/consumer/work.o $(BUILD)/consumer/notify.o
@@ -68,6 +70,9 @@ METRICS_OBJ := $(BUILD)/consumer/metrics.o $(BUILD)/consumer/http.o
 CONSUMER_OBJ += $(METRICS_OBJ)
 $(BUILD)/consumer/http.o: ALL_CFLAGS += $(MHD_CFLAGS)
 $(BIN)/newswatch-consumer: PKG_LIBS += $(MHD_LIBS)
+# The producer's feed poller: libcurl, and the same metrics endpoint.
+PRODUCER_OBJ += $(METRICS_OBJ)
+$(BIN)/newswatch-producer: PKG_LIBS += $(MHD_LIBS) $(CURL_LIBS)
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -167,6 +172,12 @@ $(BUILD)/tests/faults/%: $(BUILD)/tests/faults/%.o $(BUILD)/tests/integration/su
 # test_sinks also runs a webhook receiver (libmicrohttpd) and a real Alertmanager.
 $(BUILD)/tests/integration/test_sinks.o: ALL_CFLAGS += $(MHD_CFLAGS)
 $(BUILD)/tests/integration/test_sinks: $(BUILD)/tests/integration/test_sinks.o \
+        $(BUILD)/tests/integration/support.o $(KAFKA_OBJ) $(SINKS_OBJ) $(LIB_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) $(CURL_LIBS) $(MHD_LIBS)
+
+# test_feeds serves feeds with libmicrohttpd.
+$(BUILD)/tests/integration/test_feeds.o: ALL_CFLAGS += $(MHD_CFLAGS)
+$(BUILD)/tests/integration/test_feeds: $(BUILD)/tests/integration/test_feeds.o \
         $(BUILD)/tests/integration/support.o $(KAFKA_OBJ) $(SINKS_OBJ) $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) $(CURL_LIBS) $(MHD_LIBS)
 

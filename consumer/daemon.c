@@ -427,7 +427,7 @@ int nw_cmd_daemon(const nw_consumer_opts *o, const nw_kvconf *conf)
     nw_http_config_init(&hc);
     unsigned mstages = ((stages & STAGE_ENRICH) ? NW_METRICS_STAGE_BIT(NW_METRICS_ENRICH) : 0) |
                        ((stages & STAGE_ALERT) ? NW_METRICS_STAGE_BIT(NW_METRICS_ALERT) : 0);
-    if (nw_http_config_apply(&hc, conf, err, sizeof err) != NW_OK ||
+    if (nw_http_config_apply(&hc, conf, "listen", err, sizeof err) != NW_OK ||
         nw_metrics_new(mstages, &d.metrics, err, sizeof err) != NW_OK ||
         nw_http_new(&hc, d.metrics, &d.http, err, sizeof err) != NW_OK) {
         daemon_log(NW_LOG_ERROR, "%s", err);

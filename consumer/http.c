@@ -88,21 +88,25 @@ static const char *parse_listen(const char *v, nw_http_config *c)
     return NULL;
 }
 
-nw_err nw_http_config_apply(nw_http_config *c, const nw_kvconf *conf, char *errbuf, size_t errlen)
+nw_err nw_http_config_apply(nw_http_config *c, const nw_kvconf *conf, const char *key, char *errbuf,
+                            size_t errlen)
 {
     for (size_t i = 0; conf != NULL && i < nw_kvconf_count(conf); i++) {
         const nw_kvconf_entry *e = nw_kvconf_at(conf, i);
         if (strcmp(e->section, "http") != 0)
             continue;
-        if (strcmp(e->key, "listen") != 0)
+        if (strcmp(e->key, "listen") != 0 && strcmp(e->key, "producer.listen") != 0)
             return nw_set_error(errbuf, errlen, NW_ECONFIG,
-                                "%s:%u: unknown key '%s' in [http] (known: listen)", e->file,
-                                e->line, e->key);
+                                "%s:%u: unknown key '%s' in [http] (known: listen, "
+                                "producer.listen)",
+                                e->file, e->line, e->key);
+        if (strcmp(e->key, key) != 0)
+            continue;
         nw_http_config next = *c;
         const char *why = parse_listen(e->value, &next);
         if (why != NULL)
-            return nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: listen '%s': %s", e->file,
-                                e->line, e->value, why);
+            return nw_set_error(errbuf, errlen, NW_ECONFIG, "%s:%u: %s '%s': %s", e->file, e->line,
+                                e->key, e->value, why);
         *c = next;
     }
     return NW_OK;

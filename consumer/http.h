@@ -8,7 +8,8 @@
  *   GET /readyz   200 "ready" when nw_metrics_ready says so, else 503 with
  *                 a one-line reason ("enrich: not assigned")
  *
- * Configuration: [http] listen = HOST:PORT | off (default 127.0.0.1:9464).
+ * Configuration: [http] listen = HOST:PORT | off (default 127.0.0.1:9464);
+ * newswatch-producer's feed poller: [http] producer.listen (127.0.0.1:9465).
  * HOST is an IPv4 address, an IPv6 address in brackets ([::1]:9464) or a
  * host name that resolves to one; PORT is 1 to 65535.
  *
@@ -43,11 +44,13 @@ typedef struct nw_http nw_http;
 void nw_http_config_init(nw_http_config *c);
 
 /*
- * Applies the [http] entries of conf (may be NULL) on top of *c. An unknown
- * key or a listen value that is not HOST:PORT or off is NW_ECONFIG with
- * "file:line: problem" in errbuf.
+ * Applies [http] key of conf (may be NULL) on top of *c: "listen" (the
+ * daemon) or "producer.listen" (the feed poller). An unknown key or a value
+ * that is not HOST:PORT or off is NW_ECONFIG with "file:line: problem" in
+ * errbuf.
  */
-nw_err nw_http_config_apply(nw_http_config *c, const nw_kvconf *conf, char *errbuf, size_t errlen);
+nw_err nw_http_config_apply(nw_http_config *c, const nw_kvconf *conf, const char *key, char *errbuf,
+                            size_t errlen);
 
 /*
  * Starts serving m as *c says. With c->enabled false, *out is NULL and

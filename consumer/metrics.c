@@ -39,6 +39,10 @@ enum {
     F_ASSIGNED,
     F_BROKER,
     F_HELD,
+    F_FEED_POLLS,
+    F_FEED_ITEMS,
+    F_FEED_SUCCESS,
+    F_FEED_FETCH,
     F_COUNT
 };
 
@@ -48,7 +52,10 @@ static const double batch_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                        1,     2.5,  5,     10,   30,  60};
 static const double latency_buckets[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                          2.5,  5,     10,   30,  60,   300};
+static const double fetch_buckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 #define NBUCKETS(b) (sizeof(b) / sizeof((b)[0]))
+/* Feeds with series of their own; the others share feed="other". */
+#define MAX_FEED_SERIES 200
 
 typedef struct family_def {
     const char *name; /* with its unit and _total suffix (Prometheus conventions) */
@@ -265,6 +272,45 @@ static const family_def defs[F_COUNT] = {
                 1,
                 -1,
                 false},
+    [F_FEED_POLLS] = {"newswatch_feed_polls_total",
+                      COUNTER,
+                      "Fetches of each feed, by result: ok, not_modified (304), http_error, "
+                      "network_error, parse_error, publish_error.",
+                      {"feed", "result"},
+                      NULL,
+                      0,
+                      MAX_FEED_SERIES * 6,
+                      0,
+                      false},
+    [F_FEED_ITEMS] = {"newswatch_feed_items_total",
+                      COUNTER,
+                      "Items of each feed, by outcome: published, duplicate (published before), "
+                      "skipped (cannot be a document).",
+                      {"feed", "outcome"},
+                      NULL,
+                      0,
+                      MAX_FEED_SERIES * 3,
+                      0,
+                      false},
+    [F_FEED_SUCCESS] = {"newswatch_feed_last_success_timestamp_seconds",
+                        GAUGE,
+                        "When each feed was last fetched and handled without error (304 included), "
+                        "in seconds since the Unix epoch.",
+                        {"feed"},
+                        NULL,
+                        0,
+                        MAX_FEED_SERIES,
+                        0,
+                        false},
+    [F_FEED_FETCH] = {"newswatch_feed_fetch_duration_seconds",
+                      HISTOGRAM,
+                      "Time of each feed's fetches, connecting and redirects included.",
+                      {"feed"},
+                      fetch_buckets,
+                      NBUCKETS(fetch_buckets),
+                      MAX_FEED_SERIES,
+                      0,
+                      false},
 };
 
 static const char *const stage_names[NW_METRICS_STAGE_COUNT] = {"enrich", "alert"};
@@ -297,6 +343,7 @@ struct nw_metrics {
     pthread_mutex_t lock;
     family fam[F_COUNT];
     unsigned stages;
+    bool feeds;     /* a feed poller (NW_METRICS_FEEDS): no stages */
     double beat_ms; /* monotonic */
     bool assigned[NW_METRICS_STAGE_COUNT];
     bool broker_down, stopping;
@@ -446,9 +493,11 @@ nw_err nw_metrics_new(unsigned stages, nw_metrics **out, char *errbuf, size_t er
         free(m);
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "cannot create a mutex");
     }
-    m->stages = stages != 0 ? stages
-                            : NW_METRICS_STAGE_BIT(NW_METRICS_ENRICH) |
-                                  NW_METRICS_STAGE_BIT(NW_METRICS_ALERT);
+    m->feeds = stages == NW_METRICS_FEEDS;
+    m->stages = m->feeds      ? 0
+                : stages != 0 ? stages
+                              : NW_METRICS_STAGE_BIT(NW_METRICS_ENRICH) |
+                                    NW_METRICS_STAGE_BIT(NW_METRICS_ALERT);
     m->beat_ms = mono_ms();
     /* The series that exist from the start, at 0, so that rate() and increase() see them. */
     const char *none[1] = {NULL};
@@ -456,14 +505,16 @@ nw_err nw_metrics_new(unsigned stages, nw_metrics **out, char *errbuf, size_t er
     double now = unix_now();
     set_value(m, F_BUILD_INFO, build, 1);
     set_value(m, F_START_TIME, none, now);
-    set_value(m, F_RELOAD_OK, none, 1);
-    set_value(m, F_RELOAD_TIME, none, now);
     set_value(m, F_READY, none, 0);
     set_value(m, F_BROKER, none, 1);
-    set_value(m, F_HELD, none, 0);
-    const char *ok[] = {"success"}, *bad[] = {"failure"};
-    set_value(m, F_RELOADS, ok, 0);
-    set_value(m, F_RELOADS, bad, 0);
+    if (!m->feeds) {
+        set_value(m, F_RELOAD_OK, none, 1);
+        set_value(m, F_RELOAD_TIME, none, now);
+        set_value(m, F_HELD, none, 0);
+        const char *ok[] = {"success"}, *bad[] = {"failure"};
+        set_value(m, F_RELOADS, ok, 0);
+        set_value(m, F_RELOADS, bad, 0);
+    }
     for (int st = 0; st < NW_METRICS_STAGE_COUNT; st++) {
         if (!(m->stages & NW_METRICS_STAGE_BIT(st)))
             continue;
@@ -597,6 +648,51 @@ void nw_metrics_txn(nw_metrics *m, nw_metrics_stage stage, bool committed)
     }
     const char *l[] = {stage_names[stage], committed ? "committed" : "aborted"};
     add_value(m, F_TXN, l, 1);
+    pthread_mutex_unlock(&m->lock);
+}
+
+void nw_metrics_feed_poll(nw_metrics *m, const char *feed, const char *result, double seconds)
+{
+    if (m == NULL)
+        return;
+    const char *l[] = {feed, result}, *one[] = {feed};
+    pthread_mutex_lock(&m->lock);
+    add_value(m, F_FEED_POLLS, l, 1);
+    if (strcmp(result, "ok") == 0 || strcmp(result, "not_modified") == 0)
+        set_value(m, F_FEED_SUCCESS, one, unix_now());
+    if (seconds >= 0)
+        observe(m, F_FEED_FETCH, one, seconds);
+    pthread_mutex_unlock(&m->lock);
+}
+
+void nw_metrics_feed_items(nw_metrics *m, const char *feed, const char *outcome, unsigned long n)
+{
+    if (m == NULL)
+        return;
+    const char *l[] = {feed, outcome};
+    pthread_mutex_lock(&m->lock);
+    add_value(m, F_FEED_ITEMS, l, (double)n);
+    pthread_mutex_unlock(&m->lock);
+}
+
+void nw_metrics_feed_add(nw_metrics *m, const char *feed)
+{
+    if (m == NULL)
+        return;
+    static const char *const results[] = {
+        "ok", "not_modified", "http_error", "network_error", "parse_error", "publish_error"};
+    static const char *const outcomes[] = {"published", "duplicate", "skipped"};
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < sizeof results / sizeof results[0]; i++) {
+        const char *l[] = {feed, results[i]};
+        add_value(m, F_FEED_POLLS, l, 0);
+    }
+    for (size_t i = 0; i < sizeof outcomes / sizeof outcomes[0]; i++) {
+        const char *l[] = {feed, outcomes[i]};
+        add_value(m, F_FEED_ITEMS, l, 0);
+    }
+    const char *one[] = {feed};
+    get(m, F_FEED_FETCH, one);
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -819,6 +915,10 @@ static bool ready_locked(const nw_metrics *m, char *why, size_t len)
             snprintf(why, len, "%s: not assigned", stage_names[st]);
             return false;
         }
+    if (m->held > 0 && m->feeds) {
+        snprintf(why, len, "feeds: state not restored");
+        return false;
+    }
     if (m->held > 0) {
         snprintf(why, len, "alert: state not restored (%lu partition%s held)", m->held,
                  m->held == 1 ? "" : "s");
@@ -967,6 +1067,14 @@ static void render_family(buf *b, const family_def *d, const family *f)
     }
 }
 
+/* Whether the process shows family id: the daemon's or the feed poller's, and what both have. */
+static bool family_shown(const nw_metrics *m, int id)
+{
+    bool common = id == F_BUILD_INFO || id == F_START_TIME || id == F_READY || id == F_BROKER;
+    bool feed = id >= F_FEED_POLLS && id <= F_FEED_FETCH;
+    return common || feed == m->feeds;
+}
+
 nw_err nw_metrics_render(nw_metrics *m, char **out, size_t *len, char *errbuf, size_t errlen)
 {
     *out = NULL;
@@ -985,14 +1093,16 @@ nw_err nw_metrics_render(nw_metrics *m, char **out, size_t *len, char *errbuf, s
     pthread_mutex_lock(&m->lock);
     set_value(m, F_READY, none, ready_locked(m, why, sizeof why) ? 1 : 0);
     set_value(m, F_BROKER, none, m->broker_down ? 0 : 1);
-    set_value(m, F_HELD, none, (double)m->held);
+    if (!m->feeds)
+        set_value(m, F_HELD, none, (double)m->held);
     for (int st = 0; st < NW_METRICS_STAGE_COUNT; st++)
         if (m->stages & NW_METRICS_STAGE_BIT(st)) {
             const char *l[] = {stage_names[st]};
             set_value(m, F_ASSIGNED, l, m->assigned[st] ? 1 : 0);
         }
     for (int id = 0; id < F_COUNT; id++)
-        render_family(&b, &defs[id], &m->fam[id]);
+        if (family_shown(m, id))
+            render_family(&b, &defs[id], &m->fam[id]);
     pthread_mutex_unlock(&m->lock);
     if (b.oom || b.p == NULL) {
         free(b.p);

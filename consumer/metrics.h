@@ -37,6 +37,13 @@ typedef enum nw_metrics_stage {
 
 /* Bits of nw_metrics_new's stages: the stages this process runs. */
 #define NW_METRICS_STAGE_BIT(s) (1u << (s))
+/*
+ * nw_metrics_new's stages for a feed poller (newswatch-producer with feeds):
+ * no stage; the newswatch_feed_* families, build info, start time,
+ * readiness and broker instead of the daemon's. Ready when the broker
+ * answers and the feed state is restored (nw_metrics_set_held(m, 0)).
+ */
+#define NW_METRICS_FEEDS (1u << 8)
 
 /* Output records of a stage, the label `output` of newswatch_documents_out_total. */
 typedef enum nw_metrics_output {
@@ -86,6 +93,19 @@ void nw_metrics_alert(nw_metrics *m, const char *event, const char *status);
  * transaction; otherwise it is forgotten and an aborted one counted.
  */
 void nw_metrics_txn(nw_metrics *m, nw_metrics_stage stage, bool committed);
+
+/* ---- feeds (a registry made with NW_METRICS_FEEDS) ---- */
+
+/* A feed's series, at 0 from the start (so that rate() and increase() see them). */
+void nw_metrics_feed_add(nw_metrics *m, const char *feed);
+/*
+ * One fetch of feed, by result (ok, not_modified, http_error,
+ * network_error, parse_error, publish_error) and its duration in seconds (<
+ * 0: none); ok and not_modified set the feed's last success to now.
+ */
+void nw_metrics_feed_poll(nw_metrics *m, const char *feed, const char *result, double seconds);
+/* n items of feed, by outcome: published, duplicate, skipped. */
+void nw_metrics_feed_items(nw_metrics *m, const char *feed, const char *outcome, unsigned long n);
 
 /* ---- observations ---- */
 

@@ -42,7 +42,7 @@ int nw_cmd_check_config(const nw_consumer_opts *o, const nw_kvconf *conf)
     nw_http_config_init(&http);
     if (nw_daemon_check_config(o, conf, err, sizeof err) != NW_OK ||
         nw_sinks_config_apply(&sinks, conf, err, sizeof err) != NW_OK ||
-        nw_http_config_apply(&http, conf, err, sizeof err) != NW_OK) {
+        nw_http_config_apply(&http, conf, "listen", err, sizeof err) != NW_OK) {
         fprintf(stderr, NW_CONSUMER ": %s\n", err);
         return NW_EXIT_USAGE;
     }

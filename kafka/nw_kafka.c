@@ -154,9 +154,9 @@ void nw_kafka_topic_specs(const nw_topics *t, int partitions, int replication_fa
 {
     for (int r = 0; r < NW_TOPIC_ROLE_COUNT; r++) {
         specs[r].name = t->name[r];
-        specs[r].partitions = r == NW_TOPIC_DLQ ? 1 : partitions;
+        specs[r].partitions = r == NW_TOPIC_DLQ || r == NW_TOPIC_FEED_STATE ? 1 : partitions;
         specs[r].replication_factor = replication_factor;
-        specs[r].compacted = r == NW_TOPIC_ALERT_STATE;
+        specs[r].compacted = r == NW_TOPIC_ALERT_STATE || r == NW_TOPIC_FEED_STATE;
         specs[r].max_message_bytes = (r == NW_TOPIC_RAW || r == NW_TOPIC_DLQ) ? 10485760
                                      : r == NW_TOPIC_ENRICHED                 ? 8388608
                                                                               : 0;

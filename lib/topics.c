@@ -5,11 +5,12 @@
 #include <string.h>
 
 static const char *const keys[NW_TOPIC_ROLE_COUNT] = {
-    "raw", "enriched", "matches", "alerts", "alert-state", "dlq",
+    "raw", "enriched", "matches", "alerts", "alert-state", "dlq", "feed-state",
 };
 
 static const char *const defaults[NW_TOPIC_ROLE_COUNT] = {
-    "news.raw", "news.enriched", "news.matches", "news.alerts", "news.alert-state", "news.dlq",
+    "news.raw",         "news.enriched", "news.matches",    "news.alerts",
+    "news.alert-state", "news.dlq",      "news.feed-state",
 };
 
 const char *nw_topics_key(nw_topic_role role)
@@ -68,7 +69,7 @@ nw_err nw_topics_configure(nw_topics *t, const nw_kvconf *conf, char *errbuf, si
             char near[128];
             return nw_set_error(errbuf, errlen, NW_ECONFIG,
                                 "%s:%u: unknown key '%s' in [topics]%s (known: raw, enriched, "
-                                "matches, alerts, alert-state, dlq)",
+                                "matches, alerts, alert-state, dlq, feed-state)",
                                 e->file, e->line, e->key,
                                 nw_kvconf_did_you_mean(e->key, known, near, sizeof near));
         }

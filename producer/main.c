@@ -10,7 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "newswatch/doc.h"
+#include "newswatch/feedconf.h"
 #include "newswatch/input.h"
 #include "newswatch/conftable.h"
 #include "newswatch/kvconf.h"
@@ -18,6 +21,7 @@
 #include "newswatch/topics.h"
 #include "newswatch/version.h"
 #include "../kafka/nw_kafka.h"
+#include "feeds.h"
 #include "options.h"
 
 #define PROGRAM                    "newswatch-producer"
@@ -61,6 +65,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 /* Settings the configuration file gives for the producer ([producer], [topics]). */
 typedef struct file_settings {
     const char *topic;
+    const char *state_topic; /* [topics] feed-state */
     const char *source;
     size_t max_bytes;
 } file_settings;
@@ -75,6 +80,8 @@ static int read_file_settings(const nw_kvconf *conf, file_settings *fs, char *er
         const nw_kvconf_entry *e = nw_kvconf_at(conf, i);
         if (strcmp(e->section, "topics") == 0 && strcmp(e->key, "raw") == 0) {
             fs->topic = e->value;
+        } else if (strcmp(e->section, "topics") == 0 && strcmp(e->key, "feed-state") == 0) {
+            fs->state_topic = e->value;
         } else if (strcmp(e->section, "producer") == 0) {
             if (strcmp(e->key, "source") == 0) {
                 fs->source = e->value;
@@ -251,6 +258,57 @@ static void drop_done(const char *path, void *arg)
     w->reasons[0] = '\0';
 }
 
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/*
+ * --feed, --feeds, --once, or -c's [feeds] file with no PATH: the feed
+ * poller (feeds.h). The feeds file's configuration goes to *feeds_file (the
+ * caller frees it after feeds).
+ */
+static int run_feeds(const nw_producer_opts *o, const nw_kvconf *conf, nw_feedconf *feeds,
+                     const char *list, const char *topic, const char *state_topic, size_t max_bytes,
+                     nw_kvconf **feeds_file)
+{
+    char err[1024];
+    for (size_t i = 0; i < o->nfeeds; i++)
+        if (nw_feedconf_add_url(feeds, o->feeds[i], err, sizeof err) != NW_OK) {
+            fprintf(stderr, PROGRAM ": %s\n", err);
+            return EXIT_USAGE;
+        }
+    if (list != NULL && (nw_kvconf_new_from_file(list, feeds_file, err, sizeof err) != NW_OK ||
+                         nw_feedconf_add_file(feeds, *feeds_file, err, sizeof err) != NW_OK)) {
+        fprintf(stderr, PROGRAM ": %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (nw_feedconf_count(feeds) == 0) {
+        fprintf(stderr, PROGRAM ": no feed to poll: give --feed URL or --feeds FILE (or [feeds] "
+                                "file in -c)\n");
+        return EXIT_USAGE;
+    }
+    char why[300];
+    if (nw_topics_check_name(state_topic, why, sizeof why) != NW_OK) {
+        fprintf(stderr, PROGRAM ": [topics] feed-state: %s\n", why);
+        return EXIT_USAGE;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, PROGRAM ": libcurl cannot start\n");
+        return EXIT_KAFKA;
+    }
+    install_signals();
+    nw_feeds_args a = {o, conf, feeds, topic, state_topic, max_bytes, &stop_requested};
+    int status = nw_feeds_run(&a);
+    curl_global_cleanup();
+    return status;
+}
+
 static double seconds_since(const struct timespec *t0)
 {
     struct timespec now;
@@ -279,10 +337,11 @@ int main(int argc, char **argv)
     }
 
     int status = 0;
-    nw_kvconf *conf = NULL;
+    nw_kvconf *conf = NULL, *feeds_file = NULL;
+    nw_feedconf *feeds = NULL;
     rd_kafka_t *rk = NULL;
     nw_input *in = NULL;
-    file_settings fs = {NULL, NULL, 0};
+    file_settings fs = {NULL, NULL, NULL, 0};
     if (o.config_file != NULL &&
         (nw_kvconf_new_from_file(o.config_file, &conf, err, sizeof err) != NW_OK ||
          nw_conftable_check(conf, err, sizeof err) != NW_OK ||
@@ -292,11 +351,25 @@ int main(int argc, char **argv)
         status = EXIT_USAGE;
         goto done;
     }
+    if ((feeds = nw_feedconf_new()) == NULL ||
+        nw_feedconf_settings(feeds, conf, err, sizeof err) != NW_OK) {
+        fprintf(stderr, PROGRAM ": %s\n", feeds == NULL ? "out of memory" : err);
+        status = EXIT_USAGE;
+        goto done;
+    }
     const char *topic = o.topic != NULL ? o.topic : fs.topic != NULL ? fs.topic : "news.raw";
     const char *source = o.source != NULL ? o.source : fs.source;
     size_t max_bytes = o.max_bytes != 0    ? o.max_bytes
                        : fs.max_bytes != 0 ? fs.max_bytes
                                            : NW_INPUT_DEFAULT_MAX_BYTES;
+
+    const char *list = o.feeds_file != NULL ? o.feeds_file : nw_feedconf_get_settings(feeds)->file;
+    if (o.polls_feeds || (o.no_path && list != NULL)) {
+        status = run_feeds(&o, conf, feeds, list, topic,
+                           fs.state_topic != NULL ? fs.state_topic : "news.feed-state", max_bytes,
+                           &feeds_file);
+        goto done;
+    }
 
     char brokers[512] = "";
     int timeout_ms = 0;
@@ -315,12 +388,7 @@ int main(int argc, char **argv)
         }
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    install_signals();
 
     snprintf(err, sizeof err, "out of memory");
     in = o.watch != NULL    ? nw_input_new_watch(o.watch, max_bytes, err, sizeof err)
@@ -415,6 +483,8 @@ int main(int argc, char **argv)
                         (stop_requested && o.follow == NULL && o.watch == NULL)))
         status = EXIT_PARTIAL;
 done:
+    nw_feedconf_free(feeds);
+    nw_kvconf_free(feeds_file);
     nw_input_free(in);
     if (rk != NULL)
         rd_kafka_destroy(rk);

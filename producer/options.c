@@ -34,6 +34,14 @@ const char nw_producer_usage[] =
     "                     (written then closed, or moved in), then move it to\n"
     "                     DIR/.done/, or to DIR/.failed/ with NAME.reason; until\n"
     "                     SIGINT or SIGTERM; no PATH with it\n"
+    "      --feed URL     poll an RSS, Atom or JSON Feed at URL (repeatable; its name\n"
+    "                     is the URL without http://), publishing each new item, until\n"
+    "                     SIGINT or SIGTERM; no PATH with it (docs/feeds.md)\n"
+    "      --feeds FILE   poll the feeds of FILE, one [name] section each (url, source,\n"
+    "                     lang, interval.ms, header; see config/feeds.conf); default:\n"
+    "                     [feeds] file of -c\n"
+    "      --once         poll each feed one time, publish, and exit\n"
+    "                     (with no PATH, -c's [feeds] file is polled too)\n"
     "      --dry-run      print the messages' values as JSON Lines on stdout; no broker\n"
     "  -q, --quiet        no summary line\n"
     "  -h, --help         this help\n"
@@ -45,14 +53,31 @@ const char nw_producer_usage[] =
     "SIGINT or SIGTERM: every line already read whole is published and delivered,\n"
     "then the summary says what was not (a line read only in part, in bytes).\n"
     "\n"
+    "Feeds: the items published are recorded per feed in the topic news.feed-state\n"
+    "([topics] feed-state), in the transaction that publishes them, so that no item\n"
+    "is published twice, across restarts and hosts. With --dry-run, only in memory.\n"
+    "\n"
     "Exit status: 0 every document delivered; 1 some document skipped or not\n"
-    "delivered; 2 usage or configuration error; 3 Kafka unreachable or fatal error.\n";
+    "delivered (feeds: a feed could not be fetched or read); 2 usage or\n"
+    "configuration error; 3 Kafka unreachable or fatal error.\n";
 
-enum { OPT_SOURCE = 256, OPT_MAX_BYTES, OPT_DRY_RUN, OPT_FOLLOW, OPT_WATCH };
+enum {
+    OPT_SOURCE = 256,
+    OPT_MAX_BYTES,
+    OPT_DRY_RUN,
+    OPT_FOLLOW,
+    OPT_WATCH,
+    OPT_FEED,
+    OPT_FEEDS,
+    OPT_ONCE
+};
 
 void nw_producer_opts_free(nw_producer_opts *o)
 {
     nw_kafka_props_free(&o->props, &o->nprops);
+    free(o->feeds);
+    o->feeds = NULL;
+    o->nfeeds = 0;
 }
 
 static nw_err parse_size(const char *s, size_t *out, char *errbuf, size_t errlen)
@@ -76,6 +101,9 @@ nw_err nw_producer_opts_parse(int argc, char **argv, nw_producer_opts *o, char *
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"follow", required_argument, NULL, OPT_FOLLOW},
         {"watch", required_argument, NULL, OPT_WATCH},
+        {"feed", required_argument, NULL, OPT_FEED},
+        {"feeds", required_argument, NULL, OPT_FEEDS},
+        {"once", no_argument, NULL, OPT_ONCE},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -115,6 +143,22 @@ nw_err nw_producer_opts_parse(int argc, char **argv, nw_producer_opts *o, char *
         case OPT_WATCH:
             o->watch = optarg;
             break;
+        case OPT_FEED: {
+            const char **nf = realloc(o->feeds, (o->nfeeds + 1) * sizeof(*nf));
+            if (nf == NULL) {
+                err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+                break;
+            }
+            o->feeds = nf;
+            o->feeds[o->nfeeds++] = optarg;
+            break;
+        }
+        case OPT_FEEDS:
+            o->feeds_file = optarg;
+            break;
+        case OPT_ONCE:
+            o->once = true;
+            break;
         case 'q':
             o->quiet = true;
             break;
@@ -133,6 +177,14 @@ nw_err nw_producer_opts_parse(int argc, char **argv, nw_producer_opts *o, char *
             break;
         }
     }
+    o->polls_feeds = o->nfeeds > 0 || o->feeds_file != NULL || o->once;
+    if (err == NW_OK && o->polls_feeds && optind < argc)
+        err = nw_set_error(errbuf, errlen, NW_EINVAL,
+                           "--feed, --feeds and --once poll feeds: no PATH with them ('%s')",
+                           argv[optind]);
+    if (err == NW_OK && o->polls_feeds && (o->follow != NULL || o->watch != NULL))
+        err = nw_set_error(errbuf, errlen, NW_EINVAL, "%s and the feed options exclude each other",
+                           o->follow != NULL ? "--follow" : "--watch");
     if (err == NW_OK && (o->follow != NULL || o->watch != NULL) && optind < argc)
         err = nw_set_error(errbuf, errlen, NW_EINVAL, "%s: no PATH with it ('%s')",
                            o->follow != NULL ? "--follow" : "--watch", argv[optind]);
@@ -153,6 +205,7 @@ nw_err nw_producer_opts_parse(int argc, char **argv, nw_producer_opts *o, char *
     } else {
         o->paths = stdin_path;
         o->npaths = 1;
+        o->no_path = true;
     }
     return NW_OK;
 }

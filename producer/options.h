@@ -1,7 +1,7 @@
 /*
  * newswatch-producer's command line. Parsed into nw_producer_opts, which
- * points into argv (argv must outlive it) except for the -X copies, which it
- * owns: free them with nw_producer_opts_free.
+ * points into argv (argv must outlive it) except for the -X copies and the
+ * --feed array, which it owns: free them with nw_producer_opts_free.
  */
 #ifndef NEWSWATCH_PRODUCER_OPTIONS_H
 #define NEWSWATCH_PRODUCER_OPTIONS_H
@@ -19,10 +19,16 @@ typedef struct nw_producer_opts {
     const char *source;      /* --source, NULL when not given */
     const char *follow;      /* --follow FILE, NULL when not given (then no PATH) */
     const char *watch;       /* --watch DIR, NULL when not given (then no PATH) */
-    size_t max_bytes;        /* --max-bytes, 0 when not given */
-    nw_kafka_prop *props;    /* -X in order; key and value strings are owned */
+    const char **feeds;      /* --feed URL in order (owned array, strings in argv) */
+    size_t nfeeds;
+    const char *feeds_file; /* --feeds FILE, NULL when not given */
+    bool once;              /* --once: poll each feed one time */
+    size_t max_bytes;       /* --max-bytes, 0 when not given */
+    nw_kafka_prop *props;   /* -X in order; key and value strings are owned */
     size_t nprops;
     bool dry_run, quiet, help, version;
+    bool polls_feeds;         /* --feed, --feeds or --once: the feed poller (no PATH) */
+    bool no_path;             /* no PATH was given: paths is {"-"} */
     const char *const *paths; /* inputs; never empty after a successful parse */
     size_t npaths;
 } nw_producer_opts;

@@ -20,6 +20,7 @@ typedef enum nw_topic_role {
     NW_TOPIC_ALERTS,
     NW_TOPIC_ALERT_STATE,
     NW_TOPIC_DLQ,
+    NW_TOPIC_FEED_STATE, /* the producer's record of the feed items it published */
     NW_TOPIC_ROLE_COUNT
 } nw_topic_role;
 

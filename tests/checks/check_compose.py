@@ -37,7 +37,7 @@ SERVICES = ("kafka", "topics", "consumer", "producer")
 NEWSWATCH_SERVICES = ("topics", "consumer", "producer")
 KAFKA_IMAGE = "apache/kafka:3.9.1"
 NEWSWATCH_IMAGE = "newswatch:local"
-TOPIC_KEYS = ("raw", "enriched", "matches", "alerts", "alert-state", "dlq")
+TOPIC_KEYS = ("raw", "enriched", "matches", "alerts", "alert-state", "dlq", "feed-state")
 TOPIC_DEFAULTS = {
     "raw": "news.raw",
     "enriched": "news.enriched",
@@ -45,6 +45,7 @@ TOPIC_DEFAULTS = {
     "alerts": "news.alerts",
     "alert-state": "news.alert-state",
     "dlq": "news.dlq",
+    "feed-state": "news.feed-state",
 }
 CONFIG_DIR_IN_IMAGE = "/usr/local/share/newswatch/config/"
 SEEDS_IN_IMAGE = "/usr/local/share/newswatch/samples/seeds"
@@ -673,7 +674,7 @@ def check_topics_readme(repo):
     if missing:
         raise Fail("README.md: no table row starting with | `<topic>` | for %s"
                    % ", ".join(missing))
-    return "README.md has a table row for each of the six topics"
+    return "README.md has a table row for each of the %d topics" % len(TOPIC_KEYS)
 
 
 def check_topics_config(repo):

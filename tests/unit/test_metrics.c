@@ -435,9 +435,67 @@ static nw_err apply_http(const char *text, nw_http_config *c, char *err, size_t 
     nw_kvconf *conf;
     assert_int_equal(nw_kvconf_new("n.conf", text, strlen(text), &conf, err, errlen), NW_OK);
     nw_http_config_init(c);
-    nw_err rc = nw_http_config_apply(c, conf, err, errlen);
+    nw_err rc = nw_http_config_apply(c, conf, "listen", err, errlen);
     nw_kvconf_free(conf);
     return rc;
+}
+
+/*
+ * A feed poller's registry (newswatch-producer): the feed families, none of
+ * the daemon's; series per feed from the start; a 304 is a success; ready
+ * once the feed state is restored.
+ */
+static void feed_poller_registry(void **state)
+{
+    (void)state;
+    nw_metrics *m = new_metrics(NW_METRICS_FEEDS);
+    nw_metrics_set_held(m, 1);
+    nw_metrics_feed_add(m, "aljazeera-ar");
+    char why[128];
+    assert_false(nw_metrics_ready(m, why, sizeof why));
+    assert_string_equal(why, "feeds: state not restored");
+    char *t = render(m);
+    assert_true(has_line(t, "# TYPE newswatch_feed_polls_total counter"));
+    assert_true(has_line(t, "# TYPE newswatch_feed_fetch_duration_seconds histogram"));
+    assert_true(has_line(t, "# TYPE newswatch_build_info gauge"));
+    assert_true(has_line(t, "newswatch_ready 0"));
+    assert_null(strstr(t, "newswatch_documents_in_total"));
+    assert_null(strstr(t, "newswatch_stage_assigned"));
+    assert_null(strstr(t, "newswatch_config_reloads_total"));
+    assert_true(
+        value_of(t, "newswatch_feed_polls_total{feed=\"aljazeera-ar\",result=\"not_modified\"}") ==
+        0);
+    assert_true(
+        value_of(t, "newswatch_feed_items_total{feed=\"aljazeera-ar\",outcome=\"duplicate\"}") ==
+        0);
+    assert_true(
+        value_of(t, "newswatch_feed_last_success_timestamp_seconds{feed=\"aljazeera-ar\"}") <
+        0); /* no success yet */
+    free(t);
+    nw_metrics_set_held(m, 0);
+    nw_metrics_feed_poll(m, "aljazeera-ar", "ok", 0.3);
+    nw_metrics_feed_poll(m, "aljazeera-ar", "not_modified", 0.02);
+    nw_metrics_feed_poll(m, "aljazeera-ar", "http_error", 0.01);
+    nw_metrics_feed_items(m, "aljazeera-ar", "published", 7);
+    nw_metrics_feed_items(m, "aljazeera-ar", "duplicate", 13);
+    assert_true(nw_metrics_ready(m, why, sizeof why));
+    t = render(m);
+    assert_true(value_of(t, "newswatch_feed_polls_total{feed=\"aljazeera-ar\",result=\"ok\"}") ==
+                1);
+    assert_true(
+        value_of(t, "newswatch_feed_polls_total{feed=\"aljazeera-ar\",result=\"http_error\"}") ==
+        1);
+    assert_true(
+        value_of(t, "newswatch_feed_items_total{feed=\"aljazeera-ar\",outcome=\"published\"}") ==
+        7);
+    assert_true(
+        value_of(t, "newswatch_feed_last_success_timestamp_seconds{feed=\"aljazeera-ar\"}") >
+        1.7e9);
+    assert_true(value_of(t, "newswatch_feed_fetch_duration_seconds_count{feed=\"aljazeera-ar\"}") ==
+                3);
+    assert_true(has_line(t, "newswatch_ready 1"));
+    free(t);
+    nw_metrics_free(m);
 }
 
 static void http_listen_setting(void **state)
@@ -449,7 +507,7 @@ static void http_listen_setting(void **state)
     assert_true(c.enabled);
     assert_string_equal(c.host, "127.0.0.1");
     assert_int_equal(c.port, 9464);
-    assert_int_equal(nw_http_config_apply(&c, NULL, err, sizeof err), NW_OK);
+    assert_int_equal(nw_http_config_apply(&c, NULL, "listen", err, sizeof err), NW_OK);
     assert_int_equal(apply_http("[http]\nlisten = off\n", &c, err, sizeof err), NW_OK);
     assert_false(c.enabled);
     assert_int_equal(apply_http("[http]\nlisten = 0.0.0.0:19464\n", &c, err, sizeof err), NW_OK);
@@ -469,6 +527,17 @@ static void http_listen_setting(void **state)
     assert_non_null(any);
     assert_true(nw_http_port(any) > 0);
     nw_http_free(any);
+    /* The producer's key is another's business, and the other way round. */
+    nw_http_config_init(&c);
+    assert_int_equal(apply_http("[http]\nproducer.listen = 127.0.0.1:1234\n", &c, err, sizeof err),
+                     NW_OK);
+    assert_int_equal(c.port, 9464);
+    nw_kvconf *pk = NULL;
+    const char *ptext = "[http]\nlisten = 127.0.0.1:1\nproducer.listen = 127.0.0.1:1234\n";
+    assert_int_equal(nw_kvconf_new("p.conf", ptext, strlen(ptext), &pk, err, sizeof err), NW_OK);
+    assert_int_equal(nw_http_config_apply(&c, pk, "producer.listen", err, sizeof err), NW_OK);
+    assert_int_equal(c.port, 1234);
+    nw_kvconf_free(pk);
     /* [sinks] and others are not [http]'s business. */
     assert_int_equal(apply_http("[sinks]\nlisten = x\n", &c, err, sizeof err), NW_OK);
     static const char *const bad[][2] = {
@@ -481,7 +550,7 @@ static void http_listen_setting(void **state)
         {"listen = [nonsense]:9464", "IPv6"},
         {"listen = bad_host:9464", "host"},
         {"listen = OFF", "HOST:PORT"},
-        {"port = 9464", "unknown key 'port' in [http] (known: listen)"},
+        {"port = 9464", "unknown key 'port' in [http] (known: listen, producer.listen)"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char text[128];
@@ -516,6 +585,7 @@ int main(void)
         cmocka_unit_test(readiness_and_health),
         cmocka_unit_test(reloads_and_sinks),
         cmocka_unit_test(collector_runs_at_each_render),
+        cmocka_unit_test(feed_poller_registry),
         cmocka_unit_test(http_listen_setting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

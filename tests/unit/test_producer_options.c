@@ -110,13 +110,56 @@ static void usage_errors(void **state)
     }
 }
 
+/* The feed options: --feed repeatable, --feeds, --once; no PATH, --follow or --watch with them. */
+static void feed_options(void **state)
+{
+    (void)state;
+    nw_producer_opts o;
+    char err[256];
+    {
+        ARGV("--feed", "https://a.example/rss", "--feeds", "f.conf", "--feed",
+             "http://b.example/atom.xml", "--once");
+        assert_int_equal(nw_producer_opts_parse(argc, argv, &o, err, sizeof err), NW_OK);
+        assert_int_equal(o.nfeeds, 2);
+        assert_string_equal(o.feeds[0], "https://a.example/rss");
+        assert_string_equal(o.feeds[1], "http://b.example/atom.xml");
+        assert_string_equal(o.feeds_file, "f.conf");
+        assert_true(o.once);
+        assert_true(o.polls_feeds);
+        assert_true(o.no_path);
+        nw_producer_opts_free(&o);
+        nw_producer_opts_free(&o); /* twice is safe */
+    }
+    {
+        ARGV("a.txt");
+        assert_int_equal(nw_producer_opts_parse(argc, argv, &o, err, sizeof err), NW_OK);
+        assert_false(o.polls_feeds);
+        assert_false(o.no_path);
+        nw_producer_opts_free(&o);
+    }
+    {
+        ARGV("--feed", "https://a.example/rss", "a.txt");
+        assert_int_equal(nw_producer_opts_parse(argc, argv, &o, err, sizeof err), NW_EINVAL);
+        assert_non_null(strstr(err, "no PATH with them ('a.txt')"));
+    }
+    {
+        ARGV("--once", "--follow", "wire.jsonl");
+        assert_int_equal(nw_producer_opts_parse(argc, argv, &o, err, sizeof err), NW_EINVAL);
+        assert_non_null(strstr(err, "--follow and the feed options exclude each other"));
+    }
+    {
+        ARGV("--feed");
+        assert_int_equal(nw_producer_opts_parse(argc, argv, &o, err, sizeof err), NW_EINVAL);
+        assert_non_null(strstr(err, "needs an argument"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(defaults_read_stdin),
-        cmocka_unit_test(every_option),
-        cmocka_unit_test(help_and_version),
-        cmocka_unit_test(usage_errors),
+        cmocka_unit_test(defaults_read_stdin), cmocka_unit_test(every_option),
+        cmocka_unit_test(help_and_version),    cmocka_unit_test(usage_errors),
+        cmocka_unit_test(feed_options),
     };
     return cmocka_run_group_tests_name("producer_options", tests, NULL, NULL);
 }
