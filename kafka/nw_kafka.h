@@ -74,8 +74,8 @@ typedef struct nw_topic_spec {
 /*
  * The topics newswatch needs: raw, enriched, matches and alerts with
  * `partitions` partitions, alert-state compacted with as many as matches,
- * dlq with 1, feed-state (the producer's feed state) compacted with 1. raw and dlq take messages of up to 10 MiB, so that an
- * oversized document reaches the daemon (which sends it to the dead-letter
+ * dlq with 1, feed-state (the producer's feed state) compacted with 1. raw and dlq take messages of
+ * up to 10 MiB, so that an oversized document reaches the daemon (which sends it to the dead-letter
  * topic) instead of being refused by the broker; enriched takes 8 MiB (the
  * enriched record of a document of max.document.bytes, 1 MB by default, with
  * its annotations: docs/schemas.md). specs must hold NW_TOPIC_ROLE_COUNT
