@@ -603,6 +603,24 @@ static char *nonempty(char *s)
     return s;
 }
 
+/*
+ * Makes s valid UTF-8 in place: each byte that does not begin a whole valid
+ * sequence becomes '?'. libxml2's messages quote the input as it is, and
+ * snprintf may cut a character; in an attribute, libxml2 keeps only the
+ * first byte of an HTML entity (on_get_entity).
+ */
+static void mend_utf8(char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        size_t k = nw_utf8_sequence(s + i, n - i);
+        if (k == 0)
+            s[i++] = '?';
+        else
+            i += k;
+    }
+}
+
 /* Collapsed one-line text of s (a title, an id), or NULL when blank. */
 static char *one_line(const char *s, size_t n, size_t max)
 {
@@ -667,6 +685,8 @@ static char *title_text(const char *s, enum title_mode mode)
 static char *id_text(const char *s, size_t n)
 {
     char *id = one_line(s, n, SIZE_MAX / 2);
+    if (id != NULL)
+        mend_utf8(id); /* rdf:about is an attribute */
     if (id != NULL && strlen(id) > NW_DOC_MAX_ID_BYTES) {
         char h[17];
         snprintf(h, sizeof h, "%016llx", (unsigned long long)nw_hash_fnv1a64(id, strlen(id)));
@@ -735,13 +755,18 @@ static bool is_web_url(const char *u)
 /*
  * href (trimmed) resolved against base with xmlBuildURI; an IRI (Arabic in the
  * path) or a space is percent-encoded first. NULL unless the result is an
- * absolute http(s) URL.
+ * absolute http(s) URL (and when href or base is not UTF-8).
  */
 static char *resolve_url(const char *href, const xmlChar *base)
 {
     char *h = one_line(href, strlen(href), MAX_URL);
-    if (h == NULL)
+    size_t bad;
+    /* Not UTF-8: an attribute with an HTML entity libxml2 cut (see mend_utf8), no URL. */
+    if (h == NULL || !nw_utf8_valid(h, strlen(h), &bad) ||
+        (base != NULL && !nw_utf8_valid((const char *)base, strlen((const char *)base), &bad))) {
+        free(h);
         return NULL;
+    }
     xmlChar *r = xmlBuildURI((const xmlChar *)h, base);
     if (r == NULL) {
         xmlChar *esc = xmlURIEscapeStr((const xmlChar *)h, (const xmlChar *)":/?#[]@!$&'()*+,;=%~");
@@ -776,6 +801,7 @@ typedef struct xml_state {
 static void copy_msg(char *dst, size_t n, const char *msg)
 {
     snprintf(dst, n, "%s", msg != NULL ? msg : "unknown error");
+    mend_utf8(dst);
     size_t l = strlen(dst);
     while (l > 0 && (dst[l - 1] == '\n' || dst[l - 1] == ' '))
         dst[--l] = '\0';
@@ -859,6 +885,8 @@ static void on_external_subset(void *ctx, const xmlChar *name, const xmlChar *ex
  * An entity the document does not declare: HTML's named entities (&nbsp;,
  * &eacute;, &rsquo;), which feeds use as if RSS were HTML, stand for their
  * characters like XML's own &amp;. Any other name stays undeclared (an error).
+ * In an attribute value libxml2 keeps only the first byte of such an entity
+ * (it expects one of XML's five): what is read from attributes is mended.
  */
 static xmlEntityPtr on_get_entity(void *ctx, const xmlChar *name)
 {
@@ -1144,7 +1172,9 @@ static void item_date(nw_feed_item *item, const xmlNode *n, const char *name, ch
     if (nw_feed_parse_date(raw, strlen(raw), out, why, sizeof why) == NW_OK)
         item->field[NW_DOC_PUBLISHED_AT] = strdup(out);
     else
-        item->date_problem = dup_printf("cannot read the date '%.80s' (%s): %s", raw, name, why);
+        item->date_problem =
+            dup_printf("cannot read the date '%.*s' (%s): %s",
+                       (int)nw_utf8_truncate(raw, strlen(raw), 80), raw, name, why);
     *raw_out = raw;
 }
 
@@ -1485,9 +1515,9 @@ static nw_err parse_xml(const char *data, size_t len, const char *base_url, cons
                            "an HTML page, not a feed (the root element is <html>)");
     } else {
         err = nw_set_error(errbuf, errlen, NW_EINVAL,
-                           "not a feed: the root element is <%.40s>, not <rss>, <rdf:RDF> or "
+                           "not a feed: the root element is <%.*s>, not <rss>, <rdf:RDF> or "
                            "<feed> (Atom)",
-                           name);
+                           (int)nw_utf8_truncate(name, strlen(name), 40), name);
     }
     xmlFreeDoc(doc);
     if (err != NW_OK)
@@ -1497,6 +1527,7 @@ static nw_err parse_xml(const char *data, size_t len, const char *base_url, cons
         snprintf(warning + n, sizeof warning - n, "%s%zu items over the limit of %d left out",
                  n > 0 ? "; " : "", skipped, NW_FEED_MAX_ITEMS);
     }
+    mend_utf8(warning);
     if (warning[0] != '\0' && (feed->warning = strdup(warning)) == NULL)
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     return NW_OK;
@@ -1559,7 +1590,8 @@ static void json_item(nw_feed *feed, const json_t *it, size_t index, const char 
             item->field[NW_DOC_PUBLISHED_AT] = strdup(out);
         else
             item->date_problem =
-                dup_printf("cannot read the date '%.80s' (%s): %s", date, date_name, why);
+                dup_printf("cannot read the date '%.*s' (%s): %s",
+                           (int)nw_utf8_truncate(date, strlen(date), 80), date, date_name, why);
     }
     char *l = lang_tag(json_str(it, "language"));
     item->field[NW_DOC_LANG] = l != NULL ? l : (feed->lang != NULL ? strdup(feed->lang) : NULL);

@@ -443,7 +443,8 @@ nw_err nw_alerter_process(nw_alerter *a, const char *match, size_t len, nw_alert
 {
     *out = NULL;
     json_error_t jerr;
-    json_t *m = json_loadb(match, len, 0, &jerr);
+    /* A document's text may hold U+0000 (newswatch/doc.h): so may its match's evidence. */
+    json_t *m = json_loadb(match, len, JSON_ALLOW_NUL, &jerr);
     if (m == NULL)
         return nw_set_error(errbuf, errlen, NW_EJSON, "not valid JSON: %s (column %d)", jerr.text,
                             jerr.column);

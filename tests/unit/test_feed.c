@@ -13,6 +13,7 @@
 #include "newswatch/doc.h"
 #include "newswatch/feed.h"
 #include "newswatch/html.h"
+#include "newswatch/utf8.h"
 #include "testutil.h"
 
 #define FIXTURES "tests/fixtures/feeds/"
@@ -571,6 +572,105 @@ static void one_broken_item_loses_no_other(void **state)
     nw_feed_free(f);
 }
 
+/*
+ * The date problem quotes at most 80 bytes of the date, in whole characters:
+ * a message cut inside an Arabic letter was not UTF-8. Found by fuzz_feed.
+ */
+static void a_long_bad_date_is_quoted_in_whole_characters(void **state)
+{
+    (void)state;
+    char date[128] = "x";
+    for (int i = 0; i < 45; i++)
+        strcat(date, "\xd8\xb9"); /* ع: byte 80 falls inside the 40th */
+    char xml[512], json[512], err[256];
+    snprintf(xml, sizeof xml,
+             "<rss version=\"2.0\"><channel><item><title>t</title><pubDate>%s</pubDate></item>"
+             "</channel></rss>",
+             date);
+    snprintf(json, sizeof json,
+             "{\"version\": \"https://jsonfeed.org/version/1.1\", \"items\": [{\"id\": \"1\", "
+             "\"title\": \"t\", \"date_published\": \"%s\"}]}",
+             date);
+    const char *feeds[] = {xml, json};
+    for (int k = 0; k < 2; k++) {
+        nw_feed *f;
+        assert_int_equal(nw_feed_parse(feeds[k], strlen(feeds[k]), NULL, NULL, &f, err, sizeof err),
+                         NW_OK);
+        const char *dp = nw_feed_item_date_problem(nw_feed_at(f, 0));
+        assert_non_null(dp);
+        size_t bad;
+        if (!nw_utf8_valid(dp, strlen(dp), &bad))
+            fail_msg("not UTF-8 at byte %zu: %s", bad, dp);
+        /* "x" and 39 letters: 79 bytes. */
+        const char *q = strstr(dp, "'x"), *end = q != NULL ? strstr(q, "' (") : NULL;
+        assert_non_null(end);
+        assert_int_equal(end - (q + 1), 79);
+        nw_feed_free(f);
+    }
+}
+
+/*
+ * libxml2's message quotes the input with a character cut (here a Latin-1
+ * 'ÿ', two bytes in UTF-8): the warning is UTF-8 all the same. Found by
+ * fuzz_feed.
+ */
+static void the_warning_is_utf8_when_libxml2_cuts_a_character(void **state)
+{
+    (void)state;
+    char xml[256] = "<rss version=\"2.0\"><channel><item><title>t</title><guid><![CDATA[a";
+    size_t n = strlen(xml);
+    memset(xml + n, 0xff, 100);
+    strcpy(xml + n + 100, "</guid></item></channel></rss>");
+    nw_feed *f;
+    char err[256];
+    assert_int_equal(nw_feed_parse(xml, strlen(xml), NULL, "iso-8859-1", &f, err, sizeof err),
+                     NW_OK);
+    const char *w = nw_feed_warning(f);
+    assert_non_null(w);
+    assert_non_null(strstr(w, "CData section not finished a\xc3\xbf"));
+    size_t bad;
+    if (!nw_utf8_valid(w, strlen(w), &bad))
+        fail_msg("not UTF-8 at byte %zu: %s", bad, w);
+    nw_feed_free(f);
+}
+
+/*
+ * An HTML entity in an attribute: libxml2 keeps only its first byte there,
+ * which made an id that was not UTF-8 (and an item that could not become a
+ * document) or a URL with a byte missing. The id is mended, the URL left out.
+ * Found by fuzz_feed.
+ */
+static void an_html_entity_in_an_attribute_gives_utf8_or_nothing(void **state)
+{
+    (void)state;
+    static const char rdf[] =
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" "
+        "xmlns=\"http://purl.org/rss/1.0/\"><channel rdf:about=\"https://wire.example.com/\">"
+        "<title>Wire</title></channel><item rdf:about=\"urn:wire:Tom&nbsp;and&nbsp;Jerry\">"
+        "<title>One</title><description>Text one</description></item></rdf:RDF>";
+    static const char atom[] =
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>A</title><entry><id>urn:x:1</id>"
+        "<title>T</title><summary>S</summary>"
+        "<link rel=\"alternate\" href=\"https://example.com/caf&eacute;/1\"/></entry></feed>";
+    char err[256];
+    nw_feed *f;
+    assert_int_equal(nw_feed_parse(rdf, strlen(rdf), NULL, NULL, &f, err, sizeof err), NW_OK);
+    const char *id = get(f, 0, NW_DOC_ID);
+    size_t bad;
+    assert_non_null(id);
+    assert_true(nw_utf8_valid(id, strlen(id), &bad));
+    assert_non_null(strstr(id, "urn:wire:Tom"));
+    nw_doc *doc;
+    assert_int_equal(nw_feed_item_to_doc(nw_feed_at(f, 0), NULL, &doc, err, sizeof err), NW_OK);
+    nw_doc_free(doc);
+    nw_feed_free(f);
+
+    assert_int_equal(nw_feed_parse(atom, strlen(atom), NULL, NULL, &f, err, sizeof err), NW_OK);
+    assert_null(get(f, 0, NW_DOC_URL));
+    assert_string_equal(get(f, 0, NW_DOC_ID), "urn:x:1");
+    nw_feed_free(f);
+}
+
 static void what_is_not_a_feed_is_named(void **state)
 {
     (void)state;
@@ -627,6 +727,9 @@ int main(void)
         cmocka_unit_test(deep_nesting_is_refused),
         cmocka_unit_test(one_broken_item_loses_no_other),
         cmocka_unit_test(what_is_not_a_feed_is_named),
+        cmocka_unit_test(a_long_bad_date_is_quoted_in_whole_characters),
+        cmocka_unit_test(the_warning_is_utf8_when_libxml2_cuts_a_character),
+        cmocka_unit_test(an_html_entity_in_an_attribute_gives_utf8_or_nothing),
     };
     return cmocka_run_group_tests_name("feed", tests, NULL, NULL);
 }

@@ -712,6 +712,36 @@ static void the_alert_carries_the_publication_time(void **state)
     chain_free(&c);
 }
 
+/*
+ * A document may hold U+0000 (newswatch/doc.h); when the sentence that matched
+ * has one, the match record's evidence carries it as \u0000, and the alert
+ * stage takes the record (it sent it to the dead letters). Found by fuzz_analyze.
+ */
+static void a_nul_in_the_evidence_reaches_the_alert_stage(void **state)
+{
+    fixture *f = *state;
+    chain c = chain_new(f);
+    static const char body[] = "سقطت ثلاثة صواريخ كاتيوشا قرب مطار بغداد الدولي\0 فجر اليوم دون "
+                               "أن تسفر عن إصابات، بحسب خلية الإعلام الأمني.";
+    char err[256];
+    nw_doc *doc = nw_doc_new();
+    assert_int_equal(nw_doc_set(doc, NW_DOC_BODY, body, sizeof body - 1, err, sizeof err), NW_OK);
+    set_field(doc, NW_DOC_PUBLISHED_AT, PUBLISHED);
+    assert_int_equal(nw_doc_complete(doc, NULL, err, sizeof err), NW_OK);
+    nw_enriched ed;
+    assert_int_equal(nw_enricher_run(c.en, doc, time_of(PUBLISHED), &ed, err, sizeof err), NW_OK);
+    assert_int_equal(ed.nmatches, 1);
+    assert_non_null(strstr(ed.matches[0], "\\u0000"));
+    nw_alert *a = NULL;
+    nw_err e = nw_alerter_process(c.al, ed.matches[0], ed.match_lens[0], &a, err, sizeof err);
+    if (e != NW_OK)
+        fail_msg("%s", err);
+    assert_string_equal(nw_alert_decision_name(a->decision), "new");
+    nw_alert_free(a);
+    nw_doc_free(doc);
+    chain_free(&c);
+}
+
 #define LONG_REPORT                                                                                                                                                  \
     "سقطت ثلاثة صواريخ كاتيوشا قرب مطار بغداد الدولي فجر اليوم دون أن تسفر عن إصابات، وقالت " \
     "خلية الإعلام الأمني في بيان إن الصواريخ أطلقت من منطقة زراعية جنوب العاصمة وإن القوات "  \
@@ -767,6 +797,7 @@ int main(void)
         cmocka_unit_test(the_seeds_raise_two_new_alerts),
         cmocka_unit_test(the_seeds_replayed_later_raise_the_same_two_alerts),
         cmocka_unit_test(url_words_are_kept_out_of_the_fingerprint),
+        cmocka_unit_test(a_nul_in_the_evidence_reaches_the_alert_stage),
     };
     return cmocka_run_group_tests_name("report", tests, setup, teardown);
 }
