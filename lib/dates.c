@@ -9,6 +9,7 @@
 
 #include "newswatch/hash.h"
 #include "newswatch/phrases.h"
+#include "lookups.h"
 
 /* Month names in the matching form (ة→ه, أإآ→ا, ى→ي, lower case). */
 #define W(s, v)                                                                                    \
@@ -395,7 +396,7 @@ nw_err nw_dates_find(const nw_text *t, const nw_segments *s, nw_dates *out, char
             bool oom = false;
             const nw_token *tok = &s->tokens[i];
             if (tok->kind == NW_TOKEN_WORD && words != NULL && next_word < i)
-                next_word = nw_phrases_next(words, s, i);
+                next_word = nw_lookups_next(words, s, i);
             size_t used =
                 (tok->flags & NW_TOKEN_IN_URL) || (tok->kind == NW_TOKEN_WORD &&
                                                    (next_word > i || !word_may_start_date(&c, i)))

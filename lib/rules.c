@@ -13,6 +13,7 @@
 #include "newswatch/phrases.h"
 #include "newswatch/when.h"
 #include "grow.h"
+#include "lookups.h"
 
 enum atom_kind { ATOM_ENTITY, ATOM_TYPE, ATOM_CLASS };
 
@@ -1256,7 +1257,7 @@ static nw_err collect(nw_matcher *m, const nw_analysis *an, char *errbuf, size_t
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     }
     /* Only the tokens the screen lets through (and hashtags) can start a term. */
-    for (size_t i = 0; (i = nw_phrases_next(r->terms, s, i)) < s->ntokens;) {
+    for (size_t i = 0; (i = nw_lookups_next(r->terms, s, i)) < s->ntokens;) {
         const nw_token *tok = &s->tokens[i];
         nw_phrase_hit h;
         if (tok->flags & NW_TOKEN_IN_URL) {

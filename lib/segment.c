@@ -22,10 +22,6 @@ void nw_segments_free(nw_segments *s)
     free(s->tokens);
     free(s->sentences);
     free(s->urls);
-    free(s->keyed);
-    free(s->keys);
-    free(s->key_pool);
-    free(s->memo_hits);
     free(s);
 }
 
@@ -529,8 +525,7 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
 {
     pthread_once(&tables_once, fill_tables);
     s->ntokens = s->nsentences = s->nurls = 0;
-    s->nkeyed = 0; /* the lookup keys were for the previous segmentation */
-    s->memo_index = NULL;
+    s->lookups = NULL; /* they were for the previous segmentation */
     size_t n = t->ncp;
     /* The display form: sentence rules need letter case, which match folds away. */
     const int32_t *cps = t->cps;
@@ -765,8 +760,7 @@ nw_err nw_segment_after_removal(const nw_text *page, const nw_segments *page_seg
         return nw_segment(out, s, errbuf, errlen);
     pthread_once(&tables_once, fill_tables);
     s->ntokens = s->nsentences = s->nurls = 0;
-    s->nkeyed = 0;
-    s->memo_index = NULL;
+    s->lookups = NULL;
     if (!find_sentences_and_urls(s, out->cps, out->ncp))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     bool oom = false;

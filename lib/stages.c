@@ -36,9 +36,12 @@ nw_enricher *nw_enricher_new(const nw_pipeline *p, char *errbuf, size_t errlen)
         return NULL;
     }
     e->p = p;
-    e->analyzer = nw_analyzer_new(p->gazetteer, p->furniture, errbuf, errlen);
-    e->title_analyzer =
-        e->analyzer != NULL ? nw_analyzer_new(p->gazetteer, p->furniture, errbuf, errlen) : NULL;
+    /* The matchers look every token up in the rules' terms: screened with the analyzers'. */
+    const nw_phrases *terms = nw_rules_terms(p->rules);
+    e->analyzer = nw_analyzer_new(p->gazetteer, p->furniture, &terms, 1, errbuf, errlen);
+    e->title_analyzer = e->analyzer != NULL
+                            ? nw_analyzer_new(p->gazetteer, p->furniture, &terms, 1, errbuf, errlen)
+                            : NULL;
     e->matcher = e->title_analyzer != NULL ? nw_matcher_new(p->rules) : NULL;
     e->title_matcher = e->matcher != NULL ? nw_matcher_new(p->rules) : NULL;
     e->assessor = nw_assessor_new();
@@ -49,12 +52,6 @@ nw_enricher *nw_enricher_new(const nw_pipeline *p, char *errbuf, size_t errlen)
         e->writer == NULL || e->match_writer == NULL) {
         if (e->title_analyzer != NULL)
             nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-        nw_enricher_free(e);
-        return NULL;
-    }
-    /* The matchers look every token up in the rules' terms: screened with the analyzers'. */
-    if (nw_analyzer_screen(e->analyzer, nw_rules_terms(p->rules), errbuf, errlen) != NW_OK ||
-        nw_analyzer_screen(e->title_analyzer, nw_rules_terms(p->rules), errbuf, errlen) != NW_OK) {
         nw_enricher_free(e);
         return NULL;
     }

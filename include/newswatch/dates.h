@@ -38,9 +38,9 @@ typedef struct nw_dates {
 /*
  * An index of every word a date can start with besides a number: the month
  * and weekday names and the first words of two-word months, built once and
- * owned by the library (never freed; NULL when out of memory). A
- * segmentation prepared with a screen of it (nw_phrases_prepare; the
- * analyzer's is) lets nw_dates_find skip the other words.
+ * owned by the library (never freed; NULL when out of memory). The analyzer
+ * screens its tokens against it, which lets nw_dates_find skip the other
+ * words of an analysis.
  */
 const nw_phrases *nw_dates_words(void);
 

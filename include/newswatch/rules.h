@@ -128,7 +128,8 @@ size_t nw_rules_class_count(const nw_rules *r);
 /*
  * The index of the rules' terms (entity names and keyword class terms),
  * looked up at every token of every document the matcher runs on: give it to
- * nw_analyzer_screen, and most of those lookups end at one bit. Owned by r.
+ * nw_analyzer_new among the indexes it consults, and most of those lookups
+ * end at one bit. Owned by r.
  */
 const nw_phrases *nw_rules_terms(const nw_rules *r);
 

@@ -19,11 +19,12 @@
 #include "newswatch/recognize.h"
 #include "newswatch/segment.h"
 #include "newswatch/text.h"
+#include "../../lib/lookups.h"
 
 typedef struct fixture {
     nw_normalizer *n;
     nw_recognizer *r;
-    nw_phrases_screen *screen;
+    nw_lookups *lookups;
     nw_text *t;
     nw_segments *s;
     nw_casualty_list list;
@@ -35,7 +36,7 @@ static int teardown(void **state)
     if (f == NULL)
         return 0;
     nw_casualty_list_free(&f->list);
-    nw_phrases_screen_free(f->screen);
+    nw_lookups_free(f->lookups);
     nw_recognizer_free(f->r);
     nw_normalizer_free(f->n);
     nw_text_free(f->t);
@@ -58,8 +59,8 @@ static int setup(void **state)
         return -1;
     }
     const nw_phrases *words = nw_recognizer_words(f->r);
-    f->screen = nw_phrases_screen_new(&words, 1, err, sizeof err);
-    if (f->screen == NULL) {
+    f->lookups = nw_lookups_new(&words, 1, err, sizeof err);
+    if (f->lookups == NULL) {
         fprintf(stderr, "%s\n", err);
         teardown(state);
         return -1;
@@ -74,9 +75,10 @@ static void load(fixture *f, const char *text, bool prepared)
     assert_int_equal(nw_normalize(f->n, text, strlen(text), f->t, err, sizeof err), NW_OK);
     assert_int_equal(nw_segment(f->t, f->s, err, sizeof err), NW_OK);
     if (prepared) {
-        assert_int_equal(nw_phrases_prepare(f->t, f->s, f->screen, err, sizeof err), NW_OK);
-        assert_int_equal(nw_phrases_memo(nw_recognizer_words(f->r), f->t, f->s, err, sizeof err),
-                         NW_OK);
+        assert_int_equal(nw_lookups_prepare(f->lookups, f->t, f->s, err, sizeof err), NW_OK);
+        assert_int_equal(
+            nw_lookups_memo(f->lookups, nw_recognizer_words(f->r), f->t, f->s, err, sizeof err),
+            NW_OK);
     }
 }
 
