@@ -488,7 +488,7 @@ static size_t common_tokens(nw_segments *s, const int32_t *cps, size_t n, size_t
 
 /*
  * common_tokens from the runs of letters and digits the normaliser noted
- * (nw_text.runs, lib/scan.h) instead of from every code point: the same
+ * (nw_text's runs, lib/scan.h) instead of from every code point: the same
  * tokens, and it stops where common_tokens would (at a start the general
  * rules take, or when the tokens' array is full), returning where; *ri is the
  * next run, kept between calls. After the last run no token starts: n.
@@ -539,9 +539,10 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
     if (!nw_grow((void **)&s->tokens, &s->cap_tokens, room, sizeof(nw_token)))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     size_t ri = 0;
+    const nw_runs *runs = nw_text_runs(t);
     while (i < n) {
-        i = t->runs_ok ? common_runs(s, cps, n, i, &sent, &url, t->runs, t->nruns, &ri)
-                       : common_tokens(s, cps, n, i, &sent, &url);
+        i = runs != NULL ? common_runs(s, cps, n, i, &sent, &url, runs->v, runs->n, &ri)
+                         : common_tokens(s, cps, n, i, &sent, &url);
         if (i >= n)
             break;
         /* Most code points between words are spaces and punctuation of the table. */

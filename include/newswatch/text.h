@@ -39,14 +39,7 @@ typedef struct nw_text {
     uint32_t *match_cp;   /* ncp + 1 entries: byte offset of code point i in match */
     int32_t *cps;         /* ncp + 1 entries: the display form's code points, then 0 */
     size_t cap_display, cap_match, cap_cp; /* private: buffer capacities */
-    /*
-     * Private: the runs of letters and digits the fast path noted as it wrote
-     * the text, for the segmenter (lib/scan.h); runs_ok is false when the
-     * text was made otherwise.
-     */
-    uint32_t *runs;
-    size_t nruns, cap_runs;
-    bool runs_ok;
+    struct nw_runs *runs; /* private to lib/ (lib/scan.h): what the segmenter reuses */
 } nw_text;
 
 typedef struct nw_normalizer nw_normalizer;
