@@ -745,7 +745,7 @@ struct nw_lookups {
     token_keys *keyed;
     reading *keys;
     char *key_pool;
-    size_t nkeyed, cap_keyed, nkeys, cap_keys, key_pool_len, cap_key_pool;
+    size_t cap_keyed, nkeys, cap_keys, key_pool_len, cap_key_pool;
     /* One index's lookups at every token of seg (nw_lookups_memo); .ntokens 0 for none. */
     const nw_phrases *memo_index;
     nw_phrase_hit *memo_hits;
@@ -810,7 +810,7 @@ nw_err nw_lookups_prepare(nw_lookups *l, const nw_text *t, nw_segments *s, char 
 {
     pthread_once(&split_once, fill_split_table);
     l->seg = NULL;
-    l->nkeyed = l->nkeys = l->key_pool_len = 0;
+    l->nkeys = l->key_pool_len = 0;
     l->memo_index = NULL;
     s->lookups = NULL;
     /*
@@ -840,17 +840,20 @@ nw_err nw_lookups_prepare(nw_lookups *l, const nw_text *t, nw_segments *s, char 
             (token_keys){(uint32_t)l->nkeys, (uint8_t)nr, possessive, (uint8_t)at, screen};
         l->nkeys += nr;
     }
-    l->nkeyed = s->ntokens;
     l->seg = s;
     s->lookups = l;
     return NW_OK;
 }
 
-/* The lookups s was prepared by, NULL when it was not (or no longer is). */
+/*
+ * The lookups s was prepared by, NULL when it was not, or no longer is: a new
+ * segmentation of s unlinks them, and l->seg is another segmentation once l
+ * prepared that one.
+ */
 static inline const nw_lookups *prepared(const nw_segments *s)
 {
     const nw_lookups *l = s->lookups;
-    return l != NULL && l->seg == s && l->nkeyed == s->ntokens ? l : NULL;
+    return l != NULL && l->seg == s ? l : NULL;
 }
 
 /*
@@ -866,27 +869,32 @@ static __attribute__((noinline)) int match_unprepared(const nw_phrases *p, const
     return match_view(p, t, &v, i, hit);
 }
 
+/* The lookups of l's segmentation (l->seg) at token i, for the readings of mask. */
 static __attribute__((noinline)) int match_prepared(const nw_lookups *l, const nw_phrases *p,
-                                                    const nw_text *t, const nw_segments *s,
-                                                    size_t i, uint32_t mask, nw_phrase_hit *hit)
+                                                    const nw_text *t, size_t i, uint32_t mask,
+                                                    nw_phrase_hit *hit)
 {
+    const nw_segments *s = l->seg;
     words_view v = {(const char *)s->tokens, sizeof(nw_token), s->ntokens, true};
     const token_keys *tk = &l->keyed[i];
     return match_readings(p, t, &v, i, tk->at, &l->keys[tk->first], tk->nreadings, tk->possessive,
                           mask, hit);
 }
 
-/* A prepared token's lookup in p: its readings against the filter, then the few that pass. */
+/*
+ * A prepared token's lookup in p: its readings against the filter, then the
+ * few that pass. (Five arguments, the segmentation read from l: they all
+ * travel in registers.)
+ */
 static __attribute__((noinline)) int match_filtered(const nw_lookups *l, const nw_phrases *p,
-                                                    const nw_text *t, const nw_segments *s,
-                                                    size_t i, nw_phrase_hit *hit)
+                                                    const nw_text *t, size_t i, nw_phrase_hit *hit)
 {
     const token_keys *tk = &l->keyed[i];
     /* Most words start no phrase: the filter says so before any other work. */
     uint32_t mask = passing(p, &l->keys[tk->first], tk->nreadings);
     if (mask == 0)
         return 0;
-    return match_prepared(l, p, t, s, i, mask, hit);
+    return match_prepared(l, p, t, i, mask, hit);
 }
 
 /* Bit of p in the tokens' screens of l; 0 when l does not screen p. */
@@ -915,7 +923,7 @@ int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s
     uint8_t bit = screen_bit(p, l);
     if (bit != 0 && !(l->keyed[i].screen & bit))
         return 0;
-    return match_filtered(l, p, t, s, i, hit);
+    return match_filtered(l, p, t, i, hit);
 }
 
 size_t nw_lookups_next(const nw_phrases *p, const nw_segments *s, size_t i)
