@@ -44,7 +44,7 @@
 #include "newswatch/gazetteer.h"
 #include "newswatch/input.h"
 #include "newswatch/rules.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 #include "synth.h"
 
 #define SEED        20210121u

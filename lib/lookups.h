@@ -30,7 +30,7 @@
 #include "newswatch/error.h"
 #include "newswatch/phrases.h"
 #include "newswatch/segment.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 
 /* At most this many indexes in a screen (a byte per table entry, a bit per index). */
 #define NW_LOOKUPS_SCREENED 8

@@ -1,4 +1,4 @@
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -10,7 +10,6 @@
 #include <unicode/utf16.h>
 #include <unicode/utf8.h>
 
-#include "newswatch/furniture.h"
 #include "newswatch/utf8.h"
 #include "scan.h"
 

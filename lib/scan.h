@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <wchar.h>
 
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 
 enum {
     NW_SCAN_WORD = 1,        /* a letter or digit that joins the next (WB5, WB8-10), below U+0800 */

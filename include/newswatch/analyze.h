@@ -26,7 +26,7 @@
 #include "newswatch/phrases.h"
 #include "newswatch/recognize.h"
 #include "newswatch/segment.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 
 #define NW_ENRICHED_SCHEMA "newswatch.enriched/2"
 

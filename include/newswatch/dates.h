@@ -15,7 +15,7 @@
 #include "newswatch/error.h"
 #include "newswatch/phrases.h"
 #include "newswatch/segment.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 
 /* 1..12 when w is a one-word month name, else 0. */
 int nw_dates_month(const char *w, size_t len);

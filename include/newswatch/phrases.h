@@ -28,7 +28,7 @@
 
 #include "newswatch/error.h"
 #include "newswatch/segment.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 
 /* Longest phrase, in words. */
 #define NW_PHRASE_MAX_WORDS 12

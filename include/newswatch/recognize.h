@@ -20,7 +20,7 @@
 #include "newswatch/error.h"
 #include "newswatch/phrases.h"
 #include "newswatch/segment.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 
 typedef struct nw_recognizer nw_recognizer;
 

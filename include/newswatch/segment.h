@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "newswatch/error.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 
 enum nw_token_kind { NW_TOKEN_WORD = 1, NW_TOKEN_NUMBER = 2 };
 enum nw_script { NW_SCRIPT_OTHER = 0, NW_SCRIPT_ARABIC = 1, NW_SCRIPT_LATIN = 2 };
@@ -44,10 +44,6 @@ typedef struct nw_sentence {
     uint32_t first_token, ntokens; /* tokens[first_token .. first_token + ntokens) */
     uint32_t paragraph;
 } nw_sentence;
-
-typedef struct nw_span {
-    uint32_t start, end; /* code points */
-} nw_span;
 
 typedef struct nw_segments {
     nw_token *tokens;

@@ -28,7 +28,7 @@
 #include "newswatch/dates.h"
 #include "newswatch/error.h"
 #include "newswatch/segment.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 
 typedef enum nw_when_precision { NW_WHEN_YEAR, NW_WHEN_MONTH, NW_WHEN_DAY } nw_when_precision;
 

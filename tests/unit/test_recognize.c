@@ -18,7 +18,7 @@
 #include "newswatch/phrases.h"
 #include "newswatch/recognize.h"
 #include "newswatch/segment.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 #include "../../lib/lookups.h"
 
 typedef struct fixture {

@@ -9,7 +9,7 @@
 #include <unicode/ustring.h>
 
 #include "newswatch/segment.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 #include "testutil.h"
 #include "../../lib/scan.h"
 

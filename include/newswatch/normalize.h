@@ -16,12 +16,15 @@
  * Offsets into either string can be converted between code points and bytes
  * with the cp_byte arrays.
  *
+ * nw_text_remove cuts code point ranges (page furniture) out of a normalised
+ * text, keeping both forms aligned. lib/normalize.c implements this header.
+ *
  * Ownership: an nw_text owns its buffers and reuses them across calls; free it
  * with nw_text_free. An nw_normalizer holds ICU's NFKC instance and scratch
  * buffers; it is not thread-safe: use one per thread.
  */
-#ifndef NEWSWATCH_TEXT_H
-#define NEWSWATCH_TEXT_H
+#ifndef NEWSWATCH_NORMALIZE_H
+#define NEWSWATCH_NORMALIZE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,6 +44,11 @@ typedef struct nw_text {
     size_t cap_display, cap_match, cap_cp; /* private: buffer capacities */
     struct nw_runs *runs; /* private to lib/ (lib/scan.h): what the segmenter reuses */
 } nw_text;
+
+/* A range of code points of a text. */
+typedef struct nw_span {
+    uint32_t start, end; /* code points */
+} nw_span;
 
 typedef struct nw_normalizer nw_normalizer;
 
@@ -84,5 +92,14 @@ int32_t nw_fold_codepoint(int32_t c);
  */
 char *nw_normalize_to_match(nw_normalizer *n, const char *in, size_t len, size_t *outlen,
                             char *errbuf, size_t errlen);
+
+/*
+ * Builds out from in, a normalised text (nw_normalize or nw_text_remove made
+ * it), without the code point ranges in remove (sorted, not overlapping),
+ * keeping the forms' invariants: lines trimmed, at most one blank line in a
+ * row, no leading or trailing white space.
+ */
+nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, nw_text *out,
+                      char *errbuf, size_t errlen);
 
 #endif
