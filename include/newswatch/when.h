@@ -56,6 +56,8 @@ void nw_when_list_free(nw_when_list *l);
 nw_err nw_time_parse_rfc3339(const char *s, int64_t *out, char *errbuf, size_t errlen);
 /* Formats seconds since the epoch as RFC 3339 UTC ("2021-01-21T08:00:00Z"). */
 void nw_time_format_rfc3339(int64_t t, char out[32]);
+/* Writes the current UTC time as RFC 3339 with milliseconds, e.g. 2021-01-21T07:30:00.123Z. */
+void nw_time_now_rfc3339(char out[32]);
 
 /* The years a stated date may have (those of nw_dates); others are no dates. */
 #define NW_WHEN_YEAR_MIN 1900
