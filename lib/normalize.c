@@ -793,29 +793,6 @@ size_t nw_normalizer_fast_texts(const nw_normalizer *n)
     return n->fast_texts;
 }
 
-char *nw_normalize_to_match(nw_normalizer *n, const char *in, size_t len, size_t *outlen,
-                            char *errbuf, size_t errlen)
-{
-    nw_text *t = nw_text_new();
-    if (t == NULL) {
-        nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-        return NULL;
-    }
-    char *res = NULL;
-    if (nw_normalize(n, in, len, t, errbuf, errlen) == NW_OK) {
-        res = malloc(t->match_len + 1);
-        if (res == NULL) {
-            nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-        } else {
-            memcpy(res, t->match, t->match_len + 1);
-            if (outlen != NULL)
-                *outlen = t->match_len;
-        }
-    }
-    nw_text_free(t);
-    return res;
-}
-
 /* to[k] = from[k] - shift for k < n: four at a time (GCC's and Clang's vector types). */
 typedef uint32_t u32x4 __attribute__((vector_size(16)));
 static void shift_offsets(uint32_t *restrict to, const uint32_t *restrict from, uint32_t shift,

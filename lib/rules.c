@@ -109,19 +109,9 @@ static const char *const role_names[NW_ROLE_COUNT] = {
     "", "claim", "arrest", "finding", "background", "retrospective", "attack",
 };
 
-const char *nw_role_name(nw_role role)
-{
-    return role >= 0 && role < NW_ROLE_COUNT ? role_names[role] : "";
-}
-
 size_t nw_rules_event_count(const nw_rules *r)
 {
     return r->nevents;
-}
-
-const nw_event *nw_rules_event_at(const nw_rules *r, size_t i)
-{
-    return i < r->nevents ? &r->events[i].ev : NULL;
 }
 
 const nw_event *nw_rules_find_event(const nw_rules *r, const char *id)

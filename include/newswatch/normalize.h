@@ -86,14 +86,6 @@ size_t nw_normalizer_fast_texts(const nw_normalizer *n);
 int32_t nw_fold_codepoint(int32_t c);
 
 /*
- * Normalises a short string (a gazetteer name, a keyword, a pattern) straight
- * to its matching form: a malloc'd NUL-terminated string, or NULL with a
- * message. *len receives its length in bytes when len is not NULL.
- */
-char *nw_normalize_to_match(nw_normalizer *n, const char *in, size_t len, size_t *outlen,
-                            char *errbuf, size_t errlen);
-
-/*
  * Builds out from in, a normalised text (nw_normalize or nw_text_remove made
  * it), without the code point ranges in remove (sorted, not overlapping),
  * keeping the forms' invariants: lines trimmed, at most one blank line in a
