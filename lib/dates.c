@@ -9,6 +9,7 @@
 
 #include "newswatch/hash.h"
 #include "newswatch/phrases.h"
+#include "grow.h"
 #include "lookups.h"
 
 /* Month names in the matching form (ة→ه, أإآ→ا, ى→ي, lower case). */
@@ -281,14 +282,8 @@ static size_t skip_alternate_month(const cursor *c, size_t i)
 
 static bool add(nw_dates *out, const cursor *c, size_t first, size_t last, int y, int m, int d)
 {
-    if (out->ndates == out->cap) {
-        size_t ncap = out->cap ? out->cap * 2 : 16;
-        nw_date *nd = realloc(out->dates, ncap * sizeof(*nd));
-        if (nd == NULL)
-            return false;
-        out->dates = nd;
-        out->cap = ncap;
-    }
+    if (!nw_grow((void **)&out->dates, &out->cap, out->ndates + 1, sizeof(*out->dates)))
+        return false;
     nw_date *dt = &out->dates[out->ndates++];
     dt->start = c->s->tokens[first].start;
     dt->end = c->s->tokens[last].end;

@@ -9,6 +9,7 @@
 
 #include "newswatch/fingerprint.h"
 #include "newswatch/report.h"
+#include "newswatch/str.h"
 #include "newswatch/when.h"
 
 /* ---- the enricher ------------------------------------------------------ */
@@ -377,11 +378,6 @@ static const char *str_or_null(json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
-static char *copy_or_null(const char *s)
-{
-    return s != NULL ? strdup(s) : NULL;
-}
-
 /* The report's facts from a match record. */
 static nw_err read_report(json_t *m, nw_alert_report *r, char *errbuf, size_t errlen)
 {
@@ -478,15 +474,15 @@ nw_err nw_alerter_process(nw_alerter *a, const char *match, size_t len, nw_alert
     al->event_time = r.ref_time;
     if (al->decision != NW_ALERT_NEW && al->decision != NW_ALERT_UPDATE)
         goto done;
-    al->severity = copy_or_null(ev->severity);
-    al->title = copy_or_null(ev->title);
+    al->severity = nw_str_dup(ev->severity);
+    al->title = nw_str_dup(ev->title);
     al->evidence =
-        copy_or_null(json_string_value(json_object_get(json_object_get(m, "evidence"), "text")));
-    al->doc_id = copy_or_null(str_or_null(m, "doc_id"));
-    al->doc_title = copy_or_null(str_or_null(m, "doc_title"));
-    al->source = copy_or_null(str_or_null(m, "source"));
-    al->url = copy_or_null(str_or_null(m, "url"));
-    al->published_at = copy_or_null(str_or_null(m, "published_at"));
+        nw_str_dup(json_string_value(json_object_get(json_object_get(m, "evidence"), "text")));
+    al->doc_id = nw_str_dup(str_or_null(m, "doc_id"));
+    al->doc_title = nw_str_dup(str_or_null(m, "doc_title"));
+    al->source = nw_str_dup(str_or_null(m, "source"));
+    al->url = nw_str_dup(str_or_null(m, "url"));
+    al->published_at = nw_str_dup(str_or_null(m, "published_at"));
     al->entities_json = alert_entities(m);
     err = al->entities_json != NULL && al->severity != NULL && al->title != NULL
               ? nw_alert_encode(al, ev, errbuf, errlen)
