@@ -480,14 +480,6 @@ static void drop_runs(nw_text *t)
 
 typedef enum { FAST_DONE, FAST_SLOW, FAST_INVALID } fast_result;
 
-/*
- * The fast path: decodes and validates in[0..len) as it goes and writes both
- * forms with one table read per code point. FAST_SLOW (out half written)
- * when a code point is not simple, FAST_INVALID when the UTF-8 is not valid
- * (nw_utf8_valid then says where). out has room for 2 * len + 4 bytes in each
- * form (each code point's bytes are written 4 at a time) and len + 1 code
- * points.
- */
 /* The entry of the three- or four-byte code point at s; false when it is not simple. */
 static __attribute__((noinline)) bool long_entry(const UNormalizer2 *nfkc, const uint8_t *s,
                                                  fast_cp *out)
@@ -512,7 +504,7 @@ typedef struct fast_state {
     const uint8_t *s, *end;
     uint32_t di, mi, ncp;
     unsigned pend;
-    /* The runs' entries noted so far (nw_text.runs, lib/scan.h); in_run: one is open. */
+    /* The runs' entries noted so far (nw_text's runs, lib/scan.h); in_run: one is open. */
     uint32_t nruns;
     unsigned in_run;
 } fast_state;
@@ -688,6 +680,14 @@ static __attribute__((noinline)) int fast_run(fast_state *st, nw_text *out)
     return result;
 }
 
+/*
+ * The fast path: decodes and validates in[0..len) as it goes and writes both
+ * forms with one table read per code point. FAST_SLOW (out half written)
+ * when a code point is not simple, FAST_INVALID when the UTF-8 is not valid
+ * (nw_utf8_valid then says where). out has room for 2 * len + 4 bytes in each
+ * form (each code point's bytes are written 4 at a time) and len + 1 code
+ * points.
+ */
 static fast_result normalize_simple(const UNormalizer2 *nfkc, const char *in, size_t len,
                                     nw_text *out)
 {

@@ -23,7 +23,8 @@ typedef struct nw_producer_opts {
     nw_kafka_prop *props;    /* -X in order; key and value strings are owned */
     size_t nprops;
     bool dry_run, quiet, help, version;
-    const char *const *paths; /* inputs; never empty after a successful parse */
+    /* The PATHs; "-" (standard input) when none is given. Unused with --follow or --watch. */
+    const char *const *paths;
     size_t npaths;
 } nw_producer_opts;
 
