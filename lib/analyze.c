@@ -291,6 +291,15 @@ static lang_counts count_scripts(const nw_text *t, const nw_segments *s, size_t 
     return (lang_counts){ar, latin, other, latin_words, function_words};
 }
 
+/*
+ * The shares of letters (in tenths) that make a text Arabic or English (at
+ * least 8), or mixed (at least 2 of each); and the Latin words with no
+ * English function word among them that make a Latin text another language.
+ */
+#define LANG_MAIN_TENTHS      8
+#define LANG_MIXED_TENTHS     2
+#define LANG_LATIN_WORDS_TEST 5
+
 /* The language those counts say. */
 static nw_lang detect(const lang_counts *c)
 {
@@ -299,11 +308,12 @@ static nw_lang detect(const lang_counts *c)
     size_t total = ar + latin + other;
     if (total == 0)
         return NW_LANG_OTHER;
-    if (ar * 10 >= total * 8)
+    if (ar * 10 >= total * LANG_MAIN_TENTHS)
         return NW_LANG_AR;
-    if (latin * 10 >= total * 8)
-        return (latin_words >= 5 && function_words == 0) ? NW_LANG_OTHER : NW_LANG_EN;
-    if (ar * 10 >= total * 2 && latin * 10 >= total * 2)
+    if (latin * 10 >= total * LANG_MAIN_TENTHS)
+        return (latin_words >= LANG_LATIN_WORDS_TEST && function_words == 0) ? NW_LANG_OTHER
+                                                                             : NW_LANG_EN;
+    if (ar * 10 >= total * LANG_MIXED_TENTHS && latin * 10 >= total * LANG_MIXED_TENTHS)
         return NW_LANG_MIXED;
     return NW_LANG_OTHER;
 }

@@ -268,7 +268,7 @@ static int month_at(const cursor *c, size_t i, size_t *n)
 
 static bool year_ok(int y)
 {
-    return y >= 1900 && y <= 2100;
+    return y >= NW_DATES_YEAR_MIN && y <= NW_DATES_YEAR_MAX;
 }
 
 /* Skips "/ November" after an Arabic month name (الخميس 21 نوفمبر / November 2024). */

@@ -102,13 +102,16 @@ static size_t probe(const uint32_t *slots, size_t nslots, const char *pool, cons
     }
 }
 
+/* A table's first size, in slots; it stays at most half full. */
+#define SLOTS_MIN 256
+
 /* Makes room for one more record; count records exist. */
 static bool rehash(uint32_t **slots, size_t *nslots, size_t count, const char *pool,
                    const void *records, size_t stride)
 {
     if ((count + 1) * 2 < *nslots)
         return true;
-    size_t n = *nslots > 0 ? *nslots * 2 : 256;
+    size_t n = *nslots > 0 ? *nslots * 2 : SLOTS_MIN;
     while ((count + 1) * 2 >= n)
         n *= 2;
     uint32_t *ns = calloc(n, sizeof(uint32_t));
@@ -140,6 +143,12 @@ static void bf_set(bit_filter *f, uint64_t h)
     f->words[b >> 6] |= 1ull << (b & 63);
 }
 
+/* A filter's bits per key: remade when it falls below the least, remade at the target or up to
+ * twice the target; and its smallest size in bits. */
+#define FILTER_BITS_PER_KEY_MIN    16
+#define FILTER_BITS_PER_KEY_TARGET 32
+#define FILTER_BITS_MIN            4096
+
 /*
  * Makes room in f for nkeys keys: when it has fewer than 16 bits per key, a
  * new, empty filter of 32 to 64 bits per key (*emptied: the caller sets its
@@ -148,10 +157,10 @@ static void bf_set(bit_filter *f, uint64_t h)
 static bool bf_reserve(bit_filter *f, size_t nkeys, bool *emptied)
 {
     *emptied = false;
-    if (nkeys * 16 <= f->bits)
+    if (nkeys * FILTER_BITS_PER_KEY_MIN <= f->bits)
         return true;
-    size_t bits = 4096;
-    while (bits < nkeys * 32)
+    size_t bits = FILTER_BITS_MIN;
+    while (bits < nkeys * FILTER_BITS_PER_KEY_TARGET)
         bits *= 2;
     uint64_t *words = calloc(bits / 64, sizeof(uint64_t));
     if (words == NULL)

@@ -521,6 +521,11 @@ static size_t common_runs(nw_segments *s, const int32_t *cps, size_t n, size_t i
     return r < nruns ? i : n;
 }
 
+/* The room for tokens nw_segment makes first: one per CPS_PER_TOKEN code points, at most
+ * TOKENS_ROOM_MAX (the general loop grows it when needed). */
+#define CPS_PER_TOKEN   4
+#define TOKENS_ROOM_MAX 65536
+
 nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
 {
     pthread_once(&tables_once, fill_tables);
@@ -535,7 +540,8 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
     size_t sent = 0, url = 0;
     size_t i = 0;
     /* Room for a token per 4 code points (up to 64k); the general loop grows it when needed. */
-    size_t room = n / 4 + 16 < 65536 ? n / 4 + 16 : 65536;
+    size_t room =
+        n / CPS_PER_TOKEN + 16 < TOKENS_ROOM_MAX ? n / CPS_PER_TOKEN + 16 : TOKENS_ROOM_MAX;
     if (!nw_grow((void **)&s->tokens, &s->cap_tokens, room, sizeof(nw_token)))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     size_t ri = 0;

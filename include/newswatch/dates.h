@@ -24,6 +24,10 @@ int nw_dates_month2(const char *w1, size_t len1, const char *w2, size_t len2);
 /* 1 (Monday) .. 7 (Sunday) when w is a weekday name, else 0. */
 int nw_dates_weekday(const char *w, size_t len);
 
+/* The years a date may have; other numbers are no years. */
+#define NW_DATES_YEAR_MIN 1900
+#define NW_DATES_YEAR_MAX 2100
+
 typedef struct nw_date {
     uint32_t start, end; /* code points */
     uint32_t sentence;

@@ -60,8 +60,8 @@ void nw_time_format_rfc3339(int64_t t, char out[32]);
 void nw_time_now_rfc3339(char out[32]);
 
 /* The years a stated date may have (those of nw_dates); others are no dates. */
-#define NW_WHEN_YEAR_MIN 1900
-#define NW_WHEN_YEAR_MAX 2100
+#define NW_WHEN_YEAR_MIN NW_DATES_YEAR_MIN
+#define NW_WHEN_YEAR_MAX NW_DATES_YEAR_MAX
 
 /* 28 to 31. */
 int nw_days_in_month(int year, int month);
