@@ -219,6 +219,28 @@ static void arabic_coordinations(void **state)
     EXPECT_ALL(*state, cases);
 }
 
+/*
+ * The Arabic a report writes its figures in: diacritics, tatweel, alef
+ * variants, bidi marks, Arabic-Indic digits, و joined to a figure; the same
+ * figures as the plain spelling.
+ */
+static void arabic_spellings(void **state)
+{
+    static const expected cases[] = {
+        {"مقتل 32 شخصا وإصابة 110 آخرين", 32, 110, 2},
+        {"مَقْتَلُ 32 شَخْصاً وَإِصَابَةُ 110 آخَرِينَ", 32, 110, 2},
+        {"مقتـــل 32 شخصا وإصابـــة 110 آخرين", 32, 110, 2},
+        {"مقتل ٣٢ شخصا وإصابة ١١٠ آخرين", 32, 110, 2},
+        {"مقتل ۳۲ شخصا وإصابة ۱۱۰ آخرين", 32, 110, 2},
+        {"مقتل \xE2\x80\x8F"
+         "32\xE2\x80\x8F شخصا واصابة 110 اخرين",
+         32, 110, 2},
+        {"قتل 32 وأصيب و110", 32, 110, 2},
+        {"قُتِلَ 32 مدنياً وأُصيب ١١٠ آخرون", 32, 110, 2},
+    };
+    EXPECT_ALL(*state, cases);
+}
+
 static void tolls_and_nouns(void **state)
 {
     static const expected cases[] = {
@@ -550,6 +572,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(english_coordinations),
         cmocka_unit_test(arabic_coordinations),
+        cmocka_unit_test(arabic_spellings),
         cmocka_unit_test(tolls_and_nouns),
         cmocka_unit_test(figures_in_words_and_digits),
         cmocka_unit_test(no_casualties),
