@@ -11,6 +11,7 @@
 #include "newswatch/report.h"
 #include "newswatch/str.h"
 #include "newswatch/when.h"
+#include "grow.h"
 
 /* ---- the enricher ------------------------------------------------------ */
 
@@ -324,16 +325,10 @@ static slot *get_slot(nw_alerter *a, const char *event, nw_alert_state *st)
         }
         return s;
     }
-    if (a->nslots == a->cap) {
-        size_t n = a->cap ? a->cap * 2 : 16;
-        slot *ns = realloc(a->slots, n * sizeof(slot));
-        if (ns == NULL)
-            return NULL;
-        a->slots = ns;
-        a->cap = n;
-    }
+    if (!nw_grow((void **)&a->slots, &a->cap, a->nslots + 1, sizeof(*a->slots)))
+        return NULL;
     s = &a->slots[a->nslots];
-    s->event = strdup(event);
+    s->event = nw_str_dup(event);
     s->state = st != NULL ? st : nw_alert_state_new(event);
     if (s->event == NULL || s->state == NULL) {
         free(s->event);
@@ -462,7 +457,8 @@ nw_err nw_alerter_process(nw_alerter *a, const char *match, size_t len, nw_alert
     if ((err = read_report(m, &r, errbuf, errlen)) != NW_OK)
         goto done;
     slot *s = get_slot(a, event_id, NULL);
-    if (s == NULL || (al = nw_alert_new()) == NULL || (al->event_id = strdup(event_id)) == NULL) {
+    if (s == NULL || (al = nw_alert_new()) == NULL ||
+        (al->event_id = nw_str_dup(event_id)) == NULL) {
         err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         goto done;
     }
