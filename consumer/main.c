@@ -1,7 +1,9 @@
 /*
- * newswatch-consumer: the stream processor. This release runs the text
- * pipeline on local files (--replay), checks configuration and creates the
- * topics; the Kafka stages come next (README.md, "Status").
+ * newswatch-consumer: the stream processor. With no command it runs the
+ * daemon (daemon.c: the enrich and alert stages on Kafka); the commands run
+ * the same chain on local files (--replay, replay.c), check the configuration
+ * (--check-config), print the reference of its keys (--config-reference) and
+ * create the topics (--create-topics, admin.c). README.md describes each.
  */
 #include <stdio.h>
 #include <stdlib.h>

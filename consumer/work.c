@@ -27,6 +27,7 @@
 #include "newswatch/log.h"
 #include "newswatch/pipeline.h"
 #include "newswatch/stages.h"
+#include "newswatch/str.h"
 #include "newswatch/topics.h"
 #include "../kafka/nw_kafka.h"
 #include "../sinks/nw_sinks.h"
@@ -57,24 +58,14 @@ static void free_result(enrich_result *r)
     memset(r, 0, sizeof *r);
 }
 
-static char *copy_bytes(const char *s, size_t n)
-{
-    char *c = malloc(n + 1);
-    if (c != NULL) {
-        memcpy(c, s, n);
-        c[n] = '\0';
-    }
-    return c;
-}
-
 /* Copies what the enricher wrote (it is overwritten by the next document). */
 static bool keep_output(enrich_result *r, const nw_doc *doc, const nw_enriched *out)
 {
     size_t idlen;
     const char *id = nw_doc_get(doc, NW_DOC_ID, &idlen);
-    r->key = copy_bytes(id, idlen);
+    r->key = nw_str_copy(id, idlen);
     r->key_len = idlen;
-    r->enriched = copy_bytes(out->enriched, out->enriched_len);
+    r->enriched = nw_str_copy(out->enriched, out->enriched_len);
     r->enriched_len = out->enriched_len;
     if (r->key == NULL || r->enriched == NULL)
         return false;
@@ -86,7 +77,7 @@ static bool keep_output(enrich_result *r, const nw_doc *doc, const nw_enriched *
     if (r->matches == NULL || r->event_ids == NULL || r->match_lens == NULL)
         return false;
     for (size_t i = 0; i < out->nmatches; i++, r->nmatches++) {
-        r->matches[i] = copy_bytes(out->matches[i], out->match_lens[i]);
+        r->matches[i] = nw_str_copy(out->matches[i], out->match_lens[i]);
         r->event_ids[i] = strdup(out->event_ids[i]);
         r->match_lens[i] = out->match_lens[i];
         if (r->matches[i] == NULL || r->event_ids[i] == NULL) {

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "newswatch/str.h"
 #include "newswatch/when.h"
+#include "grow.h"
 
 /* Bytes kept of an alert's texts (NUL included); longer ones are cut at a character. */
 #define NOTE_REASONS  256
@@ -77,19 +79,10 @@ void nw_alert_free(nw_alert *a)
     free(a);
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d != NULL)
-        memcpy(d, s, n);
-    return d;
-}
-
 nw_alert_state *nw_alert_state_new(const char *event_id)
 {
     nw_alert_state *st = calloc(1, sizeof(*st));
-    if (st == NULL || (st->event = dup_str(event_id)) == NULL) {
+    if (st == NULL || (st->event = nw_str_dup(event_id)) == NULL) {
         free(st);
         return NULL;
     }
@@ -620,15 +613,9 @@ const nw_incident_alert *nw_incident_list_at(const nw_incident_list *l, size_t i
 /* Memory the list owns (NULL, and failed set, when out of memory). */
 static void *list_alloc(nw_incident_list *l, size_t size)
 {
-    if (l->nblocks == l->capblocks) {
-        size_t n = l->capblocks ? l->capblocks * 2 : 64;
-        void **nb = realloc(l->blocks, n * sizeof(void *));
-        if (nb == NULL) {
-            l->failed = true;
-            return NULL;
-        }
-        l->blocks = nb;
-        l->capblocks = n;
+    if (!nw_grow((void **)&l->blocks, &l->capblocks, l->nblocks + 1, sizeof(*l->blocks))) {
+        l->failed = true;
+        return NULL;
     }
     void *p = malloc(size > 0 ? size : 1);
     if (p == NULL) {
@@ -655,15 +642,9 @@ static const char *list_str(nw_incident_list *l, const char *s)
 /* A new item (zeroed but for the event's members), or NULL when out of memory. */
 static nw_incident_alert *list_add(nw_incident_list *l, const nw_event *ev, const incident *in)
 {
-    if (l->n == l->cap) {
-        size_t n = l->cap ? l->cap * 2 : 16;
-        nw_incident_alert *ni = realloc(l->items, n * sizeof(*ni));
-        if (ni == NULL) {
-            l->failed = true;
-            return NULL;
-        }
-        l->items = ni;
-        l->cap = n;
+    if (!nw_grow((void **)&l->items, &l->cap, l->n + 1, sizeof(*l->items))) {
+        l->failed = true;
+        return NULL;
     }
     nw_incident_alert *a = &l->items[l->n++];
     memset(a, 0, sizeof *a);

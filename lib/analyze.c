@@ -10,6 +10,7 @@
 #include "newswatch/jsonw.h"
 #include "newswatch/phrases.h"
 #include "grow.h"
+#include "lookups.h"
 
 struct nw_analyzer {
     const nw_gazetteer *g;
@@ -28,11 +29,15 @@ struct nw_analyzer {
     nw_dates dates;
     nw_casualty_list casualties;
     nw_analysis result;
-    /* The indexes each document's tokens are screened against (nw_phrases_prepare). */
-    const nw_phrases *screened[NW_SEGMENTS_SCREENED];
-    size_t nscreened;
-    nw_phrases_screen *screen;
+    /* Each document's lookups, screened against the indexes consulted at every token. */
+    nw_lookups *lookups;
 };
+
+/* The analyzer's own screened indexes: the gazetteer's, the recognisers' words, the dates' words.
+ */
+#define OWN_SCREENED 3
+_Static_assert(OWN_SCREENED + NW_ANALYZER_CONSULTED_MAX <= NW_LOOKUPS_SCREENED,
+               "the lookups screen every index the analyzer consults");
 
 const char *nw_lang_name(nw_lang lang)
 {
@@ -46,7 +51,7 @@ void nw_analyzer_free(nw_analyzer *a)
         return;
     nw_normalizer_free(a->norm);
     nw_recognizer_free(a->rec);
-    nw_phrases_screen_free(a->screen);
+    nw_lookups_free(a->lookups);
     nw_text_free(a->page);
     nw_text_free(a->text);
     nw_text_free(a->title);
@@ -62,9 +67,25 @@ void nw_analyzer_free(nw_analyzer *a)
     free(a);
 }
 
-nw_analyzer *nw_analyzer_new(const nw_gazetteer *g, const nw_furniture *f, char *errbuf,
+/* Adds p to list[0..*n) unless it is there. */
+static void add_index(const nw_phrases **list, size_t *n, const nw_phrases *p)
+{
+    for (size_t d = 0; d < *n; d++)
+        if (list[d] == p)
+            return;
+    list[(*n)++] = p;
+}
+
+nw_analyzer *nw_analyzer_new(const nw_gazetteer *g, const nw_furniture *f,
+                             const nw_phrases *const *consulted, size_t nconsulted, char *errbuf,
                              size_t errlen)
 {
+    if (nconsulted > NW_ANALYZER_CONSULTED_MAX) {
+        nw_set_error(errbuf, errlen, NW_EINVAL,
+                     "%zu indexes consulted at every token; at most %d can be screened", nconsulted,
+                     NW_ANALYZER_CONSULTED_MAX);
+        return NULL;
+    }
     nw_analyzer *a = calloc(1, sizeof(*a));
     if (a == NULL) {
         nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
@@ -89,33 +110,19 @@ nw_analyzer *nw_analyzer_new(const nw_gazetteer *g, const nw_furniture *f, char 
         nw_analyzer_free(a);
         return NULL;
     }
-    if (nw_analyzer_screen(a, nw_gazetteer_phrases(g), errbuf, errlen) != NW_OK ||
-        nw_analyzer_screen(a, nw_recognizer_words(a->rec), errbuf, errlen) != NW_OK ||
-        (nw_dates_words() != NULL &&
-         nw_analyzer_screen(a, nw_dates_words(), errbuf, errlen) != NW_OK)) {
+    const nw_phrases *screened[OWN_SCREENED + NW_ANALYZER_CONSULTED_MAX];
+    size_t n = 0;
+    add_index(screened, &n, nw_gazetteer_phrases(g));
+    add_index(screened, &n, nw_recognizer_words(a->rec));
+    if (nw_dates_words() != NULL)
+        add_index(screened, &n, nw_dates_words());
+    for (size_t k = 0; k < nconsulted; k++)
+        add_index(screened, &n, consulted[k]);
+    if ((a->lookups = nw_lookups_new(screened, n, errbuf, errlen)) == NULL) {
         nw_analyzer_free(a);
         return NULL;
     }
     return a;
-}
-
-nw_err nw_analyzer_screen(nw_analyzer *a, const nw_phrases *p, char *errbuf, size_t errlen)
-{
-    for (size_t d = 0; d < a->nscreened; d++)
-        if (a->screened[d] == p)
-            return NW_OK;
-    if (a->nscreened == NW_SEGMENTS_SCREENED)
-        return nw_set_error(errbuf, errlen, NW_EINVAL,
-                            "the analyzer already screens %d indexes, as many as it can",
-                            NW_SEGMENTS_SCREENED);
-    a->screened[a->nscreened] = p;
-    nw_phrases_screen *sc = nw_phrases_screen_new(a->screened, a->nscreened + 1, errbuf, errlen);
-    if (sc == NULL)
-        return NW_ENOMEM;
-    nw_phrases_screen_free(a->screen);
-    a->screen = sc;
-    a->nscreened++;
-    return NW_OK;
 }
 
 static bool add_mention(nw_analyzer *a, const nw_entity *e, nw_entity_type type, uint32_t start,
@@ -188,7 +195,7 @@ static nw_err tag_entities(nw_analyzer *a, const nw_text *t, const nw_segments *
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     memset(a->covered, 0, s->ntokens + 1);
     /* Only the tokens the screen lets through (and hashtags) can start an entity's name. */
-    for (size_t i = 0; (i = nw_phrases_next(p, s, i)) < s->ntokens;) {
+    for (size_t i = 0; (i = nw_lookups_next(p, s, i)) < s->ntokens;) {
         const nw_token *tok = &s->tokens[i];
         if (tok->flags & NW_TOKEN_IN_URL) {
             i++;
@@ -284,6 +291,15 @@ static lang_counts count_scripts(const nw_text *t, const nw_segments *s, size_t 
     return (lang_counts){ar, latin, other, latin_words, function_words};
 }
 
+/*
+ * The shares of letters (in tenths) that make a text Arabic or English (at
+ * least 8), or mixed (at least 2 of each); and the Latin words with no
+ * English function word among them that make a Latin text another language.
+ */
+#define LANG_MAIN_TENTHS      8
+#define LANG_MIXED_TENTHS     2
+#define LANG_LATIN_WORDS_TEST 5
+
 /* The language those counts say. */
 static nw_lang detect(const lang_counts *c)
 {
@@ -292,11 +308,12 @@ static nw_lang detect(const lang_counts *c)
     size_t total = ar + latin + other;
     if (total == 0)
         return NW_LANG_OTHER;
-    if (ar * 10 >= total * 8)
+    if (ar * 10 >= total * LANG_MAIN_TENTHS)
         return NW_LANG_AR;
-    if (latin * 10 >= total * 8)
-        return (latin_words >= 5 && function_words == 0) ? NW_LANG_OTHER : NW_LANG_EN;
-    if (ar * 10 >= total * 2 && latin * 10 >= total * 2)
+    if (latin * 10 >= total * LANG_MAIN_TENTHS)
+        return (latin_words >= LANG_LATIN_WORDS_TEST && function_words == 0) ? NW_LANG_OTHER
+                                                                             : NW_LANG_EN;
+    if (ar * 10 >= total * LANG_MIXED_TENTHS && latin * 10 >= total * LANG_MIXED_TENTHS)
         return NW_LANG_MIXED;
     return NW_LANG_OTHER;
 }
@@ -334,10 +351,10 @@ nw_err nw_analyzer_run(nw_analyzer *a, const nw_doc *doc, const nw_analysis **ou
     }
     /* Each token's lookup keys, once for the four indexes (gazetteer, titles, casualties, rules).
      */
-    err = nw_phrases_prepare(clean, seg, a->screen, errbuf, errlen);
+    err = nw_lookups_prepare(a->lookups, clean, seg, errbuf, errlen);
     /* The recognisers' words are looked up at each token several times: once, here. */
     if (err == NW_OK)
-        err = nw_phrases_memo(nw_recognizer_words(a->rec), clean, seg, errbuf, errlen);
+        err = nw_lookups_memo(a->lookups, nw_recognizer_words(a->rec), clean, seg, errbuf, errlen);
     if (err == NW_OK)
         err = tag_entities(a, clean, seg, errbuf, errlen);
     if (err == NW_OK)

@@ -9,6 +9,8 @@
 
 #include "newswatch/hash.h"
 #include "newswatch/phrases.h"
+#include "grow.h"
+#include "lookups.h"
 
 /* Month names in the matching form (ة→ه, أإآ→ا, ى→ي, lower case). */
 #define W(s, v)                                                                                    \
@@ -153,7 +155,13 @@ int nw_dates_weekday(const char *w, size_t len)
     return name_lookup(w, len, KIND_WEEKDAY);
 }
 
-/* nw_dates_words: built once with a normaliser of its own, never freed. */
+/*
+ * nw_dates_words: built once with a normaliser of its own, never freed. Its
+ * values: a month (1-12), WEEKDAY + a weekday (1-7), or NO_NAME for the
+ * first words of two-word months alone (كانون, تشرين).
+ */
+#define WEEKDAY 100
+#define NO_NAME 0
 static const nw_phrases *date_words;
 static pthread_once_t words_once = PTHREAD_ONCE_INIT;
 
@@ -166,14 +174,21 @@ static void words_init(void)
     nw_phrases *p = nw_phrases_new();
     bool ok = n != NULL && t != NULL && s != NULL && p != NULL;
     for (size_t i = 0; ok && i < sizeof months / sizeof months[0]; i++)
-        ok = nw_phrases_add(p, n, t, s, months[i].word, months[i].len, 0, err, sizeof err) == NW_OK;
+        ok = nw_phrases_add(p, n, t, s, months[i].word, months[i].len, (uint32_t)months[i].month,
+                            err, sizeof err) == NW_OK;
     for (size_t i = 0; ok && i < sizeof weekdays / sizeof weekdays[0]; i++)
-        ok = nw_phrases_add(p, n, t, s, weekdays[i].word, weekdays[i].len, 0, err, sizeof err) ==
-             NW_OK;
-    static const char *const two_word_starts[] = {"كانون", "تشرين"};
-    for (size_t i = 0; ok && i < 2; i++)
-        ok = nw_phrases_add(p, n, t, s, two_word_starts[i], strlen(two_word_starts[i]), 0, err,
-                            sizeof err) == NW_OK;
+        ok = nw_phrases_add(p, n, t, s, weekdays[i].word, weekdays[i].len,
+                            WEEKDAY + (uint32_t)weekdays[i].day, err, sizeof err) == NW_OK;
+    static const struct {
+        const char *words;
+        uint32_t month;
+    } two_words[] = {
+        {"كانون", NO_NAME},  {"تشرين", NO_NAME},  {"كانون الثاني", 1},
+        {"كانون الأول", 12}, {"تشرين الأول", 10}, {"تشرين الثاني", 11},
+    };
+    for (size_t i = 0; ok && i < sizeof two_words / sizeof two_words[0]; i++)
+        ok = nw_phrases_add(p, n, t, s, two_words[i].words, strlen(two_words[i].words),
+                            two_words[i].month, err, sizeof err) == NW_OK;
     nw_segments_free(s);
     nw_text_free(t);
     nw_normalizer_free(n);
@@ -234,39 +249,48 @@ static bool gap_only(const cursor *c, size_t i, const char *allowed, size_t max)
     return true;
 }
 
-/* Is w the first word of a two-word month (كانون الثاني, تشرين الأول)? */
-static inline bool two_word_month_start(const char *w, size_t len)
+/*
+ * The date name at token i, read by the phrases of nw_dates_words with their
+ * handling of clitics: a month (1-12) or WEEKDAY + a weekday (1-7), 0 for
+ * none. *n receives the tokens it spans (2 for كانون الثاني), *clitic
+ * whether it follows a و or ب joined to it (وبغداد's و). Only the readings
+ * dates accept are taken: the whole word, a month after one clitic و or ب,
+ * a two-word month whose words one space separates.
+ */
+static int name_at(const cursor *c, size_t i, size_t *n, bool *clitic)
 {
-    return len == 10 && (memcmp(w, "كانون", 10) == 0 || memcmp(w, "تشرين", 10) == 0);
+    nw_phrase_hit h;
+    *n = 1;
+    *clitic = false;
+    if (i >= c->end || c->s->tokens[i].kind != NW_TOKEN_WORD ||
+        !nw_phrases_match(date_words, c->t, c->s, i, &h) || h.nvalues != 1 ||
+        h.values[0] == NO_NAME)
+        return 0;
+    const nw_token *tok = &c->s->tokens[i];
+    int v = (int)h.values[0];
+    if (h.ntokens == 2)
+        return h.start == tok->start && gap_only(c, i, " ", 1) ? (*n = 2, v) : 0;
+    if (h.end != tok->end)
+        return 0; /* an English possessive: no date name */
+    if (h.start == tok->start)
+        return v;
+    size_t len;
+    const char *w = word(c, i, &len);
+    *clitic = h.start == tok->start + 1 && (memcmp(w, "ب", 2) == 0 || memcmp(w, "و", 2) == 0);
+    return *clitic && v < WEEKDAY ? v : 0;
 }
 
 /* A month at token i (one or two words); *n receives the words used. */
 static int month_at(const cursor *c, size_t i, size_t *n)
 {
-    if (i >= c->end || c->s->tokens[i].kind != NW_TOKEN_WORD)
-        return 0;
-    size_t l1, l2;
-    const char *w1 = word(c, i, &l1);
-    /* كانون and تشرين are 10 bytes: the only first words of two-word months. */
-    if (two_word_month_start(w1, l1) && i + 1 < c->end && gap_only(c, i, " ", 1)) {
-        const char *w2 = word(c, i + 1, &l2);
-        int m = nw_dates_month2(w1, l1, w2, l2);
-        if (m > 0) {
-            *n = 2;
-            return m;
-        }
-    }
-    int m = name_lookup(w1, l1, KIND_MONTH);
-    /* A prefixed Arabic month: في يناير is one word only with a clitic (بيناير). */
-    if (m == 0 && l1 > 2 && (memcmp(w1, "ب", 2) == 0 || memcmp(w1, "و", 2) == 0))
-        m = name_lookup(w1 + 2, l1 - 2, KIND_MONTH);
-    *n = 1;
-    return m;
+    bool clitic;
+    int v = name_at(c, i, n, &clitic);
+    return v < WEEKDAY ? v : 0;
 }
 
 static bool year_ok(int y)
 {
-    return y >= 1900 && y <= 2100;
+    return y >= NW_DATES_YEAR_MIN && y <= NW_DATES_YEAR_MAX;
 }
 
 /* Skips "/ November" after an Arabic month name (الخميس 21 نوفمبر / November 2024). */
@@ -280,14 +304,8 @@ static size_t skip_alternate_month(const cursor *c, size_t i)
 
 static bool add(nw_dates *out, const cursor *c, size_t first, size_t last, int y, int m, int d)
 {
-    if (out->ndates == out->cap) {
-        size_t ncap = out->cap ? out->cap * 2 : 16;
-        nw_date *nd = realloc(out->dates, ncap * sizeof(*nd));
-        if (nd == NULL)
-            return false;
-        out->dates = nd;
-        out->cap = ncap;
-    }
+    if (!nw_grow((void **)&out->dates, &out->cap, out->ndates + 1, sizeof(*out->dates)))
+        return false;
     nw_date *dt = &out->dates[out->ndates++];
     dt->start = c->s->tokens[first].start;
     dt->end = c->s->tokens[last].end;
@@ -301,11 +319,12 @@ static bool add(nw_dates *out, const cursor *c, size_t first, size_t last, int y
 /* Tries every pattern at token i; returns the tokens used (0 for none). */
 static size_t date_at(nw_dates *out, const cursor *c, size_t i, bool *oom)
 {
-    size_t first = i, n, len;
-    int wd = 0;
+    size_t first = i, n, first_n = 1;
+    int wd = 0, first_name = 0; /* the name at token first, looked up once */
     if (c->s->tokens[i].kind == NW_TOKEN_WORD) {
-        const char *w = word(c, i, &len);
-        wd = name_lookup(w, len, KIND_WEEKDAY);
+        bool clitic;
+        first_name = name_at(c, i, &first_n, &clitic);
+        wd = first_name > WEEKDAY ? first_name - WEEKDAY : 0;
         if (wd > 0 && i + 1 < c->end && gap_only(c, i, " ,", 2))
             i++;
     }
@@ -322,7 +341,13 @@ static size_t date_at(nw_dates *out, const cursor *c, size_t i, bool *oom)
         }
     }
     /* month day[,] [year] | month [/ month] year */
-    int m = month_at(c, i, &n);
+    int m;
+    if (i == first) {
+        m = first_name < WEEKDAY ? first_name : 0;
+        n = first_n;
+    } else {
+        m = month_at(c, i, &n);
+    }
     if (m > 0) {
         size_t j = skip_alternate_month(c, i + n);
         if (j < c->end && gap_only(c, j - 1, " ", 1)) {
@@ -362,31 +387,17 @@ static size_t date_at(nw_dates *out, const cursor *c, size_t i, bool *oom)
     return 0;
 }
 
-/*
- * May a date start at word token i? Only with a weekday or a month: the
- * name filter, the two-word months' 10-byte first words, or a clitic (ب و)
- * before a month. Most words fail this, and date_at is not tried there.
- */
-static inline bool word_may_start_date(const cursor *c, size_t i)
-{
-    size_t len;
-    const char *w = word(c, i, &len);
-    if (maybe_name(w, len) || two_word_month_start(w, len))
-        return true;
-    return len > 2 && (memcmp(w, "ب", 2) == 0 || memcmp(w, "و", 2) == 0) &&
-           maybe_name(w + 2, len - 2);
-}
-
 nw_err nw_dates_find(const nw_text *t, const nw_segments *s, nw_dates *out, char *errbuf,
                      size_t errlen)
 {
     out->ndates = 0;
-    pthread_once(&names_once, names_init);
     /*
      * The next word the screen of nw_dates_words lets through (every word,
      * when s has no such screen): the others start no date.
      */
     const nw_phrases *words = nw_dates_words();
+    if (words == NULL)
+        return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory (the dates' words)");
     size_t next_word = 0;
     for (size_t si = 0; si < s->nsentences; si++) {
         const nw_sentence *st = &s->sentences[si];
@@ -394,11 +405,10 @@ nw_err nw_dates_find(const nw_text *t, const nw_segments *s, nw_dates *out, char
         for (size_t i = st->first_token; i < c.end;) {
             bool oom = false;
             const nw_token *tok = &s->tokens[i];
-            if (tok->kind == NW_TOKEN_WORD && words != NULL && next_word < i)
-                next_word = nw_phrases_next(words, s, i);
+            if (tok->kind == NW_TOKEN_WORD && next_word < i)
+                next_word = nw_lookups_next(words, s, i);
             size_t used =
-                (tok->flags & NW_TOKEN_IN_URL) || (tok->kind == NW_TOKEN_WORD &&
-                                                   (next_word > i || !word_may_start_date(&c, i)))
+                (tok->flags & NW_TOKEN_IN_URL) || (tok->kind == NW_TOKEN_WORD && next_word > i)
                     ? 0
                     : date_at(out, &c, i, &oom);
             if (oom)

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "newswatch/hash.h"
 #include "newswatch/utf8.h"
@@ -611,14 +610,4 @@ nw_err nw_doc_to_json(const nw_doc *doc, const char *ingested_at, char **out, si
     *out = s;
     *outlen = strlen(s); /* jansson escapes U+0000, so there is no NUL inside */
     return NW_OK;
-}
-
-void nw_time_now_rfc3339(char out[32])
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000L);
 }

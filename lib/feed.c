@@ -20,6 +20,7 @@
 #include <libxml/uri.h>
 #include <libxml/xmlerror.h>
 
+#include "newswatch/dates.h"
 #include "htmltext.h"
 #include "newswatch/hash.h"
 #include "newswatch/html.h"
@@ -378,6 +379,84 @@ static void civil_from_days(int64_t z, int *y, int *m, int *d)
     *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
+/* The longest Arabic word a date may hold, in bytes. */
+#define ARABIC_WORD_MAX 48
+
+/*
+ * The Arabic word at s[*i..len) (letters of U+0620..U+064A, with tatweel and
+ * harakat dropped) in the form lib/dates.c's names use: alef with hamza or
+ * madda as alef, teh marbuta as heh, alef maksura as yeh. Advances *i past
+ * it. Its length in bytes (0: no Arabic letter there; more than
+ * ARABIC_WORD_MAX: too long).
+ */
+static size_t arabic_word(const unsigned char *u, size_t len, size_t *i, char *w)
+{
+    size_t n = 0;
+    while (*i + 1 < len && (u[*i] == 0xD8 || u[*i] == 0xD9)) {
+        unsigned cp = ((unsigned)(u[*i] & 0x1F) << 6) | (u[*i + 1] & 0x3F);
+        if (cp == 0x640 || (cp >= 0x64B && cp <= 0x652)) { /* tatweel, harakat */
+            *i += 2;
+            continue;
+        }
+        if (cp < 0x621 || cp > 0x64A)
+            break;
+        if (cp == 0x622 || cp == 0x623 || cp == 0x625)
+            cp = 0x627; /* آ أ إ -> ا */
+        else if (cp == 0x629)
+            cp = 0x647; /* ة -> ه */
+        else if (cp == 0x649)
+            cp = 0x64A; /* ى -> ي */
+        if (n + 2 <= ARABIC_WORD_MAX) {
+            w[n] = (char)(0xC0 | (cp >> 6));
+            w[n + 1] = (char)(0x80 | (cp & 0x3F));
+        }
+        n += 2;
+        *i += 2;
+    }
+    return n;
+}
+
+/*
+ * An Arabic word of a date as the ASCII parse_words reads: a month's English
+ * name, nothing for a weekday and for words that only join (الساعة, في, the
+ * era مـ, هـ), "am"/"pm" for ص/م after a time. Two-word months (كانون الثاني)
+ * take the next word too. NULL for a word a date does not hold.
+ */
+static const char *arabic_date_word(const unsigned char *u, size_t len, size_t *i, bool after_time)
+{
+    static const char *const english[12] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                            "jul", "aug", "sep", "oct", "nov", "dec"};
+    char w[ARABIC_WORD_MAX], w2[ARABIC_WORD_MAX];
+    size_t n = arabic_word(u, len, i, w);
+    if (n == 0 || n > ARABIC_WORD_MAX)
+        return NULL;
+    int m = nw_dates_month(w, n);
+    if (m == 0) { /* كانون الثاني: the second word after spaces */
+        size_t k = *i;
+        while (k < len && u[k] == ' ')
+            k++;
+        size_t n2 = arabic_word(u, len, &k, w2);
+        if (n2 > 0 && n2 <= ARABIC_WORD_MAX && (m = nw_dates_month2(w, n, w2, n2)) > 0)
+            *i = k;
+    }
+    if (m > 0)
+        return english[m - 1];
+    if (nw_dates_weekday(w, n) > 0)
+        return "";
+    static const struct {
+        const char *word, *time, *no_time; /* what it gives after a time, and before one */
+    } words[] = {
+        {"الساعه", "", ""},    {"في", "", ""},        {"يوم", "", ""},
+        {"ه", "", ""}, /* هـ: the Hijri era, after a Gregorian date it is the page's */
+        {"ص", "am", NULL},     {"صباحا", "am", NULL}, {"مساء", "pm", NULL},
+        {"مساءا", "pm", NULL}, {"م", "pm", ""}, /* م: مساءً after a time, else the era (2021م) */
+    };
+    for (size_t k = 0; k < sizeof words / sizeof words[0]; k++)
+        if (strlen(words[k].word) == n && memcmp(words[k].word, w, n) == 0)
+            return after_time ? words[k].time : words[k].no_time;
+    return NULL;
+}
+
 nw_err nw_feed_parse_date(const char *s, size_t len, char out[32], char *errbuf, size_t errlen)
 {
     out[0] = '\0';
@@ -388,7 +467,31 @@ nw_err nw_feed_parse_date(const char *s, size_t len, char out[32], char *errbuf,
         if (n + 1 >= sizeof buf)
             return nw_set_error(errbuf, errlen, NW_EINVAL, "the date is too long");
         unsigned char c = u[i];
-        if (i + 1 < len && c == 0xD9 && u[i + 1] >= 0xA0 && u[i + 1] <= 0xA9) { /* ٠..٩ */
+        if (i + 1 < len && c == 0xD8 && u[i + 1] == 0x8C) { /* the Arabic comma */
+            buf[n++] = ',';
+            i++;
+        } else if (i + 1 < len && (c == 0xD8 || c == 0xD9) &&
+                   !(c == 0xD9 && u[i + 1] >= 0xA0 && u[i + 1] <= 0xA9)) { /* an Arabic word */
+            size_t start = i;
+            buf[n] = '\0';
+            const char *ascii = arabic_date_word(u, len, &i, strchr(buf, ':') != NULL);
+            if (ascii == NULL) {
+                size_t end = i > start ? i : start + 2;
+                while (end < len && u[end] >= 0x80 && u[end] != 0xD8 && u[end] != 0xD9)
+                    end++;
+                return nw_set_error(errbuf, errlen, NW_EINVAL,
+                                    "unknown word '%.*s' (byte offset %zu)",
+                                    (int)(end - start > 40 ? 40 : end - start), s + start, start);
+            }
+            size_t add = strlen(ascii);
+            if (n + add + 2 >= sizeof buf)
+                return nw_set_error(errbuf, errlen, NW_EINVAL, "the date is too long");
+            buf[n++] = ' ';
+            memcpy(buf + n, ascii, add);
+            n += add;
+            buf[n++] = ' ';
+            i--; /* the loop's i++ */
+        } else if (i + 1 < len && c == 0xD9 && u[i + 1] >= 0xA0 && u[i + 1] <= 0xA9) { /* ٠..٩ */
             buf[n++] = (char)('0' + (u[i + 1] - 0xA0));
             i++;
         } else if (i + 1 < len && c == 0xDB && u[i + 1] >= 0xB0 && u[i + 1] <= 0xB9) { /* ۰..۹ */

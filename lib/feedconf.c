@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "newswatch/conftable.h"
+#include "newswatch/str.h"
 #include "grow.h"
 
 /* The keys of a feed's section (docs/feeds.md). */
@@ -76,7 +77,7 @@ void nw_feedconf_free(nw_feedconf *c)
 /* Replaces *slot with a copy of value ("" means unset: NULL). */
 static bool set_text(char **slot, const char *value)
 {
-    char *copy = value[0] != '\0' ? strdup(value) : NULL;
+    char *copy = value[0] != '\0' ? nw_str_dup(value) : NULL;
     if (value[0] != '\0' && copy == NULL)
         return false;
     free(*slot);
@@ -187,8 +188,8 @@ static feed *add_feed(nw_feedconf *c, const char *name, const char *file, unsign
         return NULL;
     feed *f = &c->feeds[c->n];
     memset(f, 0, sizeof(*f));
-    f->name = strdup(name);
-    f->file = strdup(file);
+    f->name = nw_str_dup(name);
+    f->file = nw_str_dup(file);
     if (f->name == NULL || f->file == NULL) {
         free_feed(f);
         return NULL;
@@ -228,7 +229,7 @@ nw_err nw_feedconf_add_url(nw_feedconf *c, const char *url, char *errbuf, size_t
         return nw_set_error(errbuf, errlen, NW_EINVAL, "--feed '%s': that feed is given twice",
                             url);
     feed *f = add_feed(c, buf, "--feed", 0);
-    if (f == NULL || (f->url = strdup(url)) == NULL)
+    if (f == NULL || (f->url = nw_str_dup(url)) == NULL)
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     publish(f);
     return NW_OK;
@@ -271,7 +272,7 @@ static nw_err apply_key(feed *f, const nw_kvconf_entry *e, char *errbuf, size_t 
             return nw_set_error(errbuf, errlen, NW_ECONFIG,
                                 "%s:%u: [%s] header '%s' is not 'Name: value'", e->file, e->line,
                                 f->name, v);
-        char *h = strdup(v);
+        char *h = nw_str_dup(v);
         ok = h != NULL &&
              nw_grow((void **)&f->headers, &f->cap_headers, f->nheaders + 1, sizeof(char *));
         if (ok)

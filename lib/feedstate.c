@@ -8,6 +8,7 @@
 
 #include "newswatch/hash.h"
 #include "newswatch/jsonw.h"
+#include "newswatch/str.h"
 #include "grow.h"
 
 /* "0123456789abcdef:0123456789abcdef": an item in a record. */
@@ -30,11 +31,6 @@ struct nw_feedstate {
     feed_entry *feeds;
     size_t n, cap;
 };
-
-static char *copy_or_null(const char *s)
-{
-    return s != NULL ? strdup(s) : NULL;
-}
 
 static void clear_saved(feed_entry *f)
 {
@@ -110,10 +106,8 @@ static feed_entry *find_or_add(nw_feedstate *s, const char *feed, size_t len)
         return NULL;
     f = &s->feeds[s->n];
     memset(f, 0, sizeof(*f));
-    if ((f->name = malloc(len + 1)) == NULL)
+    if ((f->name = nw_str_copy(feed, len)) == NULL)
         return NULL;
-    memcpy(f->name, feed, len);
-    f->name[len] = '\0';
     s->n++;
     return f;
 }
@@ -175,7 +169,7 @@ nw_err nw_feedstate_set_validators(nw_feedstate *s, const char *feed, const char
     feed_entry *f = find_or_add(s, feed, strlen(feed));
     if (f == NULL)
         return NW_ENOMEM;
-    char *e = copy_or_null(etag), *m = copy_or_null(last_modified);
+    char *e = nw_str_dup(etag), *m = nw_str_dup(last_modified);
     if ((etag != NULL && e == NULL) || (last_modified != NULL && m == NULL)) {
         free(e);
         free(m);
@@ -201,8 +195,8 @@ nw_err nw_feedstate_begin(nw_feedstate *s, const char *feed)
         memcpy(f->saved_items, f->items, f->n * sizeof(*f->items));
     }
     f->saved_n = f->n;
-    f->saved_etag = copy_or_null(f->etag);
-    f->saved_last_modified = copy_or_null(f->last_modified);
+    f->saved_etag = nw_str_dup(f->etag);
+    f->saved_last_modified = nw_str_dup(f->last_modified);
     if ((f->etag != NULL && f->saved_etag == NULL) ||
         (f->last_modified != NULL && f->saved_last_modified == NULL)) {
         clear_saved(f);

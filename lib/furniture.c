@@ -8,6 +8,7 @@
 #include "newswatch/dates.h"
 #include "newswatch/file.h"
 #include "newswatch/phrases.h"
+#include "grow.h"
 #include "lines.h"
 
 enum kind { K_LINE = 1, K_PREFIX, K_SHORT, K_BLOCK, K_CREDIT, K_HEADING };
@@ -158,14 +159,8 @@ static bool add_remove(nw_furniture_result *r, uint32_t start, uint32_t end)
             r->remove[r->nremove - 1].end = end;
         return true;
     }
-    if (r->nremove == r->cap_remove) {
-        size_t ncap = r->cap_remove ? r->cap_remove * 2 : 32;
-        nw_span *nr = realloc(r->remove, ncap * sizeof(*nr));
-        if (nr == NULL)
-            return false;
-        r->remove = nr;
-        r->cap_remove = ncap;
-    }
+    if (!nw_grow((void **)&r->remove, &r->cap_remove, r->nremove + 1, sizeof(*r->remove)))
+        return false;
     r->remove[r->nremove++] = (nw_span){start, end};
     return true;
 }
@@ -339,14 +334,8 @@ nw_err nw_furniture_find(const nw_furniture *f, const nw_text *t, const nw_segme
         nw_tweet tw;
         if (!drop && tweet_attribution(t, s, ls, le, ti, tj, &tw)) {
             drop = true;
-            if (r->ntweets == r->cap_tweets) {
-                size_t ncap = r->cap_tweets ? r->cap_tweets * 2 : 8;
-                nw_tweet *nt = realloc(r->tweets, ncap * sizeof(*nt));
-                if (nt == NULL)
-                    return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-                r->tweets = nt;
-                r->cap_tweets = ncap;
-            }
+            if (!nw_grow((void **)&r->tweets, &r->cap_tweets, r->ntweets + 1, sizeof(*r->tweets)))
+                return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
             r->tweets[r->ntweets++] = tw;
         }
         if (!drop && first_line && date_line(t, s, ti, tj)) {

@@ -10,6 +10,7 @@
 #include "newswatch/hash.h"
 #include "newswatch/segment.h"
 #include "newswatch/utf8.h"
+#include "grow.h"
 #include "lines.h"
 
 struct nw_gazetteer {
@@ -310,15 +311,9 @@ nw_err nw_gazetteer_new(nw_normalizer *n, const char *file, const char *text, si
                                lineno, id);
             break;
         }
-        if (g->count == g->cap) {
-            size_t ncap = g->cap ? g->cap * 2 : 512;
-            nw_entity *ne = realloc(g->entities, ncap * sizeof(*ne));
-            if (ne == NULL) {
-                err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-                break;
-            }
-            g->entities = ne;
-            g->cap = ncap;
+        if (!nw_grow((void **)&g->entities, &g->cap, g->count + 1, sizeof(*g->entities))) {
+            err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+            break;
         }
         size_t idx = g->count++;
         g->entities[idx] = (nw_entity){id, (nw_entity_type)type, en, ar, NULL};

@@ -9,8 +9,9 @@
 #include <libxml/entities.h>
 #include <libxml/tree.h>
 
-#include "htmltext.h"
 #include "newswatch/utf8.h"
+#include "grow.h"
+#include "htmltext.h"
 
 void nw_textbuf_init(nw_textbuf *b, size_t max, bool raw)
 {
@@ -43,17 +44,9 @@ static void put(nw_textbuf *b, const char *s, size_t n)
         n = ok;
         b->truncated = true;
     }
-    if (b->len + n + 1 > b->cap) {
-        size_t ncap = b->cap > 0 ? b->cap : 256;
-        while (ncap < b->len + n + 1)
-            ncap *= 2;
-        char *ns = realloc(b->s, ncap);
-        if (ns == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->s = ns;
-        b->cap = ncap;
+    if (!nw_grow((void **)&b->s, &b->cap, b->len + n + 1, 1)) {
+        b->oom = true;
+        return;
     }
     memcpy(b->s + b->len, s, n);
     b->len += n;

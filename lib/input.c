@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "newswatch/log.h"
+#include "newswatch/str.h"
 #include "newswatch/utf8.h"
+#include "grow.h"
 
 #define READ_CHUNK 65536
 /* A wait for input or for a followed file to grow: a stop flag is heard this often (ms). */
@@ -65,15 +67,6 @@ struct nw_input {
     bool follow_missing; /* said that the file is missing */
 };
 
-static char *dup_string(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d != NULL)
-        memcpy(d, s, n);
-    return d;
-}
-
 nw_input *nw_input_new(const char *const *paths, size_t npaths, size_t max_bytes)
 {
     nw_input *in = calloc(1, sizeof(*in));
@@ -86,7 +79,7 @@ nw_input *nw_input_new(const char *const *paths, size_t npaths, size_t max_bytes
         return NULL;
     }
     for (size_t i = 0; i < npaths; i++) {
-        if ((in->args[i] = dup_string(paths[i])) == NULL) {
+        if ((in->args[i] = nw_str_dup(paths[i])) == NULL) {
             in->nargs = i;
             nw_input_free(in);
             return NULL;
@@ -99,7 +92,7 @@ nw_input *nw_input_new(const char *const *paths, size_t npaths, size_t max_bytes
 nw_input *nw_input_new_follow(const char *path, size_t max_bytes)
 {
     nw_input *in = nw_input_new(NULL, 0, max_bytes);
-    if (in != NULL && (in->follow = dup_string(path)) == NULL) {
+    if (in != NULL && (in->follow = nw_str_dup(path)) == NULL) {
         nw_input_free(in);
         return NULL;
     }
@@ -118,21 +111,15 @@ static bool wait_for(nw_input *in, const char *name)
     for (size_t i = 0; i < in->nwaiting; i++)
         if (strcmp(in->waiting[i], name) == 0)
             return true;
-    if (in->nwaiting == in->capwaiting) {
-        size_t n = in->capwaiting != 0 ? in->capwaiting * 2 : 16;
-        char **w = realloc(in->waiting, n * sizeof(*w));
-        if (w == NULL)
-            return false;
-        in->waiting = w;
-        in->capwaiting = n;
-    }
-    return (in->waiting[in->nwaiting] = dup_string(name)) != NULL && ++in->nwaiting > 0;
+    if (!nw_grow((void **)&in->waiting, &in->capwaiting, in->nwaiting + 1, sizeof(*in->waiting)))
+        return false;
+    return (in->waiting[in->nwaiting] = nw_str_dup(name)) != NULL && ++in->nwaiting > 0;
 }
 
 nw_input *nw_input_new_watch(const char *dir, size_t max_bytes, char *errbuf, size_t errlen)
 {
     nw_input *in = nw_input_new(NULL, 0, max_bytes);
-    if (in == NULL || (in->watch = dup_string(dir)) == NULL) {
+    if (in == NULL || (in->watch = nw_str_dup(dir)) == NULL) {
         nw_input_free(in);
         nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         return NULL;
@@ -284,17 +271,11 @@ static char *join_path(const char *dir, const char *name)
 
 static bool add_found(nw_input *in, size_t *cap, const char *path, const char *error)
 {
-    if (in->nfound == *cap) {
-        size_t ncap = *cap != 0 ? *cap * 2 : 64;
-        found *f = realloc(in->found, ncap * sizeof(*f));
-        if (f == NULL)
-            return false;
-        in->found = f;
-        *cap = ncap;
-    }
+    if (!nw_grow((void **)&in->found, cap, in->nfound + 1, sizeof(*in->found)))
+        return false;
     found *f = &in->found[in->nfound];
-    f->path = dup_string(path);
-    f->error = error != NULL ? dup_string(error) : NULL;
+    f->path = nw_str_dup(path);
+    f->error = error != NULL ? nw_str_dup(error) : NULL;
     if (f->path == NULL || (error != NULL && f->error == NULL)) {
         free(f->path);
         free(f->error);
@@ -412,7 +393,7 @@ static nw_err open_stream(nw_input *in, const char *path, char *errbuf, size_t e
             fclose(fp);
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     }
-    in->fp_name = dup_string(is_stdin ? "stdin" : path);
+    in->fp_name = nw_str_dup(is_stdin ? "stdin" : path);
     if (in->fp_name == NULL) {
         if (!is_stdin)
             fclose(fp);

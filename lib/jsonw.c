@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 #define MAX_DEPTH 32
 
 struct nw_jsonw {
@@ -51,19 +53,10 @@ static bool reserve(nw_jsonw *w, size_t n)
 {
     if (w->failed)
         return false;
-    if (w->len + n + 1 <= w->cap)
+    if (nw_grow((void **)&w->buf, &w->cap, w->len + n + 1, 1))
         return true;
-    size_t ncap = w->cap > 0 ? w->cap : 4096;
-    while (ncap < w->len + n + 1)
-        ncap *= 2;
-    char *nb = realloc(w->buf, ncap);
-    if (nb == NULL) {
-        w->failed = true;
-        return false;
-    }
-    w->buf = nb;
-    w->cap = ncap;
-    return true;
+    w->failed = true;
+    return false;
 }
 
 static void put(nw_jsonw *w, const char *s, size_t n)

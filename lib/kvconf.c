@@ -239,15 +239,10 @@ nw_err nw_kvconf_new(const char *file, const char *text, size_t len, nw_kvconf *
                                file, lineno, (int)kn, k);
             break;
         }
-        if (conf->count == conf->cap) {
-            size_t ncap = conf->cap != 0 ? conf->cap * 2 : 16;
-            nw_kvconf_entry *ne = realloc(conf->entries, ncap * sizeof(*ne));
-            if (ne == NULL) {
-                err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-                break;
-            }
-            conf->entries = ne;
-            conf->cap = ncap;
+        if (!nw_grow((void **)&conf->entries, &conf->cap, conf->count + 1,
+                     sizeof(*conf->entries))) {
+            err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
+            break;
         }
         nw_kvconf_entry *e = &conf->entries[conf->count];
         e->file = conf->file;

@@ -6,7 +6,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "newswatch/doc.h"
+#include "newswatch/when.h"
 #include "newswatch/utf8.h"
 
 /* A line's bytes at most, '\n' included; a longer message is cut. */

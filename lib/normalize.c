@@ -1,4 +1,4 @@
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -10,7 +10,6 @@
 #include <unicode/utf16.h>
 #include <unicode/utf8.h>
 
-#include "newswatch/furniture.h"
 #include "newswatch/utf8.h"
 #include "scan.h"
 
@@ -38,6 +37,8 @@ void nw_text_free(nw_text *t)
     free(t->display_cp);
     free(t->match_cp);
     free(t->cps);
+    if (t->runs != NULL)
+        free(t->runs->v);
     free(t->runs);
     free(t);
 }
@@ -456,26 +457,29 @@ static bool reserve_text(nw_text *out, size_t maxbytes, size_t maxcp)
 /* Room for the runs of a text of at most maxcp code points: two entries per code point at most. */
 static bool reserve_runs(nw_text *out, size_t maxcp)
 {
-    if (2 * maxcp + 2 > out->cap_runs) {
-        uint32_t *r = realloc(out->runs, (2 * maxcp + 2) * sizeof(uint32_t));
+    if (out->runs == NULL && (out->runs = calloc(1, sizeof(nw_runs))) == NULL)
+        return false;
+    nw_runs *runs = out->runs;
+    if (2 * maxcp + 2 > runs->cap) {
+        uint32_t *r = realloc(runs->v, (2 * maxcp + 2) * sizeof(uint32_t));
         if (r == NULL)
             return false;
-        out->runs = r;
-        out->cap_runs = 2 * maxcp + 2;
+        runs->v = r;
+        runs->cap = 2 * maxcp + 2;
     }
     return true;
 }
 
+/* The text is being made otherwise than by the fast path: the segmenter takes it a code point at
+ * a time. */
+static void drop_runs(nw_text *t)
+{
+    if (t->runs != NULL)
+        t->runs->ok = false;
+}
+
 typedef enum { FAST_DONE, FAST_SLOW, FAST_INVALID } fast_result;
 
-/*
- * The fast path: decodes and validates in[0..len) as it goes and writes both
- * forms with one table read per code point. FAST_SLOW (out half written)
- * when a code point is not simple, FAST_INVALID when the UTF-8 is not valid
- * (nw_utf8_valid then says where). out has room for 2 * len + 4 bytes in each
- * form (each code point's bytes are written 4 at a time) and len + 1 code
- * points.
- */
 /* The entry of the three- or four-byte code point at s; false when it is not simple. */
 static __attribute__((noinline)) bool long_entry(const UNormalizer2 *nfkc, const uint8_t *s,
                                                  fast_cp *out)
@@ -500,7 +504,7 @@ typedef struct fast_state {
     const uint8_t *s, *end;
     uint32_t di, mi, ncp;
     unsigned pend;
-    /* The runs' entries noted so far (nw_text.runs, lib/scan.h); in_run: one is open. */
+    /* The runs' entries noted so far (nw_text's runs, lib/scan.h); in_run: one is open. */
     uint32_t nruns;
     unsigned in_run;
 } fast_state;
@@ -623,7 +627,7 @@ static __attribute__((noinline)) int fast_run(fast_state *st, nw_text *out)
     uint8_t *restrict d = (uint8_t *)out->display, *restrict m = (uint8_t *)out->match;
     uint32_t *restrict dcp = out->display_cp, *restrict mcp = out->match_cp;
     int32_t *restrict cps = out->cps;
-    uint32_t *restrict runs = out->runs;
+    uint32_t *restrict runs = out->runs->v;
     uint32_t di = st->di, mi = st->mi, ncp = st->ncp, nruns = st->nruns;
     unsigned pend = st->pend, in_run = st->in_run;
     int result = RUN_END;
@@ -676,6 +680,14 @@ static __attribute__((noinline)) int fast_run(fast_state *st, nw_text *out)
     return result;
 }
 
+/*
+ * The fast path: decodes and validates in[0..len) as it goes and writes both
+ * forms with one table read per code point. FAST_SLOW (out half written)
+ * when a code point is not simple, FAST_INVALID when the UTF-8 is not valid
+ * (nw_utf8_valid then says where). out has room for 2 * len + 4 bytes in each
+ * form (each code point's bytes are written 4 at a time) and len + 1 code
+ * points.
+ */
 static fast_result normalize_simple(const UNormalizer2 *nfkc, const char *in, size_t len,
                                     nw_text *out)
 {
@@ -698,7 +710,7 @@ static fast_result normalize_simple(const UNormalizer2 *nfkc, const char *in, si
                 fast_emit(&fast[e->to[j]], (uint8_t *)out->display, (uint8_t *)out->match,
                           out->display_cp, out->match_cp, out->cps, &st.di, &st.mi, &st.ncp,
                           &st.pend);
-                note_run(out->runs, &st.nruns, &st.in_run, &fast[e->to[j]], st.ncp);
+                note_run(out->runs->v, &st.nruns, &st.in_run, &fast[e->to[j]], st.ncp);
             }
             continue;
         }
@@ -709,13 +721,13 @@ static fast_result normalize_simple(const UNormalizer2 *nfkc, const char *in, si
         if (!fast_emit(&other, (uint8_t *)out->display, (uint8_t *)out->match, out->display_cp,
                        out->match_cp, out->cps, &st.di, &st.mi, &st.ncp, &st.pend))
             return FAST_SLOW;
-        note_run(out->runs, &st.nruns, &st.in_run, &other, st.ncp);
+        note_run(out->runs->v, &st.nruns, &st.in_run, &other, st.ncp);
     }
     fast_finish(&st, out);
     if (st.in_run) /* the last run ends with the text */
-        out->runs[st.nruns++] = st.ncp;
-    out->nruns = st.nruns;
-    out->runs_ok = true;
+        out->runs->v[st.nruns++] = st.ncp;
+    out->runs->n = st.nruns;
+    out->runs->ok = true;
     return FAST_DONE;
 }
 
@@ -732,7 +744,7 @@ nw_err nw_normalize(nw_normalizer *n, const char *in, size_t len, nw_text *out, 
      * UTF-8 (the mapping gives ASCII or the code point itself); its matching
      * form may be (simple case folding takes U+023A, 2 bytes, to U+2C65, 3).
      */
-    out->runs_ok = false;
+    drop_runs(out);
     if (tables_ok && n->use_fast && reserve_text(out, len * 2 + 4, len + 1) &&
         reserve_runs(out, len + 1) && normalize_simple(n->nfkc, in, len, out) == FAST_DONE) {
         n->fast_texts++;
@@ -781,29 +793,6 @@ size_t nw_normalizer_fast_texts(const nw_normalizer *n)
     return n->fast_texts;
 }
 
-char *nw_normalize_to_match(nw_normalizer *n, const char *in, size_t len, size_t *outlen,
-                            char *errbuf, size_t errlen)
-{
-    nw_text *t = nw_text_new();
-    if (t == NULL) {
-        nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-        return NULL;
-    }
-    char *res = NULL;
-    if (nw_normalize(n, in, len, t, errbuf, errlen) == NW_OK) {
-        res = malloc(t->match_len + 1);
-        if (res == NULL) {
-            nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-        } else {
-            memcpy(res, t->match, t->match_len + 1);
-            if (outlen != NULL)
-                *outlen = t->match_len;
-        }
-    }
-    nw_text_free(t);
-    return res;
-}
-
 /* to[k] = from[k] - shift for k < n: four at a time (GCC's and Clang's vector types). */
 typedef uint32_t u32x4 __attribute__((vector_size(16)));
 static void shift_offsets(uint32_t *restrict to, const uint32_t *restrict from, uint32_t shift,
@@ -823,7 +812,7 @@ static void shift_offsets(uint32_t *restrict to, const uint32_t *restrict from, 
 nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, nw_text *out,
                       char *errbuf, size_t errlen)
 {
-    out->runs_ok = false; /* the segmenter takes this text a code point at a time */
+    drop_runs(out); /* the segmenter takes this text a code point at a time */
     if (!grow_bytes(&out->display, &out->cap_display, in->display_len + 1) ||
         !grow_bytes(&out->match, &out->cap_match, in->match_len + 1))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");

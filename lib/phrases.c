@@ -2,11 +2,13 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "newswatch/hash.h"
 #include "grow.h"
+#include "lookups.h"
 
 /* A phrase: its key (words joined by one space) in the pool, and its values. */
 typedef struct entry {
@@ -100,13 +102,16 @@ static size_t probe(const uint32_t *slots, size_t nslots, const char *pool, cons
     }
 }
 
+/* A table's first size, in slots; it stays at most half full. */
+#define SLOTS_MIN 256
+
 /* Makes room for one more record; count records exist. */
 static bool rehash(uint32_t **slots, size_t *nslots, size_t count, const char *pool,
                    const void *records, size_t stride)
 {
     if ((count + 1) * 2 < *nslots)
         return true;
-    size_t n = *nslots > 0 ? *nslots * 2 : 256;
+    size_t n = *nslots > 0 ? *nslots * 2 : SLOTS_MIN;
     while ((count + 1) * 2 >= n)
         n *= 2;
     uint32_t *ns = calloc(n, sizeof(uint32_t));
@@ -138,6 +143,12 @@ static void bf_set(bit_filter *f, uint64_t h)
     f->words[b >> 6] |= 1ull << (b & 63);
 }
 
+/* A filter's bits per key: remade when it falls below the least, remade at the target or up to
+ * twice the target; and its smallest size in bits. */
+#define FILTER_BITS_PER_KEY_MIN    16
+#define FILTER_BITS_PER_KEY_TARGET 32
+#define FILTER_BITS_MIN            4096
+
 /*
  * Makes room in f for nkeys keys: when it has fewer than 16 bits per key, a
  * new, empty filter of 32 to 64 bits per key (*emptied: the caller sets its
@@ -146,10 +157,10 @@ static void bf_set(bit_filter *f, uint64_t h)
 static bool bf_reserve(bit_filter *f, size_t nkeys, bool *emptied)
 {
     *emptied = false;
-    if (nkeys * 16 <= f->bits)
+    if (nkeys * FILTER_BITS_PER_KEY_MIN <= f->bits)
         return true;
-    size_t bits = 4096;
-    while (bits < nkeys * 32)
+    size_t bits = FILTER_BITS_MIN;
+    while (bits < nkeys * FILTER_BITS_PER_KEY_TARGET)
         bits *= 2;
     uint64_t *words = calloc(bits / 64, sizeof(uint64_t));
     if (words == NULL)
@@ -340,6 +351,19 @@ typedef struct words_view {
     size_t stride, n;
     bool tokens; /* nw_token: same sentence, white space only between words */
 } words_view;
+
+/*
+ * w_start and w_end read a word's first two members through the stride, and
+ * probe reads a record's key and keylen the same way: they must come first.
+ */
+_Static_assert(offsetof(nw_token, start) == 0 && offsetof(nw_token, end) == sizeof(uint32_t),
+               "nw_token starts with start, end");
+_Static_assert(offsetof(nw_word, start) == 0 && offsetof(nw_word, end) == sizeof(uint32_t),
+               "nw_word starts with start, end");
+_Static_assert(offsetof(entry, key) == 0 && offsetof(entry, keylen) == sizeof(uint32_t),
+               "entry starts with key, keylen");
+_Static_assert(offsetof(first, key) == 0 && offsetof(first, keylen) == sizeof(uint32_t),
+               "first starts with key, keylen");
 
 static uint32_t w_start(const words_view *v, size_t i)
 {
@@ -568,11 +592,8 @@ static inline const split *word_splits(const char *w, size_t wl, size_t *n)
     return l->s;
 }
 
-/*
- * One way to read a word: bytes to look up, their hash, code points of
- * proclitics skipped. (The type nw_segments keeps prepared readings in.)
- */
-typedef struct nw_lookup_key {
+/* One way to read a word: bytes to look up, their hash, code points of proclitics skipped. */
+typedef struct reading {
     const char *bytes;
     size_t len;
     uint64_t hash;
@@ -590,7 +611,7 @@ typedef struct nw_lookup_key {
  * first), or, when it has none, the word without an English 's (*possessive).
  * Restored-article keys (لل read as ل + ال; at most two, each at most wl + 4
  * and NW_PHRASE_MAX_BYTES bytes) are written one after the other at scratch:
- * *used bytes. In line: nw_phrases_prepare calls it for every token.
+ * *used bytes. In line: nw_lookups_prepare calls it for every token.
  */
 static inline __attribute__((always_inline)) size_t
 word_readings(const char *w, size_t wl, char *scratch, size_t *used, reading *r, bool *possessive)
@@ -709,35 +730,54 @@ static int match_view(const nw_phrases *p, const nw_text *t, const words_view *v
     return match_readings(p, t, v, i, (uint32_t)at, r, nr, possessive, mask, hit);
 }
 
-/* ---- readings prepared once per segmentation (nw_phrases_prepare) ---- */
+/* ---- lookups prepared once per segmentation (lib/lookups.h) ---- */
 
-struct nw_token_keys {
-    uint32_t first; /* s->keys[first ...]: its readings */
+/* A prepared token: its readings in l->keys, and its bits of the screen. */
+typedef struct token_keys {
+    uint32_t first; /* l->keys[first ...]: its readings */
     uint8_t nreadings, possessive, at;
-    uint8_t screen; /* bit d: a reading passes the filter of s->screened[d] */
+    uint8_t screen; /* bit d: a reading passes the filter of l->indexes[d] */
+} token_keys;
+
+_Static_assert(NW_LOOKUPS_SCREENED <= 8, "a token's screen bits are one byte");
+_Static_assert(MAX_READINGS <= 32, "the readings that pass a filter are a 32-bit mask");
+
+struct nw_lookups {
+    /* The screen, fixed at creation: table entry b has bit d set when indexes[d]'s filter has
+     * bit b (modulo its size). */
+    const nw_phrases *indexes[NW_LOOKUPS_SCREENED];
+    size_t nindexes;
+    uint8_t *table;
+    uint64_t mask; /* entries - 1 */
+    /* The segmentation prepared (NULL for none) and its tokens' readings. */
+    const nw_segments *seg;
+    token_keys *keyed;
+    reading *keys;
+    char *key_pool;
+    size_t cap_keyed, nkeys, cap_keys, key_pool_len, cap_key_pool;
+    /* One index's lookups at every token of seg (nw_lookups_memo); .ntokens 0 for none. */
+    const nw_phrases *memo_index;
+    nw_phrase_hit *memo_hits;
+    size_t cap_memo;
 };
 
-struct nw_phrases_screen {
-    const nw_phrases *indexes[NW_SEGMENTS_SCREENED];
-    size_t n;
-    uint8_t *table; /* entry b: bit d set when indexes[d]'s filter has bit b (modulo its size) */
-    uint64_t mask;  /* entries - 1 */
-};
-
-void nw_phrases_screen_free(nw_phrases_screen *sc)
+void nw_lookups_free(nw_lookups *l)
 {
-    if (sc == NULL)
+    if (l == NULL)
         return;
-    free(sc->table);
-    free(sc);
+    free(l->table);
+    free(l->keyed);
+    free(l->keys);
+    free(l->key_pool);
+    free(l->memo_hits);
+    free(l);
 }
 
-nw_phrases_screen *nw_phrases_screen_new(const nw_phrases *const *indexes, size_t n, char *errbuf,
-                                         size_t errlen)
+nw_lookups *nw_lookups_new(const nw_phrases *const *indexes, size_t n, char *errbuf, size_t errlen)
 {
-    if (n > NW_SEGMENTS_SCREENED) {
+    if (n > NW_LOOKUPS_SCREENED) {
         nw_set_error(errbuf, errlen, NW_EINVAL, "%zu indexes to screen; at most %d can be", n,
-                     NW_SEGMENTS_SCREENED);
+                     NW_LOOKUPS_SCREENED);
         return NULL;
     }
     /*
@@ -748,75 +788,81 @@ nw_phrases_screen *nw_phrases_screen_new(const nw_phrases *const *indexes, size_
     for (size_t d = 0; d < n; d++)
         if (indexes[d]->firsts_filter.bits > entries)
             entries = indexes[d]->firsts_filter.bits;
-    nw_phrases_screen *sc = calloc(1, sizeof *sc);
-    if (sc == NULL || (sc->table = calloc(entries, 1)) == NULL) {
-        nw_phrases_screen_free(sc);
+    nw_lookups *l = calloc(1, sizeof *l);
+    if (l == NULL || (l->table = calloc(entries, 1)) == NULL) {
+        nw_lookups_free(l);
         nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         return NULL;
     }
     for (size_t d = 0; d < n; d++) {
         const bit_filter *f = &indexes[d]->firsts_filter;
-        sc->indexes[d] = indexes[d];
+        l->indexes[d] = indexes[d];
         for (size_t b = 0; f->bits > 0 && b < entries; b++)
-            sc->table[b] |= (uint8_t)(((f->words[(b & (f->bits - 1)) >> 6] >> (b & 63)) & 1) << d);
+            l->table[b] |= (uint8_t)(((f->words[(b & (f->bits - 1)) >> 6] >> (b & 63)) & 1) << d);
     }
-    sc->n = n;
-    sc->mask = entries - 1;
-    return sc;
+    l->nindexes = n;
+    l->mask = entries - 1;
+    return l;
 }
 
-/* Bit d: one of the readings r[0..nr) passes the filter of sc's index d. */
-static inline uint8_t screen_readings(const nw_phrases_screen *sc, const reading *r, size_t nr)
+/* Bit d: one of the readings r[0..nr) passes the filter of l's index d. */
+static inline uint8_t screen_readings(const nw_lookups *l, const reading *r, size_t nr)
 {
     uint8_t bits = 0;
     for (size_t k = 0; k < nr; k++)
-        bits |= sc->table[(r[k].hash >> 32) & sc->mask];
+        bits |= l->table[(r[k].hash >> 32) & l->mask];
     return bits;
 }
 
-nw_err nw_phrases_prepare(const nw_text *t, nw_segments *s, const nw_phrases_screen *sc,
-                          char *errbuf, size_t errlen)
+nw_err nw_lookups_prepare(nw_lookups *l, const nw_text *t, nw_segments *s, char *errbuf,
+                          size_t errlen)
 {
     pthread_once(&split_once, fill_split_table);
-    s->nkeyed = s->nkeys = s->key_pool_len = 0;
-    s->memo_index = NULL;
-    s->nscreened = 0;
+    l->seg = NULL;
+    l->nkeys = l->key_pool_len = 0;
+    l->memo_index = NULL;
+    s->lookups = NULL;
     /*
      * Restored-article readings (لل as ل + ال) are written to the pool: at
      * most two per word, each at most the word plus 4 bytes. Sized once, so
      * that the readings can point into it.
      */
     size_t pool_max = 2 * t->match_len + 8 * s->ntokens + 1;
-    if (!nw_grow((void **)&s->keyed, &s->cap_keyed, s->ntokens + 1, sizeof(struct nw_token_keys)) ||
-        !nw_grow((void **)&s->key_pool, &s->cap_key_pool, pool_max, 1))
+    if (!nw_grow((void **)&l->keyed, &l->cap_keyed, s->ntokens + 1, sizeof(token_keys)) ||
+        !nw_grow((void **)&l->key_pool, &l->cap_key_pool, pool_max, 1))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     for (size_t i = 0; i < s->ntokens; i++) {
         size_t full_len;
         const char *full = word_bytes(t, s->tokens[i].start, s->tokens[i].end, &full_len);
         size_t at = mention_at(full, full_len);
-        if (!nw_grow((void **)&s->keys, &s->cap_keys, s->nkeys + MAX_READINGS, sizeof(reading)))
+        if (!nw_grow((void **)&l->keys, &l->cap_keys, l->nkeys + MAX_READINGS, sizeof(reading)))
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-        reading *r = &s->keys[s->nkeys];
+        reading *r = &l->keys[l->nkeys];
         bool possessive;
         size_t used;
-        size_t nr = word_readings(full + at, full_len - at, s->key_pool + s->key_pool_len, &used, r,
+        size_t nr = word_readings(full + at, full_len - at, l->key_pool + l->key_pool_len, &used, r,
                                   &possessive);
-        s->key_pool_len += used;
+        l->key_pool_len += used;
         /* A hashtag's words are looked up one by one: it stays a candidate for every index. */
-        uint8_t screen = (s->tokens[i].flags & NW_TOKEN_HASHTAG) ? 0xFF
-                         : sc != NULL                            ? screen_readings(sc, r, nr)
-                                                                 : 0;
-        s->keyed[i] = (struct nw_token_keys){(uint32_t)s->nkeys, (uint8_t)nr, possessive,
-                                             (uint8_t)at, screen};
-        s->nkeys += nr;
+        uint8_t screen = (s->tokens[i].flags & NW_TOKEN_HASHTAG) ? 0xFF : screen_readings(l, r, nr);
+        l->keyed[i] =
+            (token_keys){(uint32_t)l->nkeys, (uint8_t)nr, possessive, (uint8_t)at, screen};
+        l->nkeys += nr;
     }
-    if (sc != NULL) {
-        for (size_t d = 0; d < sc->n; d++)
-            s->screened[d] = sc->indexes[d];
-        s->nscreened = sc->n;
-    }
-    s->nkeyed = s->ntokens;
+    l->seg = s;
+    s->lookups = l;
     return NW_OK;
+}
+
+/*
+ * The lookups s was prepared by, NULL when it was not, or no longer is: a new
+ * segmentation of s unlinks them, and l->seg is another segmentation once l
+ * prepared that one.
+ */
+static inline const nw_lookups *prepared(const nw_segments *s)
+{
+    const nw_lookups *l = s->lookups;
+    return l != NULL && l->seg == s ? l : NULL;
 }
 
 /*
@@ -832,36 +878,39 @@ static __attribute__((noinline)) int match_unprepared(const nw_phrases *p, const
     return match_view(p, t, &v, i, hit);
 }
 
-static __attribute__((noinline)) int match_prepared(const nw_phrases *p, const nw_text *t,
-                                                    const nw_segments *s, size_t i, uint32_t mask,
+/* The lookups of l's segmentation (l->seg) at token i, for the readings of mask. */
+static __attribute__((noinline)) int match_prepared(const nw_lookups *l, const nw_phrases *p,
+                                                    const nw_text *t, size_t i, uint32_t mask,
                                                     nw_phrase_hit *hit)
 {
+    const nw_segments *s = l->seg;
     words_view v = {(const char *)s->tokens, sizeof(nw_token), s->ntokens, true};
-    const struct nw_token_keys *tk = &s->keyed[i];
-    return match_readings(p, t, &v, i, tk->at, &s->keys[tk->first], tk->nreadings, tk->possessive,
+    const token_keys *tk = &l->keyed[i];
+    return match_readings(p, t, &v, i, tk->at, &l->keys[tk->first], tk->nreadings, tk->possessive,
                           mask, hit);
 }
 
-/* A prepared token's lookup in p: its readings against the filter, then the few that pass. */
-static __attribute__((noinline)) int match_filtered(const nw_phrases *p, const nw_text *t,
-                                                    const nw_segments *s, size_t i,
-                                                    nw_phrase_hit *hit)
+/*
+ * A prepared token's lookup in p: its readings against the filter, then the
+ * few that pass. (Five arguments, the segmentation read from l: they all
+ * travel in registers.)
+ */
+static __attribute__((noinline)) int match_filtered(const nw_lookups *l, const nw_phrases *p,
+                                                    const nw_text *t, size_t i, nw_phrase_hit *hit)
 {
-    const struct nw_token_keys *tk = &s->keyed[i];
+    const token_keys *tk = &l->keyed[i];
     /* Most words start no phrase: the filter says so before any other work. */
-    uint32_t mask = passing(p, &s->keys[tk->first], tk->nreadings);
+    uint32_t mask = passing(p, &l->keys[tk->first], tk->nreadings);
     if (mask == 0)
         return 0;
-    return match_prepared(p, t, s, i, mask, hit);
+    return match_prepared(l, p, t, i, mask, hit);
 }
 
-/* Bit of p in the tokens' screens of s; 0 when s was not prepared with a screen of p. */
-static inline uint8_t screen_bit(const nw_phrases *p, const nw_segments *s)
+/* Bit of p in the tokens' screens of l; 0 when l does not screen p. */
+static inline uint8_t screen_bit(const nw_phrases *p, const nw_lookups *l)
 {
-    if (s->nkeyed != s->ntokens)
-        return 0;
-    for (size_t d = 0; d < s->nscreened; d++)
-        if (s->screened[d] == p)
+    for (size_t d = 0; d < l->nindexes; d++)
+        if (l->indexes[d] == p)
             return (uint8_t)(1u << d);
     return 0;
 }
@@ -869,50 +918,52 @@ static inline uint8_t screen_bit(const nw_phrases *p, const nw_segments *s)
 int nw_phrases_match(const nw_phrases *p, const nw_text *t, const nw_segments *s, size_t i,
                      nw_phrase_hit *hit)
 {
-    if (s->nkeyed != s->ntokens || i >= s->ntokens)
+    const nw_lookups *l = prepared(s);
+    if (l == NULL || i >= s->ntokens)
         return match_unprepared(p, t, s, i, hit);
-    if (s->memo_index == p) { /* read many times per token by the recognisers: kept short */
-        const nw_phrase_hit *m = (const nw_phrase_hit *)s->memo_hits + i;
+    if (l->memo_index == p) { /* read many times per token by the recognisers: kept short */
+        const nw_phrase_hit *m = &l->memo_hits[i];
         if (m->ntokens == 0)
             return 0;
         *hit = *m;
         return 1;
     }
     /* A screened index: most tokens end here, at their bit. */
-    uint8_t bit = screen_bit(p, s);
-    if (bit != 0 && !(s->keyed[i].screen & bit))
+    uint8_t bit = screen_bit(p, l);
+    if (bit != 0 && !(l->keyed[i].screen & bit))
         return 0;
-    return match_filtered(p, t, s, i, hit);
+    return match_filtered(l, p, t, i, hit);
 }
 
-size_t nw_phrases_next(const nw_phrases *p, const nw_segments *s, size_t i)
+size_t nw_lookups_next(const nw_phrases *p, const nw_segments *s, size_t i)
 {
-    uint8_t bit = screen_bit(p, s);
+    const nw_lookups *l = prepared(s);
+    uint8_t bit = l != NULL ? screen_bit(p, l) : 0;
     if (bit == 0)
         return i;
-    const struct nw_token_keys *k = s->keyed;
+    const token_keys *k = l->keyed;
     size_t n = s->ntokens;
     while (i < n && !(k[i].screen & bit))
         i++;
     return i;
 }
 
-nw_err nw_phrases_memo(const nw_phrases *p, const nw_text *t, nw_segments *s, char *errbuf,
-                       size_t errlen)
+nw_err nw_lookups_memo(nw_lookups *l, const nw_phrases *p, const nw_text *t, const nw_segments *s,
+                       char *errbuf, size_t errlen)
 {
-    s->memo_index = NULL;
-    if (s->nkeyed != s->ntokens)
+    l->memo_index = NULL;
+    if (prepared(s) != l)
         return NW_OK; /* not prepared: lookups stay direct */
-    if (!nw_grow(&s->memo_hits, &s->cap_memo, s->ntokens + 1, sizeof(nw_phrase_hit)))
+    if (!nw_grow((void **)&l->memo_hits, &l->cap_memo, s->ntokens + 1, sizeof(nw_phrase_hit)))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-    nw_phrase_hit *hits = s->memo_hits;
+    nw_phrase_hit *hits = l->memo_hits;
     for (size_t i = 0, next = 0; i < s->ntokens; i++) {
         if (i > next || i == 0)
-            next = nw_phrases_next(p, s, i); /* the first candidate at or after i */
+            next = nw_lookups_next(p, s, i); /* the first candidate at or after i */
         if (i < next || !nw_phrases_match(p, t, s, i, &hits[i]))
             hits[i].ntokens = 0;
     }
-    s->memo_index = p;
+    l->memo_index = p;
     return NW_OK;
 }
 

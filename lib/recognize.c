@@ -4,9 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "grow.h"
 #include "newswatch/dates.h"
 #include "newswatch/phrases.h"
+#include "grow.h"
+#include "lookups.h"
 
 /* Values of the word index. */
 enum {
@@ -917,7 +918,7 @@ static void emit_unless_negated(const nw_recognizer *r, const nw_text *t, const 
 static void scan(const nw_recognizer *r, const nw_text *t, const nw_segments *s, sink *out)
 {
     /* Tokens the screen says start none of the words are skipped. */
-    for (size_t i = 0; (i = nw_phrases_next(r->words, s, i)) < s->ntokens; i++) {
+    for (size_t i = 0; (i = nw_lookups_next(r->words, s, i)) < s->ntokens; i++) {
         trigger tr;
         if (!trigger_at(r, t, s, i, &tr))
             continue;
@@ -1050,7 +1051,7 @@ int nw_recognize_titled_names(const nw_recognizer *r, const nw_text *t, const nw
                               const uint8_t *covered, nw_name_cb found, void *ctx)
 {
     /* Tokens the screen says start none of the words are skipped. */
-    for (size_t i = 0; (i = nw_phrases_next(r->words, s, i)) < s->ntokens; i++) {
+    for (size_t i = 0; (i = nw_lookups_next(r->words, s, i)) < s->ntokens; i++) {
         nw_phrase_hit h;
         if (!lookup(r, t, s, i, &h) || !has(&h, W_TITLE) || has(&h, W_TITLE_OF))
             continue;

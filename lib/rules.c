@@ -11,8 +11,10 @@
 #include "newswatch/file.h"
 #include "newswatch/kvconf.h"
 #include "newswatch/phrases.h"
+#include "newswatch/str.h"
 #include "newswatch/when.h"
 #include "grow.h"
+#include "lookups.h"
 
 enum atom_kind { ATOM_ENTITY, ATOM_TYPE, ATOM_CLASS };
 
@@ -47,14 +49,14 @@ struct nw_rules {
     size_t nclasses;
     nw_phrases *terms; /* values: class index */
     rule_atom *atoms;
-    size_t natoms;
+    size_t natoms, cap_atoms;
     int *entity_atom; /* gazetteer index -> atom or -1 */
     int type_atom[NW_ENTITY_TYPE_COUNT];
     int *class_atom;
     node *nodes;
-    size_t nnodes;
+    size_t nnodes, cap_nodes;
     compiled_event *events;
-    size_t nevents;
+    size_t nevents, cap_events;
     int **atom_events; /* atom -> events that use it positively, -1 terminated */
 };
 
@@ -62,20 +64,11 @@ struct nw_rules {
 
 static char *keep(nw_rules *r, const char *s)
 {
-    if (r->nstrings == r->capstrings) {
-        size_t n = r->capstrings ? r->capstrings * 2 : 64;
-        char **ns = realloc(r->strings, n * sizeof(char *));
-        if (ns == NULL)
-            return NULL;
-        r->strings = ns;
-        r->capstrings = n;
-    }
-    size_t len = strlen(s);
-    char *c = malloc(len + 1);
-    if (c != NULL) {
-        memcpy(c, s, len + 1);
+    if (!nw_grow((void **)&r->strings, &r->capstrings, r->nstrings + 1, sizeof(*r->strings)))
+        return NULL;
+    char *c = nw_str_dup(s);
+    if (c != NULL)
         r->strings[r->nstrings++] = c;
-    }
     return c;
 }
 
@@ -108,19 +101,9 @@ static const char *const role_names[NW_ROLE_COUNT] = {
     "", "claim", "arrest", "finding", "background", "retrospective", "attack",
 };
 
-const char *nw_role_name(nw_role role)
-{
-    return role >= 0 && role < NW_ROLE_COUNT ? role_names[role] : "";
-}
-
 size_t nw_rules_event_count(const nw_rules *r)
 {
     return r->nevents;
-}
-
-const nw_event *nw_rules_event_at(const nw_rules *r, size_t i)
-{
-    return i < r->nevents ? &r->events[i].ev : NULL;
 }
 
 const nw_event *nw_rules_find_event(const nw_rules *r, const char *id)
@@ -186,20 +169,16 @@ static int add_atom(nw_rules *r, int kind, uint32_t index)
     for (size_t i = 0; i < r->natoms; i++)
         if (r->atoms[i].kind == kind && r->atoms[i].index == index)
             return (int)i;
-    rule_atom *na = realloc(r->atoms, (r->natoms + 1) * sizeof(rule_atom));
-    if (na == NULL)
+    if (!nw_grow((void **)&r->atoms, &r->cap_atoms, r->natoms + 1, sizeof(*r->atoms)))
         return -1;
-    r->atoms = na;
     r->atoms[r->natoms] = (rule_atom){kind, index};
     return (int)r->natoms++;
 }
 
 static int add_node(nw_rules *r, int op, int a, int b, int at)
 {
-    node *nn = realloc(r->nodes, (r->nnodes + 1) * sizeof(node));
-    if (nn == NULL)
+    if (!nw_grow((void **)&r->nodes, &r->cap_nodes, r->nnodes + 1, sizeof(*r->nodes)))
         return -1;
-    r->nodes = nn;
     r->nodes[r->nnodes] = (node){op, a, b, at};
     return (int)r->nnodes++;
 }
@@ -302,14 +281,9 @@ static int parse_atom(parser *ps)
         return fail(ps, "out of memory");
     ps->p += n;
     if (!ps->negated) {
-        if (ps->npositive == ps->cappositive) {
-            size_t nc = ps->cappositive ? ps->cappositive * 2 : 8;
-            int *np = realloc(ps->positive, nc * sizeof(int));
-            if (np == NULL)
-                return fail(ps, "out of memory");
-            ps->positive = np;
-            ps->cappositive = nc;
-        }
+        if (!nw_grow((void **)&ps->positive, &ps->cappositive, ps->npositive + 1,
+                     sizeof(*ps->positive)))
+            return fail(ps, "out of memory");
         ps->positive[ps->npositive++] = at;
     }
     return add_node(ps->r, OP_ATOM, -1, -1, at);
@@ -572,7 +546,7 @@ static nw_err finish_event(nw_rules *r, compiled_event *ce, const char *file, ch
 /* A set of atoms while trigger sets are computed. */
 typedef struct atomset {
     int *a;
-    size_t n;
+    size_t n, cap;
 } atomset;
 
 static bool atomset_add(atomset *s, int atom)
@@ -580,10 +554,8 @@ static bool atomset_add(atomset *s, int atom)
     for (size_t i = 0; i < s->n; i++)
         if (s->a[i] == atom)
             return true;
-    int *na = realloc(s->a, (s->n + 1) * sizeof(int));
-    if (na == NULL)
+    if (!nw_grow((void **)&s->a, &s->cap, s->n + 1, sizeof(*s->a)))
         return false;
-    s->a = na;
     s->a[s->n++] = atom;
     return true;
 }
@@ -618,7 +590,7 @@ static int triggers(const nw_rules *r, int n, atomset *out)
         return atomset_add(out, nd->atom) ? 1 : -1;
     if (nd->op == OP_NOT)
         return 0;
-    atomset a = {NULL, 0}, b = {NULL, 0};
+    atomset a = {NULL, 0, 0}, b = {NULL, 0, 0};
     int ra = triggers(r, nd->a, &a), rb = triggers(r, nd->b, &b);
     int rc;
     const atomset *pick = NULL;
@@ -703,12 +675,11 @@ nw_err nw_rules_new(nw_normalizer *n, const nw_gazetteer *g, const char *file, c
                                            "%s:%u: event '%s' is defined twice", file, e->line, id);
                 if (err != NW_OK)
                     break;
-                compiled_event *ne = realloc(r->events, (r->nevents + 1) * sizeof(*ne));
-                if (ne == NULL) {
+                if (!nw_grow((void **)&r->events, &r->cap_events, r->nevents + 1,
+                             sizeof(*r->events))) {
                     err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
                     break;
                 }
-                r->events = ne;
                 ce = &r->events[r->nevents++];
                 memset(ce, 0, sizeof *ce);
                 ce->ev.id = keep(r, id);
@@ -895,7 +866,7 @@ nw_err nw_rules_new(nw_normalizer *n, const nw_gazetteer *g, const char *file, c
     }
     for (size_t ev = 0; ev < r->nevents; ev++) {
         compiled_event *cev = &r->events[ev];
-        atomset ts = {NULL, 0};
+        atomset ts = {NULL, 0, 0};
         int rc = triggers(r, cev->root, &ts);
         if (rc != 1 || ts.n == 0) {
             free(ts.a);
@@ -1256,7 +1227,7 @@ static nw_err collect(nw_matcher *m, const nw_analysis *an, char *errbuf, size_t
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     }
     /* Only the tokens the screen lets through (and hashtags) can start a term. */
-    for (size_t i = 0; (i = nw_phrases_next(r->terms, s, i)) < s->ntokens;) {
+    for (size_t i = 0; (i = nw_lookups_next(r->terms, s, i)) < s->ntokens;) {
         const nw_token *tok = &s->tokens[i];
         nw_phrase_hit h;
         if (tok->flags & NW_TOKEN_IN_URL) {

@@ -7,9 +7,12 @@
 #ifndef NEWSWATCH_LIB_SCAN_H
 #define NEWSWATCH_LIB_SCAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <wchar.h>
+
+#include "newswatch/normalize.h"
 
 enum {
     NW_SCAN_WORD = 1,        /* a letter or digit that joins the next (WB5, WB8-10), below U+0800 */
@@ -20,13 +23,27 @@ enum {
 uint8_t nw_scan_class(int32_t c);
 
 /*
- * The runs the normaliser notes (nw_text.runs): two entries per run, its
+ * The runs the normaliser notes (nw_text's runs, v[0..n)): two entries per run, its
  * first code point and the one after its last. A run is a maximal run of
  * NW_SCAN_WORD code points, or, flagged NW_RUN_OTHER in its second entry, one
  * NW_SCAN_OTHER_START code point, where the segmenter's general rules take
  * over. Deleted code points are not in the text and split no run.
  */
 #define NW_RUN_OTHER 0x80000000u
+
+/* A text's runs (nw_text's private runs, owned by the text); ok is false when it was made
+ * otherwise than by the normaliser's fast path. */
+typedef struct nw_runs {
+    uint32_t *v;
+    size_t n, cap;
+    bool ok;
+} nw_runs;
+
+/* The runs noted for t, or NULL when it has none (the segmenter then reads every code point). */
+static inline const nw_runs *nw_text_runs(const nw_text *t)
+{
+    return t->runs != NULL && t->runs->ok ? t->runs : NULL;
+}
 
 _Static_assert(sizeof(wchar_t) == sizeof(int32_t), "code points are searched with wmemchr");
 

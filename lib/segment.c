@@ -22,10 +22,6 @@ void nw_segments_free(nw_segments *s)
     free(s->tokens);
     free(s->sentences);
     free(s->urls);
-    free(s->keyed);
-    free(s->keys);
-    free(s->key_pool);
-    free(s->memo_hits);
     free(s);
 }
 
@@ -363,26 +359,26 @@ static bool find_sentences_and_urls(nw_segments *s, const int32_t *cps, size_t n
 }
 
 /*
- * Where common_tokens and common_runs add tokens: the arrays of s and the
- * sentence and URL the last token was in, copied out of s for the loop (so
- * that they stay in registers) and back at its end.
+ * Where tokens are added (emit_token): the arrays of s and the sentence and
+ * URL the last token was in, copied out of s for a loop (so that they stay
+ * in registers) and back at its end.
  */
-typedef struct common_state {
+typedef struct token_cursor {
     nw_token *toks;
     size_t nt, cap;
     nw_sentence *sents;
     size_t nsent, se;
     const nw_span *urls;
     size_t nurls, u;
-} common_state;
+} token_cursor;
 
-static common_state common_begin(const nw_segments *s, size_t sent, size_t url)
+static token_cursor cursor_begin(const nw_segments *s, size_t sent, size_t url)
 {
-    return (common_state){s->tokens, s->ntokens, s->cap_tokens, s->sentences, s->nsentences,
+    return (token_cursor){s->tokens, s->ntokens, s->cap_tokens, s->sentences, s->nsentences,
                           sent,      s->urls,    s->nurls,      url};
 }
 
-static void common_end(const common_state *c, nw_segments *s, size_t *sent, size_t *url)
+static void cursor_end(const token_cursor *c, nw_segments *s, size_t *sent, size_t *url)
 {
     s->ntokens = c->nt;
     *sent = c->se;
@@ -390,18 +386,49 @@ static void common_end(const common_state *c, nw_segments *s, size_t *sent, size
 }
 
 /*
- * Adds the common token [i, j) (letters and digits of the table whose first
- * character's case needs no ICU, ended by a code point that ends any word):
- * its sentence, its script and kind from its letters, its flags. In line: it
- * calls nothing.
+ * Adds tok (there is room: c->nt < c->cap), the one place tokens are added:
+ * from cps (the text's code points) and the sentences and URLs of the
+ * cursor, its sentence and paragraph, whether it is a hashtag (after '#') and
+ * in a URL, and its sentence's tokens. The caller gives start, end, kind,
+ * script and the flags of its own letters (NW_TOKEN_MENTION,
+ * NW_TOKEN_UPPER). Tokens come in text order: the cursor only moves forward.
+ * In line: it calls nothing, and the token is stored at once (byte stores
+ * would make the compiler reload the cursor's fields).
  */
-static inline __attribute__((always_inline)) void add_common(common_state *c, const int32_t *cps,
-                                                             size_t i, size_t j)
+static inline __attribute__((always_inline)) void emit_token(token_cursor *c, const int32_t *cps,
+                                                             nw_token tok)
 {
+    size_t i = tok.start;
     while (c->se + 1 < c->nsent && c->sents[c->se].end <= i)
         c->se++;
     while (c->u < c->nurls && c->urls[c->u].end <= i)
         c->u++;
+    uint8_t flags = tok.flags & (uint8_t) ~(NW_TOKEN_HASHTAG | NW_TOKEN_IN_URL);
+    if (i > 0 && cps[i - 1] == '#')
+        flags |= NW_TOKEN_HASHTAG;
+    if (c->u < c->nurls && c->urls[c->u].start <= i && i < c->urls[c->u].end)
+        flags |= NW_TOKEN_IN_URL;
+    tok.flags = flags;
+    tok.sentence = (uint32_t)c->se;
+    tok.paragraph = c->nsent > 0 ? c->sents[c->se].paragraph : 0;
+    c->toks[c->nt] = tok;
+    if (c->nsent > 0) {
+        nw_sentence *st = &c->sents[c->se];
+        if (st->ntokens == 0)
+            st->first_token = (uint32_t)c->nt;
+        st->ntokens++;
+    }
+    c->nt++;
+}
+
+/*
+ * Adds the common token [i, j) (letters and digits of the table whose first
+ * character's case needs no ICU, ended by a code point that ends any word):
+ * its script and kind from its letters, its flags. In line: it calls nothing.
+ */
+static inline __attribute__((always_inline)) void add_common(token_cursor *c, const int32_t *cps,
+                                                             size_t i, size_t j)
+{
     uint8_t script = NW_SCRIPT_OTHER;
     for (size_t k = i; k < j; k++) {
         if (cps[k] != '@' && (scan_flags[cps[k]] & S_LETTER)) {
@@ -415,30 +442,18 @@ static inline __attribute__((always_inline)) void add_common(common_state *c, co
         letters = (scan_flags[cps[k]] & S_LETTER) != 0;
     int32_t c0 = cps[i];
     uint8_t flags = 0;
-    if (i > 0 && cps[i - 1] == '#')
-        flags |= NW_TOKEN_HASHTAG;
     if (c0 == '@' && j > i + 1)
         flags |= NW_TOKEN_MENTION;
     if (c0 >= 'A' && c0 <= 'Z')
         flags |= NW_TOKEN_UPPER;
-    if (c->u < c->nurls && c->urls[c->u].start <= i && i < c->urls[c->u].end)
-        flags |= NW_TOKEN_IN_URL;
-    c->toks[c->nt] = (nw_token){
-        .start = (uint32_t)i,
-        .end = (uint32_t)j,
-        .sentence = (uint32_t)c->se,
-        .paragraph = c->nsent > 0 ? c->sents[c->se].paragraph : 0,
-        .kind = letters ? NW_TOKEN_WORD : NW_TOKEN_NUMBER,
-        .script = script,
-        .flags = flags,
-    };
-    if (c->nsent > 0) {
-        nw_sentence *st = &c->sents[c->se];
-        if (st->ntokens == 0)
-            st->first_token = (uint32_t)c->nt;
-        st->ntokens++;
-    }
-    c->nt++;
+    emit_token(c, cps,
+               (nw_token){
+                   .start = (uint32_t)i,
+                   .end = (uint32_t)j,
+                   .kind = letters ? NW_TOKEN_WORD : NW_TOKEN_NUMBER,
+                   .script = script,
+                   .flags = flags,
+               });
 }
 
 /* Does a word that ends before code point j end there whatever the rules? (j == n: the end) */
@@ -465,7 +480,7 @@ static inline bool common_start(int32_t c0)
 static size_t common_tokens(nw_segments *s, const int32_t *cps, size_t n, size_t i, size_t *sent,
                             size_t *url)
 {
-    common_state c = common_begin(s, *sent, *url);
+    token_cursor c = cursor_begin(s, *sent, *url);
     while (i < n && c.nt < c.cap) {
         int32_t c0 = cps[i];
         if ((uint32_t)c0 >= TABLE_END)
@@ -486,13 +501,13 @@ static size_t common_tokens(nw_segments *s, const int32_t *cps, size_t n, size_t
         add_common(&c, cps, i, j);
         i = j;
     }
-    common_end(&c, s, sent, url);
+    cursor_end(&c, s, sent, url);
     return i;
 }
 
 /*
  * common_tokens from the runs of letters and digits the normaliser noted
- * (nw_text.runs, lib/scan.h) instead of from every code point: the same
+ * (nw_text's runs, lib/scan.h) instead of from every code point: the same
  * tokens, and it stops where common_tokens would (at a start the general
  * rules take, or when the tokens' array is full), returning where; *ri is the
  * next run, kept between calls. After the last run no token starts: n.
@@ -500,7 +515,7 @@ static size_t common_tokens(nw_segments *s, const int32_t *cps, size_t n, size_t
 static size_t common_runs(nw_segments *s, const int32_t *cps, size_t n, size_t i, size_t *sent,
                           size_t *url, const uint32_t *runs, size_t nruns, size_t *ri)
 {
-    common_state c = common_begin(s, *sent, *url);
+    token_cursor c = cursor_begin(s, *sent, *url);
     size_t r = *ri;
     /* Runs the general rules took whole. */
     while (r < nruns && (runs[r + 1] & ~NW_RUN_OTHER) <= i)
@@ -520,17 +535,21 @@ static size_t common_runs(nw_segments *s, const int32_t *cps, size_t n, size_t i
         add_common(&c, cps, a, j);
         i = j;
     }
-    common_end(&c, s, sent, url);
+    cursor_end(&c, s, sent, url);
     *ri = r;
     return r < nruns ? i : n;
 }
+
+/* The room for tokens nw_segment makes first: one per CPS_PER_TOKEN code points, at most
+ * TOKENS_ROOM_MAX (the general loop grows it when needed). */
+#define CPS_PER_TOKEN   4
+#define TOKENS_ROOM_MAX 65536
 
 nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
 {
     pthread_once(&tables_once, fill_tables);
     s->ntokens = s->nsentences = s->nurls = 0;
-    s->nkeyed = 0; /* the lookup keys were for the previous segmentation */
-    s->memo_index = NULL;
+    s->lookups = NULL; /* they were for the previous segmentation */
     size_t n = t->ncp;
     /* The display form: sentence rules need letter case, which match folds away. */
     const int32_t *cps = t->cps;
@@ -540,13 +559,15 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
     size_t sent = 0, url = 0;
     size_t i = 0;
     /* Room for a token per 4 code points (up to 64k); the general loop grows it when needed. */
-    size_t room = n / 4 + 16 < 65536 ? n / 4 + 16 : 65536;
+    size_t room =
+        n / CPS_PER_TOKEN + 16 < TOKENS_ROOM_MAX ? n / CPS_PER_TOKEN + 16 : TOKENS_ROOM_MAX;
     if (!nw_grow((void **)&s->tokens, &s->cap_tokens, room, sizeof(nw_token)))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     size_t ri = 0;
+    const nw_runs *runs = nw_text_runs(t);
     while (i < n) {
-        i = t->runs_ok ? common_runs(s, cps, n, i, &sent, &url, t->runs, t->nruns, &ri)
-                       : common_tokens(s, cps, n, i, &sent, &url);
+        i = runs != NULL ? common_runs(s, cps, n, i, &sent, &url, runs->v, runs->n, &ri)
+                         : common_tokens(s, cps, n, i, &sent, &url);
         if (i >= n)
             break;
         /* Most code points between words are spaces and punctuation of the table. */
@@ -627,10 +648,6 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
             continue; /* underscores alone */
         if (!nw_grow((void **)&s->tokens, &s->cap_tokens, s->ntokens + 1, sizeof(nw_token)))
             return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-        while (sent + 1 < s->nsentences && s->sentences[sent].end <= start)
-            sent++;
-        while (url < s->nurls && s->urls[url].end <= start)
-            url++;
         uint8_t script = NW_SCRIPT_OTHER;
         for (size_t k = start; k < j; k++) {
             if (cps[k] != '@' && is_ahletter(wb(cps[k]))) {
@@ -639,8 +656,6 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
             }
         }
         uint8_t flags = 0;
-        if (start > 0 && cps[start - 1] == '#')
-            flags |= NW_TOKEN_HASHTAG;
         if (cps[start] == '@' && j > start + 1)
             flags |= NW_TOKEN_MENTION;
         int32_t c0 = cps[start];
@@ -648,25 +663,16 @@ nw_err nw_segment(const nw_text *t, nw_segments *s, char *errbuf, size_t errlen)
             : (c0 >= 0x0600 && c0 <= 0x06FF) ? false
                                              : u_isupper(c0))
             flags |= NW_TOKEN_UPPER;
-        if (url < s->nurls && s->urls[url].start <= start && start < s->urls[url].end)
-            flags |= NW_TOKEN_IN_URL;
-        size_t ti = s->ntokens++;
-        /* One store of the whole token (byte stores would make the compiler reload s's fields). */
-        s->tokens[ti] = (nw_token){
-            .start = (uint32_t)start,
-            .end = (uint32_t)j,
-            .sentence = (uint32_t)sent,
-            .paragraph = s->nsentences > 0 ? s->sentences[sent].paragraph : 0,
-            .kind = letters ? NW_TOKEN_WORD : NW_TOKEN_NUMBER,
-            .script = script,
-            .flags = flags,
-        };
-        if (s->nsentences > 0) {
-            nw_sentence *st = &s->sentences[sent];
-            if (st->ntokens == 0)
-                st->first_token = (uint32_t)ti;
-            st->ntokens++;
-        }
+        token_cursor c = cursor_begin(s, sent, url);
+        emit_token(&c, cps,
+                   (nw_token){
+                       .start = (uint32_t)start,
+                       .end = (uint32_t)j,
+                       .kind = letters ? NW_TOKEN_WORD : NW_TOKEN_NUMBER,
+                       .script = script,
+                       .flags = flags,
+                   });
+        cursor_end(&c, s, &sent, &url);
     }
     return NW_OK;
 }
@@ -698,8 +704,14 @@ static uint32_t line_end(const nw_text *t, uint32_t i)
 static bool move_tokens(const nw_text *page, const nw_segments *ps, const nw_span *remove,
                         size_t nremove, const nw_text *out, nw_segments *s, bool *oom)
 {
-    size_t ti = 0, r = 0, sent = 0, url = 0;
+    size_t ti = 0, r = 0;
     uint32_t ls = 0, os = 0;
+    /* Room for every token of page: out has at most those. */
+    if (!nw_grow((void **)&s->tokens, &s->cap_tokens, ps->ntokens + 1, sizeof(nw_token))) {
+        *oom = true;
+        return false;
+    }
+    token_cursor c = cursor_begin(s, 0, 0);
     while (ls < page->ncp) {
         uint32_t le = line_end(page, ls);
         while (r < nremove && remove[r].end <= ls)
@@ -715,33 +727,10 @@ static bool move_tokens(const nw_text *page, const nw_segments *ps, const nw_spa
                 return false;
             /* Tokens of earlier lines were all passed: these start in [ls, le). */
             for (; ti < ps->ntokens && ps->tokens[ti].start < le; ti++) {
-                if (!nw_grow((void **)&s->tokens, &s->cap_tokens, s->ntokens + 1,
-                             sizeof(nw_token))) {
-                    *oom = true;
-                    return false;
-                }
                 nw_token tok = ps->tokens[ti];
-                uint32_t start = tok.start - ls + os;
+                tok.start = tok.start - ls + os;
                 tok.end = tok.end - ls + os;
-                tok.start = start;
-                while (sent + 1 < s->nsentences && s->sentences[sent].end <= start)
-                    sent++;
-                while (url < s->nurls && s->urls[url].end <= start)
-                    url++;
-                tok.sentence = (uint32_t)sent;
-                tok.paragraph = s->nsentences > 0 ? s->sentences[sent].paragraph : 0;
-                tok.flags &= (uint8_t) ~(NW_TOKEN_HASHTAG | NW_TOKEN_IN_URL);
-                if (start > 0 && out->cps[start - 1] == '#')
-                    tok.flags |= NW_TOKEN_HASHTAG;
-                if (url < s->nurls && s->urls[url].start <= start && start < s->urls[url].end)
-                    tok.flags |= NW_TOKEN_IN_URL;
-                if (s->nsentences > 0) {
-                    nw_sentence *st = &s->sentences[sent];
-                    if (st->ntokens == 0)
-                        st->first_token = (uint32_t)s->ntokens;
-                    st->ntokens++;
-                }
-                s->tokens[s->ntokens++] = tok;
+                emit_token(&c, out->cps, tok);
             }
             os = oe;
         } else {
@@ -751,6 +740,8 @@ static bool move_tokens(const nw_text *page, const nw_segments *ps, const nw_spa
         }
         ls = le + 1;
     }
+    size_t sent, url;
+    cursor_end(&c, s, &sent, &url);
     /* Every non-empty line of out was one of page's. */
     while (os < out->ncp && out->cps[os] == '\n')
         os++;
@@ -765,8 +756,7 @@ nw_err nw_segment_after_removal(const nw_text *page, const nw_segments *page_seg
         return nw_segment(out, s, errbuf, errlen);
     pthread_once(&tables_once, fill_tables);
     s->ntokens = s->nsentences = s->nurls = 0;
-    s->nkeyed = 0;
-    s->memo_index = NULL;
+    s->lookups = NULL;
     if (!find_sentences_and_urls(s, out->cps, out->ncp))
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     bool oom = false;

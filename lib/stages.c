@@ -9,7 +9,9 @@
 
 #include "newswatch/fingerprint.h"
 #include "newswatch/report.h"
+#include "newswatch/str.h"
 #include "newswatch/when.h"
+#include "grow.h"
 
 /* ---- the enricher ------------------------------------------------------ */
 
@@ -36,9 +38,12 @@ nw_enricher *nw_enricher_new(const nw_pipeline *p, char *errbuf, size_t errlen)
         return NULL;
     }
     e->p = p;
-    e->analyzer = nw_analyzer_new(p->gazetteer, p->furniture, errbuf, errlen);
-    e->title_analyzer =
-        e->analyzer != NULL ? nw_analyzer_new(p->gazetteer, p->furniture, errbuf, errlen) : NULL;
+    /* The matchers look every token up in the rules' terms: screened with the analyzers'. */
+    const nw_phrases *terms = nw_rules_terms(p->rules);
+    e->analyzer = nw_analyzer_new(p->gazetteer, p->furniture, &terms, 1, errbuf, errlen);
+    e->title_analyzer = e->analyzer != NULL
+                            ? nw_analyzer_new(p->gazetteer, p->furniture, &terms, 1, errbuf, errlen)
+                            : NULL;
     e->matcher = e->title_analyzer != NULL ? nw_matcher_new(p->rules) : NULL;
     e->title_matcher = e->matcher != NULL ? nw_matcher_new(p->rules) : NULL;
     e->assessor = nw_assessor_new();
@@ -49,12 +54,6 @@ nw_enricher *nw_enricher_new(const nw_pipeline *p, char *errbuf, size_t errlen)
         e->writer == NULL || e->match_writer == NULL) {
         if (e->title_analyzer != NULL)
             nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
-        nw_enricher_free(e);
-        return NULL;
-    }
-    /* The matchers look every token up in the rules' terms: screened with the analyzers'. */
-    if (nw_analyzer_screen(e->analyzer, nw_rules_terms(p->rules), errbuf, errlen) != NW_OK ||
-        nw_analyzer_screen(e->title_analyzer, nw_rules_terms(p->rules), errbuf, errlen) != NW_OK) {
         nw_enricher_free(e);
         return NULL;
     }
@@ -326,16 +325,10 @@ static slot *get_slot(nw_alerter *a, const char *event, nw_alert_state *st)
         }
         return s;
     }
-    if (a->nslots == a->cap) {
-        size_t n = a->cap ? a->cap * 2 : 16;
-        slot *ns = realloc(a->slots, n * sizeof(slot));
-        if (ns == NULL)
-            return NULL;
-        a->slots = ns;
-        a->cap = n;
-    }
+    if (!nw_grow((void **)&a->slots, &a->cap, a->nslots + 1, sizeof(*a->slots)))
+        return NULL;
     s = &a->slots[a->nslots];
-    s->event = strdup(event);
+    s->event = nw_str_dup(event);
     s->state = st != NULL ? st : nw_alert_state_new(event);
     if (s->event == NULL || s->state == NULL) {
         free(s->event);
@@ -378,11 +371,6 @@ nw_err nw_alerter_restore(nw_alerter *a, const char *state, size_t len, char *er
 static const char *str_or_null(json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
-}
-
-static char *copy_or_null(const char *s)
-{
-    return s != NULL ? strdup(s) : NULL;
 }
 
 /* The report's facts from a match record. */
@@ -470,7 +458,8 @@ nw_err nw_alerter_process(nw_alerter *a, const char *match, size_t len, nw_alert
     if ((err = read_report(m, &r, errbuf, errlen)) != NW_OK)
         goto done;
     slot *s = get_slot(a, event_id, NULL);
-    if (s == NULL || (al = nw_alert_new()) == NULL || (al->event_id = strdup(event_id)) == NULL) {
+    if (s == NULL || (al = nw_alert_new()) == NULL ||
+        (al->event_id = nw_str_dup(event_id)) == NULL) {
         err = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
         goto done;
     }
@@ -482,15 +471,15 @@ nw_err nw_alerter_process(nw_alerter *a, const char *match, size_t len, nw_alert
     al->event_time = r.ref_time;
     if (al->decision != NW_ALERT_NEW && al->decision != NW_ALERT_UPDATE)
         goto done;
-    al->severity = copy_or_null(ev->severity);
-    al->title = copy_or_null(ev->title);
+    al->severity = nw_str_dup(ev->severity);
+    al->title = nw_str_dup(ev->title);
     al->evidence =
-        copy_or_null(json_string_value(json_object_get(json_object_get(m, "evidence"), "text")));
-    al->doc_id = copy_or_null(str_or_null(m, "doc_id"));
-    al->doc_title = copy_or_null(str_or_null(m, "doc_title"));
-    al->source = copy_or_null(str_or_null(m, "source"));
-    al->url = copy_or_null(str_or_null(m, "url"));
-    al->published_at = copy_or_null(str_or_null(m, "published_at"));
+        nw_str_dup(json_string_value(json_object_get(json_object_get(m, "evidence"), "text")));
+    al->doc_id = nw_str_dup(str_or_null(m, "doc_id"));
+    al->doc_title = nw_str_dup(str_or_null(m, "doc_title"));
+    al->source = nw_str_dup(str_or_null(m, "source"));
+    al->url = nw_str_dup(str_or_null(m, "url"));
+    al->published_at = nw_str_dup(str_or_null(m, "published_at"));
     al->entities_json = alert_entities(m);
     err = al->entities_json != NULL && al->severity != NULL && al->title != NULL
               ? nw_alert_encode(al, ev, errbuf, errlen)

@@ -13,16 +13,6 @@ static const char *const defaults[NW_TOPIC_ROLE_COUNT] = {
     "news.alert-state", "news.dlq",      "news.feed-state",
 };
 
-const char *nw_topics_key(nw_topic_role role)
-{
-    return keys[role];
-}
-
-const char *nw_topics_default(nw_topic_role role)
-{
-    return defaults[role];
-}
-
 void nw_topics_init(nw_topics *t)
 {
     for (int i = 0; i < NW_TOPIC_ROLE_COUNT; i++)

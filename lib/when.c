@@ -133,6 +133,16 @@ void nw_time_format_rfc3339(int64_t t, char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+void nw_time_now_rfc3339(char out[32])
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000L);
+}
+
 nw_err nw_day_parse(const char *s, int64_t *day, char *errbuf, size_t errlen)
 {
     int y = strlen(s) == 10 && s[4] == '-' && s[7] == '-' ? digits(s, 4) : -1;

@@ -13,6 +13,7 @@
 #include "newswatch/feedstate.h"
 #include "newswatch/hash.h"
 #include "newswatch/log.h"
+#include "newswatch/when.h"
 #include "../consumer/http.h"
 #include "../consumer/metrics.h"
 #include "../kafka/nw_kafka.h"

@@ -20,6 +20,7 @@
 #include "newswatch/log.h"
 #include "newswatch/topics.h"
 #include "newswatch/version.h"
+#include "newswatch/when.h"
 #include "../kafka/nw_kafka.h"
 #include "feeds.h"
 #include "options.h"

@@ -27,9 +27,11 @@ typedef struct nw_producer_opts {
     nw_kafka_prop *props;   /* -X in order; key and value strings are owned */
     size_t nprops;
     bool dry_run, quiet, help, version;
-    bool polls_feeds;         /* --feed, --feeds or --once: the feed poller (no PATH) */
-    bool no_path;             /* no PATH was given: paths is {"-"} */
-    const char *const *paths; /* inputs; never empty after a successful parse */
+    bool polls_feeds; /* --feed, --feeds or --once: the feed poller (no PATH) */
+    bool no_path;     /* no PATH was given: paths is {"-"} */
+    /* The PATHs; "-" (standard input) when none is given. Unused with --follow, --watch or feeds.
+     */
+    const char *const *paths;
     size_t npaths;
 } nw_producer_opts;
 

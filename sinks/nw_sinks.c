@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "newswatch/str.h"
 #include "newswatch/version.h"
 
 #define AM_ALERTNAME    "NewswatchTrackedEvent"
@@ -570,17 +571,6 @@ static char *alertmanager_body(const nw_sinks *s, const nw_alert_view *v)
     return body;
 }
 
-static char *copy_bytes(const char *p, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d != NULL) {
-        if (n > 0)
-            memcpy(d, p, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
 static void job_clear(job *j)
 {
     free(j->alert_id);
@@ -937,7 +927,7 @@ static const char *webhook_url(const nw_sinks_config *c)
 
 static char *webhook_endpoint(const char *url)
 {
-    return copy_bytes(url, strlen(url));
+    return nw_str_copy(url, strlen(url));
 }
 
 static int webhook_headers(const nw_sinks_config *c, struct curl_slist **list)
@@ -958,7 +948,7 @@ static char *webhook_body(const nw_sinks *s, const nw_alert_view *a, size_t *len
         return NULL;
     }
     *len = a->json_len;
-    char *body = copy_bytes(a->json, a->json_len);
+    char *body = nw_str_copy(a->json, a->json_len);
     if (body == NULL)
         *problem = "out of memory";
     return body;
@@ -1178,7 +1168,7 @@ void nw_sinks_send(nw_sinks *s, const nw_alert_view *a)
         http_sink *h = s->http[http_sinks[i].kind];
         if (h == NULL)
             continue;
-        job j = {copy_bytes(id, strlen(id)), NULL, 0, 0};
+        job j = {nw_str_copy(id, strlen(id)), NULL, 0, 0};
         const char *problem = "out of memory";
         j.body = http_sinks[i].body(s, a, &j.body_len, &problem);
         if (j.alert_id == NULL || j.body == NULL) {
@@ -1248,7 +1238,7 @@ void nw_sinks_resend(nw_sinks *s, const nw_incident_list *l, int64_t now)
     }
     char id[96];
     snprintf(id, sizeof id, "resend (%zu firing, %zu resolved)", firing, resolved);
-    job j = {copy_bytes(id, strlen(id)), json_dumps(arr, JSON_COMPACT), 0, 1};
+    job j = {nw_str_copy(id, strlen(id)), json_dumps(arr, JSON_COMPACT), 0, 1};
     json_decref(arr);
     if (j.alert_id == NULL || j.body == NULL) {
         job_clear(&j);

@@ -23,9 +23,10 @@
 #include "newswatch/furniture.h"
 #include "newswatch/gazetteer.h"
 #include "newswatch/jsonw.h"
+#include "newswatch/phrases.h"
 #include "newswatch/recognize.h"
 #include "newswatch/segment.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 
 #define NW_ENRICHED_SCHEMA "newswatch.enriched/2"
 
@@ -73,28 +74,25 @@ typedef struct nw_analysis {
 
 typedef struct nw_analyzer nw_analyzer;
 
+/* At most this many indexes consulted besides the analyzer's own (nw_analyzer_new). */
+#define NW_ANALYZER_CONSULTED_MAX 5
+
 /*
  * An analyzer over a gazetteer (required) and furniture rules (may be NULL:
- * then only the built-in recognisers remove furniture).
+ * then only the built-in recognisers remove furniture). consulted[0..n) are
+ * the other indexes looked up at every token of an analysis, such as
+ * nw_rules_terms for the matcher (none: NULL, 0): each document's tokens are
+ * screened against them with the analyzer's own (the gazetteer's, the
+ * recognisers' words, nw_dates_words), so that most of those lookups end at
+ * one bit. Results are the same without them, only slower. They are not
+ * copied: the caller keeps them alive and unchanged while the analyzer
+ * lives. NW_EINVAL for more than NW_ANALYZER_CONSULTED_MAX of them.
  */
-nw_analyzer *nw_analyzer_new(const nw_gazetteer *g, const nw_furniture *f, char *errbuf,
+nw_analyzer *nw_analyzer_new(const nw_gazetteer *g, const nw_furniture *f,
+                             const nw_phrases *const *consulted, size_t nconsulted, char *errbuf,
                              size_t errlen);
 /* Frees the analyzer; NULL is a no-op. */
 void nw_analyzer_free(nw_analyzer *a);
-
-/*
- * Screens every analysed document's tokens against p too, as the analyzer
- * does for its own indexes (gazetteer, recognisers): a later
- * nw_phrases_match in p on the analysis, at a token none of whose readings
- * can start one of p's phrases (most tokens), ends at one bit. For an index
- * consulted at every token after the analysis, such as nw_rules_terms for
- * the matcher; results are the same without it. p is not copied: the caller
- * keeps it alive and unchanged while a uses it. NW_EINVAL when a already
- * screens as many indexes as it can (NW_SEGMENTS_SCREENED; it screens three
- * of its own: the gazetteer's, the recognisers' words, nw_dates_words),
- * NW_ENOMEM when out of memory.
- */
-nw_err nw_analyzer_screen(nw_analyzer *a, const nw_phrases *p, char *errbuf, size_t errlen);
 
 /*
  * Analyses the document's title and body. Invalid UTF-8 is NW_EUTF8 with

@@ -97,7 +97,4 @@ void nw_doc_id_for_body(const char *body, size_t len, char out[17]);
 nw_err nw_doc_to_json(const nw_doc *doc, const char *ingested_at, char **out, size_t *outlen,
                       char *errbuf, size_t errlen);
 
-/* Writes the current UTC time as RFC 3339 with milliseconds, e.g. 2021-01-21T07:30:00.123Z. */
-void nw_time_now_rfc3339(char out[32]);
-
 #endif

@@ -62,7 +62,7 @@
 
 #include "newswatch/error.h"
 #include "newswatch/segment.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 
 /* MinHash slots (see above for why 64). */
 #define NW_MINHASH_K 64

@@ -16,7 +16,7 @@
 
 #include "newswatch/error.h"
 #include "newswatch/segment.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 
 typedef struct nw_furniture nw_furniture;
 
@@ -53,14 +53,5 @@ void nw_furniture_result_free(nw_furniture_result *r);
  */
 nw_err nw_furniture_find(const nw_furniture *f, const nw_text *t, const nw_segments *s,
                          nw_furniture_result *r, char *errbuf, size_t errlen);
-
-/*
- * Builds out from in, a normalised text (nw_normalize or nw_text_remove made
- * it), without the code point ranges in remove (sorted, not overlapping),
- * keeping the forms' invariants: lines trimmed, at most one blank line in a
- * row, no leading or trailing white space.
- */
-nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, nw_text *out,
-                      char *errbuf, size_t errlen);
 
 #endif

@@ -29,7 +29,7 @@
 
 #include "newswatch/error.h"
 #include "newswatch/phrases.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 
 typedef enum nw_entity_type {
     NW_ENTITY_PERSON,

@@ -20,7 +20,7 @@
 #include "newswatch/error.h"
 #include "newswatch/phrases.h"
 #include "newswatch/segment.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 
 typedef struct nw_recognizer nw_recognizer;
 
@@ -29,9 +29,9 @@ nw_recognizer *nw_recognizer_new(nw_normalizer *n, char *errbuf, size_t errlen);
 void nw_recognizer_free(nw_recognizer *r);
 
 /*
- * The index of the recognisers' words (for nw_phrases_memo: each token is
- * looked up there several times). Their stop words are in an index of their
- * own, looked up only after titles.
+ * The index of the recognisers' words (each token is looked up there several
+ * times: the analyzer looks each up once and keeps the result). Their stop
+ * words are in an index of their own, looked up only after titles.
  */
 const nw_phrases *nw_recognizer_words(const nw_recognizer *r);
 

@@ -69,9 +69,6 @@ typedef enum nw_role {
     NW_ROLE_COUNT
 } nw_role;
 
-/* "claim", "arrest", "finding", "background", "retrospective", "attack" ("" for none). */
-const char *nw_role_name(nw_role role);
-
 /* Routing labels an event adds to its Alertmanager alerts (`label = name=value`). */
 #define NW_EVENT_LABELS_MAX 8
 typedef struct nw_label {
@@ -121,14 +118,14 @@ nw_err nw_rules_new_from_file(nw_normalizer *n, const nw_gazetteer *g, const cha
 void nw_rules_free(nw_rules *r);
 
 size_t nw_rules_event_count(const nw_rules *r);
-const nw_event *nw_rules_event_at(const nw_rules *r, size_t i);
 const nw_event *nw_rules_find_event(const nw_rules *r, const char *id);
 size_t nw_rules_class_count(const nw_rules *r);
 
 /*
  * The index of the rules' terms (entity names and keyword class terms),
  * looked up at every token of every document the matcher runs on: give it to
- * nw_analyzer_screen, and most of those lookups end at one bit. Owned by r.
+ * nw_analyzer_new among the indexes it consults, and most of those lookups
+ * end at one bit. Owned by r.
  */
 const nw_phrases *nw_rules_terms(const nw_rules *r);
 

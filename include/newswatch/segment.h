@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "newswatch/error.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 
 enum nw_token_kind { NW_TOKEN_WORD = 1, NW_TOKEN_NUMBER = 2 };
 enum nw_script { NW_SCRIPT_OTHER = 0, NW_SCRIPT_ARABIC = 1, NW_SCRIPT_LATIN = 2 };
@@ -45,13 +45,6 @@ typedef struct nw_sentence {
     uint32_t paragraph;
 } nw_sentence;
 
-typedef struct nw_span {
-    uint32_t start, end; /* code points */
-} nw_span;
-
-/* At most this many indexes screened by nw_phrases_prepare. */
-#define NW_SEGMENTS_SCREENED 8
-
 typedef struct nw_segments {
     nw_token *tokens;
     size_t ntokens;
@@ -60,24 +53,8 @@ typedef struct nw_segments {
     nw_span *urls; /* http(s)://..., www...., pic.twitter.com/... */
     size_t nurls;
     size_t cap_tokens, cap_sentences, cap_urls; /* private */
-    /*
-     * Private: each token's lookup keys, filled by nw_phrases_prepare for
-     * this segmentation (nkeyed == ntokens) and dropped by nw_segment.
-     */
-    struct nw_token_keys *keyed;
-    struct nw_lookup_key *keys;
-    char *key_pool;
-    size_t nkeyed, cap_keyed, nkeys, cap_keys, key_pool_len, cap_key_pool;
-    /*
-     * Private: the indexes whose filters of first words nw_phrases_prepare
-     * tested each token's readings against (its bits in struct nw_token_keys).
-     */
-    const void *screened[NW_SEGMENTS_SCREENED];
-    size_t nscreened;
-    /* Private: one index's lookups at every token (nw_phrases_memo), until nw_segment. */
-    const void *memo_index;
-    void *memo_hits; /* nw_phrase_hit per token; .ntokens 0 for none */
-    size_t cap_memo;
+    /* Private to lib/ (lib/lookups.h): the analyzer's lookups prepared for these segments. */
+    const struct nw_lookups *lookups;
 } nw_segments;
 
 nw_segments *nw_segments_new(void);

@@ -28,11 +28,6 @@ typedef struct nw_topics {
     char name[NW_TOPIC_ROLE_COUNT][NW_TOPIC_NAME_MAX + 1];
 } nw_topics;
 
-/* The role's key in [topics] ("raw", "alert-state", ...). */
-const char *nw_topics_key(nw_topic_role role);
-/* The role's default topic name ("news.raw", ...). */
-const char *nw_topics_default(nw_topic_role role);
-
 /* Fills *t with the default names. */
 void nw_topics_init(nw_topics *t);
 

@@ -28,7 +28,7 @@
 #include "newswatch/dates.h"
 #include "newswatch/error.h"
 #include "newswatch/segment.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 
 typedef enum nw_when_precision { NW_WHEN_YEAR, NW_WHEN_MONTH, NW_WHEN_DAY } nw_when_precision;
 
@@ -56,10 +56,12 @@ void nw_when_list_free(nw_when_list *l);
 nw_err nw_time_parse_rfc3339(const char *s, int64_t *out, char *errbuf, size_t errlen);
 /* Formats seconds since the epoch as RFC 3339 UTC ("2021-01-21T08:00:00Z"). */
 void nw_time_format_rfc3339(int64_t t, char out[32]);
+/* Writes the current UTC time as RFC 3339 with milliseconds, e.g. 2021-01-21T07:30:00.123Z. */
+void nw_time_now_rfc3339(char out[32]);
 
 /* The years a stated date may have (those of nw_dates); others are no dates. */
-#define NW_WHEN_YEAR_MIN 1900
-#define NW_WHEN_YEAR_MAX 2100
+#define NW_WHEN_YEAR_MIN NW_DATES_YEAR_MIN
+#define NW_WHEN_YEAR_MAX NW_DATES_YEAR_MAX
 
 /* 28 to 31. */
 int nw_days_in_month(int year, int month);

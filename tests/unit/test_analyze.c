@@ -463,7 +463,7 @@ static void first_document_without_entities(void **state)
 {
     fixture *f = *state;
     char err[256];
-    nw_analyzer *a = nw_analyzer_new(f->g, f->f, err, sizeof err);
+    nw_analyzer *a = nw_analyzer_new(f->g, f->f, NULL, 0, err, sizeof err);
     assert_non_null(a);
     nw_doc *doc = nw_doc_new();
     assert_int_equal(nw_doc_set(doc, NW_DOC_BODY, "12345", 5, err, sizeof err), NW_OK);

@@ -104,7 +104,7 @@ static int setup(void **state)
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    f->a = nw_analyzer_new(f->g, f->f, err, sizeof err);
+    f->a = nw_analyzer_new(f->g, f->f, NULL, 0, err, sizeof err);
     if (f->a == NULL) {
         fprintf(stderr, "%s\n", err);
         return -1;

@@ -10,7 +10,7 @@
 
 #include "newswatch/furniture.h"
 #include "newswatch/segment.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 #include "testutil.h"
 
 static const char rules[] = "# rules for the tests\n"

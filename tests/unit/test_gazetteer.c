@@ -10,6 +10,7 @@
 #include "newswatch/gazetteer.h"
 #include "newswatch/phrases.h"
 #include "testutil.h"
+#include "../../lib/lookups.h"
 
 /* A small gazetteer for the clitic rules: names that begin with clitic letters. */
 static const char small[] = "# test gazetteer\n"
@@ -42,7 +43,7 @@ static int setup(void **state)
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    f->a = nw_analyzer_new(f->g, NULL, err, sizeof err);
+    f->a = nw_analyzer_new(f->g, NULL, NULL, 0, err, sizeof err);
     *state = f;
     return f->a != NULL ? 0 : -1;
 }
@@ -233,7 +234,7 @@ static void parents_make_a_hierarchy(void **state)
     assert_false(nw_entity_within(province, NULL));
     assert_false(nw_entity_within(NULL, NULL));
     /* The aliases before the sixth field are still names. */
-    nw_analyzer *a = nw_analyzer_new(g, NULL, err, sizeof err);
+    nw_analyzer *a = nw_analyzer_new(g, NULL, NULL, 0, err, sizeof err);
     assert_non_null(a);
     assert_string_equal(tag_with(a, "Townville and Otherland"),
                         "loc.town=Townville|loc.elsewhere=Otherland");
@@ -323,7 +324,7 @@ static void the_default_hierarchy_and_descriptions(void **state)
     assert_false(within(g, "loc.baghdad", "loc.karrada"));
     assert_false(within(g, "loc.iraq", "loc.baghdad"));
     /* Descriptive names and acronyms. */
-    nw_analyzer *a = nw_analyzer_new(g, NULL, err, sizeof err);
+    nw_analyzer *a = nw_analyzer_new(g, NULL, NULL, 0, err, sizeof err);
     assert_non_null(a);
     static const struct {
         const char *text, *want;
@@ -382,7 +383,7 @@ static void the_default_gazetteer(void **state)
     const nw_entity *isis = nw_gazetteer_find(g, "org.isis");
     assert_non_null(isis);
     assert_int_equal(isis->type, NW_ENTITY_ORG);
-    nw_analyzer *a = nw_analyzer_new(g, NULL, err, sizeof err);
+    nw_analyzer *a = nw_analyzer_new(g, NULL, NULL, 0, err, sizeof err);
     const char *text = "داعش، تنظيم الدولة، الدولة الإسلامية، ISIS، ISIL، Daesh، Islamic State";
     nw_doc *doc = nw_doc_new();
     nw_doc_set(doc, NW_DOC_BODY, text, strlen(text), err, sizeof err);
@@ -427,8 +428,8 @@ static void assert_same_hit(int ra, const nw_phrase_hit *a, int rb, const nw_phr
 }
 
 /*
- * nw_phrases_prepare computes each token's readings once for every index, and
- * nw_phrases_memo one index's hits at every token; lookups with and without
+ * nw_lookups_prepare computes each token's readings once for every index, and
+ * nw_lookups_memo one index's hits at every token; lookups with and without
  * them must find the same phrases, with clitics, restored articles,
  * possessives and mentions, on every seed.
  */
@@ -442,8 +443,10 @@ static void prepared_lookups_find_the_same(void **state)
     const nw_phrases *p = nw_gazetteer_phrases(g);
     nw_phrases *empty = nw_phrases_new();
     const nw_phrases *screen[] = {empty, p};
-    nw_phrases_screen *sc = nw_phrases_screen_new(screen, 2, err, sizeof err);
+    nw_lookups *sc = nw_lookups_new(screen, 2, err, sizeof err);
+    nw_lookups *none = nw_lookups_new(NULL, 0, err, sizeof err);
     assert_non_null(sc);
+    assert_non_null(none);
     nw_text *t = nw_text_new();
     nw_segments *s = nw_segments_new();
     size_t hits = 0, skipped = 0;
@@ -469,10 +472,9 @@ static void prepared_lookups_find_the_same(void **state)
          * bit is not the first; a screened token whose bit is clear ends there.
          */
         for (int screened = 0; screened < 2; screened++) {
-            assert_int_equal(nw_phrases_prepare(t, s, screened ? sc : NULL, err, sizeof err),
-                             NW_OK);
-            assert_int_equal(s->nkeyed, s->ntokens); /* the prepared path is taken below */
-            assert_int_equal(s->nscreened, screened ? 2 : 0);
+            nw_lookups *l = screened ? sc : none;
+            assert_int_equal(nw_lookups_prepare(l, t, s, err, sizeof err), NW_OK);
+            assert_ptr_equal(s->lookups, l); /* the prepared path is taken below */
             for (size_t k = 0; k < s->ntokens; k++) {
                 nw_phrase_hit h;
                 int r = nw_phrases_match(p, t, s, k, &h);
@@ -480,10 +482,10 @@ static void prepared_lookups_find_the_same(void **state)
                 assert_int_equal(nw_phrases_match(empty, t, s, k, &h), 0);
                 hits += screened ? 0 : (size_t)r;
                 /*
-                 * nw_phrases_next skips only tokens that start nothing and
+                 * nw_lookups_next skips only tokens that start nothing and
                  * are not hashtags; without a screen it skips none.
                  */
-                size_t next = nw_phrases_next(p, s, k);
+                size_t next = nw_lookups_next(p, s, k);
                 if (!screened || r || (s->tokens[k].flags & NW_TOKEN_HASHTAG))
                     assert_int_equal(next, k);
                 assert_true(next >= k && next <= s->ntokens);
@@ -492,12 +494,12 @@ static void prepared_lookups_find_the_same(void **state)
                 size_t tag = k;
                 while (screened && tag < s->ntokens && !(s->tokens[tag].flags & NW_TOKEN_HASHTAG))
                     tag++;
-                assert_int_equal(nw_phrases_next(empty, s, k), tag);
+                assert_int_equal(nw_lookups_next(empty, s, k), tag);
             }
         }
-        /* Memoised: the same hits again, read from what nw_phrases_memo kept. */
-        assert_int_equal(nw_phrases_memo(p, t, s, err, sizeof err), NW_OK);
-        assert_ptr_equal(s->memo_index, p);
+        /* Memoised: the same hits again, read from what nw_lookups_memo kept. */
+        assert_int_equal(nw_lookups_memo(sc, p, t, s, err, sizeof err), NW_OK);
+        assert_ptr_equal(s->lookups, sc);
         for (size_t k = 0; k < s->ntokens; k++) {
             nw_phrase_hit h;
             int r = nw_phrases_match(p, t, s, k, &h);
@@ -505,8 +507,7 @@ static void prepared_lookups_find_the_same(void **state)
         }
         /* A new segmentation drops the prepared keys and the memo. */
         assert_int_equal(nw_segment(t, s, err, sizeof err), NW_OK);
-        assert_int_equal(s->nkeyed, 0);
-        assert_null(s->memo_index);
+        assert_null(s->lookups);
         free(plain);
         free(rplain);
         free(text);
@@ -514,34 +515,34 @@ static void prepared_lookups_find_the_same(void **state)
     assert_true(hits > 100);
     assert_true(skipped > 1000); /* the screen lets most tokens be skipped */
     /* More indexes than a segmentation can screen: refused. */
-    const nw_phrases *many[NW_SEGMENTS_SCREENED + 1];
-    for (size_t d = 0; d <= NW_SEGMENTS_SCREENED; d++)
+    const nw_phrases *many[NW_LOOKUPS_SCREENED + 1];
+    for (size_t d = 0; d <= NW_LOOKUPS_SCREENED; d++)
         many[d] = p;
-    assert_null(nw_phrases_screen_new(many, NW_SEGMENTS_SCREENED + 1, err, sizeof err));
+    assert_null(nw_lookups_new(many, NW_LOOKUPS_SCREENED + 1, err, sizeof err));
     assert_non_null(strstr(err, "at most 8"));
-    nw_phrases_screen_free(sc);
+    nw_lookups_free(sc);
+    nw_lookups_free(none);
     nw_phrases_free(empty);
     nw_segments_free(s);
     nw_text_free(t);
     nw_gazetteer_free(g);
 }
 
-/* An analyzer screens its own three indexes and up to five more; the same one twice is one. */
+/* An analyzer screens its own three indexes and up to five more it is given. */
 static void analyzer_screens_at_most_eight(void **state)
 {
     fixture *f = *state;
     char err[512];
-    nw_analyzer *a = nw_analyzer_new(f->g, NULL, err, sizeof err);
+    nw_phrases *own[NW_ANALYZER_CONSULTED_MAX + 1];
+    const nw_phrases *more[NW_ANALYZER_CONSULTED_MAX + 1];
+    for (int k = 0; k <= NW_ANALYZER_CONSULTED_MAX; k++)
+        more[k] = own[k] = nw_phrases_new();
+    assert_null(nw_analyzer_new(f->g, NULL, more, NW_ANALYZER_CONSULTED_MAX + 1, err, sizeof err));
+    assert_non_null(strstr(err, "at most 5 can be screened"));
+    /* The same index twice is screened once. */
+    more[1] = more[0];
+    nw_analyzer *a = nw_analyzer_new(f->g, NULL, more, NW_ANALYZER_CONSULTED_MAX, err, sizeof err);
     assert_non_null(a);
-    nw_phrases *more[6];
-    for (int k = 0; k < 6; k++)
-        more[k] = nw_phrases_new();
-    for (int k = 0; k < 5; k++) {
-        assert_int_equal(nw_analyzer_screen(a, more[k], err, sizeof err), NW_OK);
-        assert_int_equal(nw_analyzer_screen(a, more[k], err, sizeof err), NW_OK);
-    }
-    assert_int_equal(nw_analyzer_screen(a, more[5], err, sizeof err), NW_EINVAL);
-    assert_non_null(strstr(err, "already screens 8 indexes"));
     /* It still analyses. */
     nw_doc *doc = NULL;
     static const char text[] = "قال الكاظمي في بغداد يوم 21 كانون الثاني 2021";
@@ -552,8 +553,8 @@ static void analyzer_screens_at_most_eight(void **state)
     assert_int_equal(an->dates->ndates, 1);
     nw_doc_free(doc);
     nw_analyzer_free(a);
-    for (int k = 0; k < 6; k++)
-        nw_phrases_free(more[k]);
+    for (int k = 0; k <= NW_ANALYZER_CONSULTED_MAX; k++)
+        nw_phrases_free(own[k]);
 }
 
 /* Three letters from an alphabet of twenty (no clitic letters): 8000 distinct words. */
@@ -655,6 +656,8 @@ static void clitics_follow_their_rules(void **state)
     nw_phrases *p = nw_phrases_new();
     nw_text *t = nw_text_new();
     nw_segments *s = nw_segments_new();
+    nw_lookups *l = nw_lookups_new(NULL, 0, err, sizeof err);
+    assert_non_null(l);
     /* The index; a phrase's value is its number in phrases[]. */
     char **phrases = calloc(400, sizeof *phrases);
     unsigned nphrases = 0;
@@ -694,7 +697,7 @@ static void clitics_follow_their_rules(void **state)
             assert_int_equal(s->ntokens, 1);
             for (int prepared = 0; prepared < 2; prepared++) {
                 if (prepared)
-                    assert_int_equal(nw_phrases_prepare(t, s, NULL, err, sizeof err), NW_OK);
+                    assert_int_equal(nw_lookups_prepare(l, t, s, err, sizeof err), NW_OK);
                 nw_phrase_hit h;
                 int r = nw_phrases_match(p, t, s, 0, &h);
                 if (r != (int)found || (found && strcmp(phrases[h.values[0]], expect) != 0))
@@ -710,6 +713,7 @@ static void clitics_follow_their_rules(void **state)
     for (unsigned k = 0; k < nphrases; k++)
         free(phrases[k]);
     free(phrases);
+    nw_lookups_free(l);
     nw_segments_free(s);
     nw_text_free(t);
     nw_phrases_free(p);
@@ -722,6 +726,8 @@ static void an_index_of_many_phrases_finds_each(void **state)
     nw_phrases *p = nw_phrases_new();
     nw_text *t = nw_text_new();
     nw_segments *s = nw_segments_new();
+    nw_lookups *l = nw_lookups_new(NULL, 0, err, sizeof err);
+    assert_non_null(l);
     char a[8], b[8], phrase[32];
     for (unsigned k = 0; k < 4000; k++) {
         synthetic_word(k, a);
@@ -746,7 +752,7 @@ static void an_index_of_many_phrases_finds_each(void **state)
         assert_int_equal(nw_segment(t, s, err, sizeof err), NW_OK);
         for (int prepared = 0; prepared < 2; prepared++) {
             if (prepared)
-                assert_int_equal(nw_phrases_prepare(t, s, NULL, err, sizeof err), NW_OK);
+                assert_int_equal(nw_lookups_prepare(l, t, s, err, sizeof err), NW_OK);
             nw_phrase_hit h;
             assert_int_equal(nw_phrases_match(p, t, s, 0, &h), 1);
             assert_int_equal(h.ntokens, k % 3 == 0 ? 2 : 1);
@@ -757,6 +763,7 @@ static void an_index_of_many_phrases_finds_each(void **state)
             assert_int_equal(nw_phrases_match(p, t, s, 2, &h), 0);
         }
     }
+    nw_lookups_free(l);
     nw_segments_free(s);
     nw_text_free(t);
     nw_phrases_free(p);

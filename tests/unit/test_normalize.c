@@ -8,7 +8,7 @@
 
 #include <unicode/utf8.h>
 
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 #include "newswatch/utf8.h"
 #include "testutil.h"
 

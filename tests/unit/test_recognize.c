@@ -18,12 +18,13 @@
 #include "newswatch/phrases.h"
 #include "newswatch/recognize.h"
 #include "newswatch/segment.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
+#include "../../lib/lookups.h"
 
 typedef struct fixture {
     nw_normalizer *n;
     nw_recognizer *r;
-    nw_phrases_screen *screen;
+    nw_lookups *lookups;
     nw_text *t;
     nw_segments *s;
     nw_casualty_list list;
@@ -35,7 +36,7 @@ static int teardown(void **state)
     if (f == NULL)
         return 0;
     nw_casualty_list_free(&f->list);
-    nw_phrases_screen_free(f->screen);
+    nw_lookups_free(f->lookups);
     nw_recognizer_free(f->r);
     nw_normalizer_free(f->n);
     nw_text_free(f->t);
@@ -58,8 +59,8 @@ static int setup(void **state)
         return -1;
     }
     const nw_phrases *words = nw_recognizer_words(f->r);
-    f->screen = nw_phrases_screen_new(&words, 1, err, sizeof err);
-    if (f->screen == NULL) {
+    f->lookups = nw_lookups_new(&words, 1, err, sizeof err);
+    if (f->lookups == NULL) {
         fprintf(stderr, "%s\n", err);
         teardown(state);
         return -1;
@@ -74,9 +75,10 @@ static void load(fixture *f, const char *text, bool prepared)
     assert_int_equal(nw_normalize(f->n, text, strlen(text), f->t, err, sizeof err), NW_OK);
     assert_int_equal(nw_segment(f->t, f->s, err, sizeof err), NW_OK);
     if (prepared) {
-        assert_int_equal(nw_phrases_prepare(f->t, f->s, f->screen, err, sizeof err), NW_OK);
-        assert_int_equal(nw_phrases_memo(nw_recognizer_words(f->r), f->t, f->s, err, sizeof err),
-                         NW_OK);
+        assert_int_equal(nw_lookups_prepare(f->lookups, f->t, f->s, err, sizeof err), NW_OK);
+        assert_int_equal(
+            nw_lookups_memo(f->lookups, nw_recognizer_words(f->r), f->t, f->s, err, sizeof err),
+            NW_OK);
     }
 }
 
@@ -213,6 +215,28 @@ static void arabic_coordinations(void **state)
         {"قتيلان و9 جرحى بانفجار في الموصل", 2, 9, 2},
         {"الهجوم الذي أودى بحياة متعاقد مدني", 1, -1, 1},
         {"هجمات أودت بحياة 18 شخصا", 18, -1, 1},
+    };
+    EXPECT_ALL(*state, cases);
+}
+
+/*
+ * The Arabic a report writes its figures in: diacritics, tatweel, alef
+ * variants, bidi marks, Arabic-Indic digits, و joined to a figure; the same
+ * figures as the plain spelling.
+ */
+static void arabic_spellings(void **state)
+{
+    static const expected cases[] = {
+        {"مقتل 32 شخصا وإصابة 110 آخرين", 32, 110, 2},
+        {"مَقْتَلُ 32 شَخْصاً وَإِصَابَةُ 110 آخَرِينَ", 32, 110, 2},
+        {"مقتـــل 32 شخصا وإصابـــة 110 آخرين", 32, 110, 2},
+        {"مقتل ٣٢ شخصا وإصابة ١١٠ آخرين", 32, 110, 2},
+        {"مقتل ۳۲ شخصا وإصابة ۱۱۰ آخرين", 32, 110, 2},
+        {"مقتل \xE2\x80\x8F"
+         "32\xE2\x80\x8F شخصا واصابة 110 اخرين",
+         32, 110, 2},
+        {"قتل 32 وأصيب و110", 32, 110, 2},
+        {"قُتِلَ 32 مدنياً وأُصيب ١١٠ آخرون", 32, 110, 2},
     };
     EXPECT_ALL(*state, cases);
 }
@@ -548,6 +572,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(english_coordinations),
         cmocka_unit_test(arabic_coordinations),
+        cmocka_unit_test(arabic_spellings),
         cmocka_unit_test(tolls_and_nouns),
         cmocka_unit_test(figures_in_words_and_digits),
         cmocka_unit_test(no_casualties),

@@ -59,13 +59,15 @@ static int setup(void **state)
     nw_pipeline_paths paths = {NULL, NULL, NULL};
     *state = f;
     if (f == NULL || nw_pipeline_load(&f->p, &paths, NULL, err, sizeof err) != NW_OK ||
-        (f->a = nw_analyzer_new(f->p.gazetteer, f->p.furniture, err, sizeof err)) == NULL ||
-        (f->title_a = nw_analyzer_new(f->p.gazetteer, f->p.furniture, err, sizeof err)) == NULL ||
+        (f->a = nw_analyzer_new(f->p.gazetteer, f->p.furniture,
+                                (const nw_phrases *[]){nw_rules_terms(f->p.rules)}, 1, err,
+                                sizeof err)) == NULL ||
+        (f->title_a = nw_analyzer_new(f->p.gazetteer, f->p.furniture,
+                                      (const nw_phrases *[]){nw_rules_terms(f->p.rules)}, 1, err,
+                                      sizeof err)) == NULL ||
         (f->m = nw_matcher_new(f->p.rules)) == NULL ||
         (f->title_m = nw_matcher_new(f->p.rules)) == NULL || (f->as = nw_assessor_new()) == NULL ||
-        (f->title_doc = nw_doc_new()) == NULL ||
-        nw_analyzer_screen(f->a, nw_rules_terms(f->p.rules), err, sizeof err) != NW_OK ||
-        nw_analyzer_screen(f->title_a, nw_rules_terms(f->p.rules), err, sizeof err) != NW_OK) {
+        (f->title_doc = nw_doc_new()) == NULL) {
         fprintf(stderr, "%s\n", err);
         teardown(state);
         return -1;

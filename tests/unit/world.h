@@ -58,9 +58,9 @@ static inline int tu_world_setup(void **state)
             NW_OK ||
         nw_rules_new_from_file(w->n, w->g, "config/events.conf", &w->rules, err, sizeof err) !=
             NW_OK ||
-        (w->a = nw_analyzer_new(w->g, w->f, err, sizeof err)) == NULL ||
-        (w->m = nw_matcher_new(w->rules)) == NULL ||
-        nw_analyzer_screen(w->a, nw_rules_terms(w->rules), err, sizeof err) != NW_OK) {
+        (w->a = nw_analyzer_new(w->g, w->f, (const nw_phrases *[]){nw_rules_terms(w->rules)}, 1,
+                                err, sizeof err)) == NULL ||
+        (w->m = nw_matcher_new(w->rules)) == NULL) {
         fprintf(stderr, "%s\n", err);
         tu_world_teardown(state);
         return -1;

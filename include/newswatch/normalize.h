@@ -16,12 +16,15 @@
  * Offsets into either string can be converted between code points and bytes
  * with the cp_byte arrays.
  *
+ * nw_text_remove cuts code point ranges (page furniture) out of a normalised
+ * text, keeping both forms aligned. lib/normalize.c implements this header.
+ *
  * Ownership: an nw_text owns its buffers and reuses them across calls; free it
  * with nw_text_free. An nw_normalizer holds ICU's NFKC instance and scratch
  * buffers; it is not thread-safe: use one per thread.
  */
-#ifndef NEWSWATCH_TEXT_H
-#define NEWSWATCH_TEXT_H
+#ifndef NEWSWATCH_NORMALIZE_H
+#define NEWSWATCH_NORMALIZE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,15 +42,13 @@ typedef struct nw_text {
     uint32_t *match_cp;   /* ncp + 1 entries: byte offset of code point i in match */
     int32_t *cps;         /* ncp + 1 entries: the display form's code points, then 0 */
     size_t cap_display, cap_match, cap_cp; /* private: buffer capacities */
-    /*
-     * Private: the runs of letters and digits the fast path noted as it wrote
-     * the text, for the segmenter (lib/scan.h); runs_ok is false when the
-     * text was made otherwise.
-     */
-    uint32_t *runs;
-    size_t nruns, cap_runs;
-    bool runs_ok;
+    struct nw_runs *runs; /* private to lib/ (lib/scan.h): what the segmenter reuses */
 } nw_text;
+
+/* A range of code points of a text. */
+typedef struct nw_span {
+    uint32_t start, end; /* code points */
+} nw_span;
 
 typedef struct nw_normalizer nw_normalizer;
 
@@ -85,11 +86,12 @@ size_t nw_normalizer_fast_texts(const nw_normalizer *n);
 int32_t nw_fold_codepoint(int32_t c);
 
 /*
- * Normalises a short string (a gazetteer name, a keyword, a pattern) straight
- * to its matching form: a malloc'd NUL-terminated string, or NULL with a
- * message. *len receives its length in bytes when len is not NULL.
+ * Builds out from in, a normalised text (nw_normalize or nw_text_remove made
+ * it), without the code point ranges in remove (sorted, not overlapping),
+ * keeping the forms' invariants: lines trimmed, at most one blank line in a
+ * row, no leading or trailing white space.
  */
-char *nw_normalize_to_match(nw_normalizer *n, const char *in, size_t len, size_t *outlen,
-                            char *errbuf, size_t errlen);
+nw_err nw_text_remove(const nw_text *in, const nw_span *remove, size_t nremove, nw_text *out,
+                      char *errbuf, size_t errlen);
 
 #endif
