@@ -106,6 +106,11 @@ size_t nw_rules_event_count(const nw_rules *r)
     return r->nevents;
 }
 
+const nw_event *nw_rules_event_at(const nw_rules *r, size_t i)
+{
+    return i < r->nevents ? &r->events[i].ev : NULL;
+}
+
 const nw_event *nw_rules_find_event(const nw_rules *r, const char *id)
 {
     for (size_t i = 0; i < r->nevents; i++)

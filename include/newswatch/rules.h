@@ -118,6 +118,8 @@ nw_err nw_rules_new_from_file(nw_normalizer *n, const nw_gazetteer *g, const cha
 void nw_rules_free(nw_rules *r);
 
 size_t nw_rules_event_count(const nw_rules *r);
+/* Event i (i < nw_rules_event_count), in file order, or NULL. */
+const nw_event *nw_rules_event_at(const nw_rules *r, size_t i);
 const nw_event *nw_rules_find_event(const nw_rules *r, const char *id);
 size_t nw_rules_class_count(const nw_rules *r);
 

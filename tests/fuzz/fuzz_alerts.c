@@ -55,11 +55,11 @@ static char *state_json(const nw_alert_state *st, size_t *len)
     return s;
 }
 
-/* The state's event in the rules, or the first event (the rules know the state's id or not). */
+/* The state's event in the rules, or the bombing (the rules know the state's id or not). */
 static const nw_event *event_for(const nw_alert_state *st)
 {
     const nw_event *ev = nw_rules_find_event(pipeline.rules, nw_alert_state_event(st));
-    return ev != NULL ? ev : nw_rules_event_at(pipeline.rules, 0);
+    return ev != NULL ? ev : nw_rules_find_event(pipeline.rules, "baghdad-bombing");
 }
 
 static void observe(nw_alert_state *st, const nw_event *ev, int64_t day, bool stated, int killed)

@@ -10,7 +10,7 @@
  *
  * Oracle: no crash, leak or undefined behaviour (ASan, UBSan), and
  *  - nw_normalize gives the same text with and without the fast path (the
- *    documented promise of newswatch/text.h), and fails only on invalid
+ *    documented promise of newswatch/normalize.h), and fails only on invalid
  *    UTF-8;
  *  - the enriched record and every match record are JSON objects, and the
  *    alerter takes every match record the enricher writes.
@@ -23,7 +23,7 @@
 #include "fuzz.h"
 #include "newswatch/pipeline.h"
 #include "newswatch/stages.h"
-#include "newswatch/text.h"
+#include "newswatch/normalize.h"
 
 static nw_pipeline pipeline;
 static nw_enricher *enricher;

@@ -64,7 +64,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             nw_doc_from_text(path, text, len, &docs[i], err, sizeof err) != NW_OK)
             die(path, err);
         free(text);
-        if ((analyzers[i] = nw_analyzer_new(gaz, furn, err, sizeof err)) == NULL ||
+        if ((analyzers[i] = nw_analyzer_new(gaz, furn, NULL, 0, err, sizeof err)) == NULL ||
             nw_analyzer_run(analyzers[i], docs[i], &analyses[i], err, sizeof err) != NW_OK)
             die(path, err);
     }
