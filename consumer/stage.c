@@ -349,6 +349,21 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     return 0; /* librdkafka frees json */
 }
 
+/*
+ * librdkafka's errors: logged, and "all brokers are down" is an outage. An
+ * idle stage learns of one only here: nothing it sends fails, and with an
+ * error callback set the errors do not reach the consumer's poll. It is
+ * called on the thread that polls the client, the stage's.
+ */
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    nw_kafka_log_error(err, reason);
+    stage *st = opaque;
+    if (st != NULL && err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        note_outage(st, reason);
+}
+
 /* A client of the stage, which its callbacks get as librdkafka's opaque. */
 static rd_kafka_t *new_client(stage *st, rd_kafka_type_t type, const char *const (*props)[2],
                               size_t nprops, char *errbuf, size_t errlen)
@@ -363,6 +378,7 @@ static rd_kafka_t *new_client(stage *st, rd_kafka_type_t type, const char *const
         }
     }
     rd_kafka_conf_set_opaque(kc, st);
+    rd_kafka_conf_set_error_cb(kc, on_error);
     if (type == RD_KAFKA_CONSUMER) {
         rd_kafka_conf_set_rebalance_cb(kc, on_rebalance);
         rd_kafka_conf_set_stats_cb(kc, on_stats);

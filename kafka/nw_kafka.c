@@ -95,10 +95,8 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
            "kafka", "%s: %s", fac, buf);
 }
 
-static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+void nw_kafka_log_error(int err, const char *reason)
 {
-    (void)rk;
-    (void)opaque;
     /* librdkafka retries by itself; say each distinct problem once. */
     pthread_mutex_lock(&last_error_lock);
     bool again = strcmp(last_error, reason) == 0;
@@ -108,6 +106,13 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         return;
     nw_log(err == RD_KAFKA_RESP_ERR__FATAL ? NW_LOG_ERROR : NW_LOG_WARN, "kafka", "%s%s", reason,
            err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? " (retrying)" : "");
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    nw_kafka_log_error(err, reason);
 }
 
 void nw_kafka_conf_set_logging(rd_kafka_conf_t *conf)

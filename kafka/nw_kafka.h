@@ -53,6 +53,12 @@ void nw_kafka_conf_get(const rd_kafka_conf_t *conf, const char *key, char *buf, 
  * level), an error only when it differs from the process's last one.
  */
 void nw_kafka_conf_set_logging(rd_kafka_conf_t *conf);
+/*
+ * What the error callback nw_kafka_conf_set_logging sets does: logs a
+ * librdkafka error (each distinct reason once in a row), for a program that
+ * sets an error callback of its own.
+ */
+void nw_kafka_log_error(int err, const char *reason);
 
 /*
  * Asks the cluster for metadata within timeout_ms. When topic is not NULL,
