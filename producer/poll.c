@@ -384,6 +384,14 @@ nw_err nw_poll_run(nw_poll *p, int max_wait_ms, char *errbuf, size_t errlen)
         if (f->due_ms <= now && !start(p, i)) {
             f->next_ms = p->settings.interval_ms;
             f->due_ms = now + (double)f->next_ms;
+            if (p->once) { /* no second try: the run must end */
+                nw_poll_result r = {.feed = i,
+                                    .error = "cannot start the transfer (out of memory)",
+                                    .url = f->src->url,
+                                    .retry_after_ms = -1};
+                p->cb.result(&r, p->cb.arg);
+                f->fetched = true;
+            }
         }
         if (f->t == NULL && f->due_ms < next_due)
             next_due = f->due_ms;
