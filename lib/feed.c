@@ -21,9 +21,11 @@
 #include <libxml/xmlerror.h>
 
 #include "newswatch/dates.h"
+#include "grow.h"
 #include "htmltext.h"
 #include "newswatch/hash.h"
 #include "newswatch/html.h"
+#include "newswatch/str.h"
 #include "newswatch/utf8.h"
 
 #define NS_ATOM    "http://www.w3.org/2005/Atom"
@@ -677,20 +679,14 @@ static char *dup_printf(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    return strdup(buf);
+    return nw_str_dup(buf);
 }
 
 /* A new item at the end of the feed, or NULL when out of memory. */
 static nw_feed_item *add_item(nw_feed *feed)
 {
-    if (feed->nitems == feed->cap) {
-        size_t ncap = feed->cap > 0 ? feed->cap * 2 : 32;
-        nw_feed_item *ni = realloc(feed->items, ncap * sizeof *ni);
-        if (ni == NULL)
-            return NULL;
-        feed->items = ni;
-        feed->cap = ncap;
-    }
+    if (!nw_grow((void **)&feed->items, &feed->cap, feed->nitems + 1, sizeof *feed->items))
+        return NULL;
     nw_feed_item *item = &feed->items[feed->nitems++];
     memset(item, 0, sizeof *item);
     return item;
@@ -794,7 +790,7 @@ static char *id_text(const char *s, size_t n)
         char h[17];
         snprintf(h, sizeof h, "%016llx", (unsigned long long)nw_hash_fnv1a64(id, strlen(id)));
         free(id);
-        id = strdup(h);
+        id = nw_str_dup(h);
     }
     return id;
 }
@@ -814,7 +810,7 @@ static char *hash_id(const char *title, const char *date)
     char h[17];
     snprintf(h, sizeof h, "%016llx", (unsigned long long)nw_hash_fnv1a64(buf, tl + 1 + dl));
     free(buf);
-    return strdup(h);
+    return nw_str_dup(h);
 }
 
 /* A language tag: letters, digits and '-' ('_' becomes '-'), lower case; NULL otherwise. */
@@ -881,7 +877,7 @@ static char *resolve_url(const char *href, const xmlChar *base)
     free(h);
     char *out = NULL;
     if (r != NULL && is_web_url((const char *)r) && strlen((const char *)r) <= MAX_URL)
-        out = strdup((const char *)r);
+        out = nw_str_dup((const char *)r);
     xmlFree(r);
     return out;
 }
@@ -1167,7 +1163,7 @@ static bool is_core(const xmlNode *n, const char *core_ns, const char *name)
 static char *attr(const xmlNode *n, const char *name)
 {
     xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
-    char *s = v != NULL ? strdup((const char *)v) : NULL;
+    char *s = v != NULL ? nw_str_dup((const char *)v) : NULL;
     xmlFree(v);
     return s;
 }
@@ -1273,7 +1269,7 @@ static void item_date(nw_feed_item *item, const xmlNode *n, const char *name, ch
         return;
     char out[32], why[160];
     if (nw_feed_parse_date(raw, strlen(raw), out, why, sizeof why) == NW_OK)
-        item->field[NW_DOC_PUBLISHED_AT] = strdup(out);
+        item->field[NW_DOC_PUBLISHED_AT] = nw_str_dup(out);
     else
         item->date_problem =
             dup_printf("cannot read the date '%.*s' (%s): %s",
@@ -1288,7 +1284,7 @@ static char *node_lang(const xmlNode *n, const char *feed_lang)
     char *t = lang_tag((const char *)l);
     xmlFree(l);
     if (t == NULL && feed_lang != NULL)
-        t = strdup(feed_lang);
+        t = nw_str_dup(feed_lang);
     return t;
 }
 
@@ -1296,11 +1292,11 @@ static char *node_lang(const xmlNode *n, const char *feed_lang)
 static void finish_item(nw_feed_item *item, const char *raw_date)
 {
     if (item->field[NW_DOC_ID] == NULL && item->field[NW_DOC_URL] != NULL)
-        item->field[NW_DOC_ID] = strdup(item->field[NW_DOC_URL]);
+        item->field[NW_DOC_ID] = nw_str_dup(item->field[NW_DOC_URL]);
     if (item->field[NW_DOC_ID] == NULL)
         item->field[NW_DOC_ID] = hash_id(item->field[NW_DOC_TITLE], raw_date);
     if (item->field[NW_DOC_TITLE] == NULL && item->field[NW_DOC_BODY] == NULL)
-        item->problem = strdup("the item has no title and no text");
+        item->problem = nw_str_dup("the item has no title and no text");
 }
 
 /* RSS 2.0 and RSS 1.0 items (same elements; RSS 1.0's id is rdf:about). */
@@ -1631,7 +1627,7 @@ static nw_err parse_xml(const char *data, size_t len, const char *base_url, cons
                  n > 0 ? "; " : "", skipped, NW_FEED_MAX_ITEMS);
     }
     mend_utf8(warning);
-    if (warning[0] != '\0' && (feed->warning = strdup(warning)) == NULL)
+    if (warning[0] != '\0' && (feed->warning = nw_str_dup(warning)) == NULL)
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     return NW_OK;
 }
@@ -1690,14 +1686,14 @@ static void json_item(nw_feed *feed, const json_t *it, size_t index, const char 
     if (date != NULL) {
         char out[32], why[160];
         if (nw_feed_parse_date(date, strlen(date), out, why, sizeof why) == NW_OK)
-            item->field[NW_DOC_PUBLISHED_AT] = strdup(out);
+            item->field[NW_DOC_PUBLISHED_AT] = nw_str_dup(out);
         else
             item->date_problem =
                 dup_printf("cannot read the date '%.*s' (%s): %s",
                            (int)nw_utf8_truncate(date, strlen(date), 80), date, date_name, why);
     }
     char *l = lang_tag(json_str(it, "language"));
-    item->field[NW_DOC_LANG] = l != NULL ? l : (feed->lang != NULL ? strdup(feed->lang) : NULL);
+    item->field[NW_DOC_LANG] = l != NULL ? l : (feed->lang != NULL ? nw_str_dup(feed->lang) : NULL);
     finish_item(item, date);
 }
 

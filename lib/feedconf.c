@@ -13,10 +13,6 @@
 /* The keys of a feed's section (docs/feeds.md). */
 static const char *const feed_keys[] = {"url", "source", "lang", "interval.ms", "header", NULL};
 
-/* A feed's interval bounds: those of [feeds] interval.ms. */
-#define INTERVAL_MIN_MS 1000L
-#define INTERVAL_MAX_MS 86400000L
-
 typedef struct feed {
     nw_feed_source pub;
     char *name, *url, *source, *lang, *file;
@@ -43,21 +39,33 @@ static void free_feed(feed *f)
     free(f->headers);
 }
 
+/* The numeric [feeds] keys; their defaults and bounds are the configuration table's. */
+static const struct {
+    const char *key;
+    size_t offset;
+} numbers[] = {
+    {"interval.ms", offsetof(nw_feed_settings, interval_ms)},
+    {"jitter.percent", offsetof(nw_feed_settings, jitter_percent)},
+    {"timeout.ms", offsetof(nw_feed_settings, timeout_ms)},
+    {"connect.timeout.ms", offsetof(nw_feed_settings, connect_timeout_ms)},
+    {"max.bytes", offsetof(nw_feed_settings, max_bytes)},
+    {"max.redirects", offsetof(nw_feed_settings, max_redirects)},
+    {"backoff.max.ms", offsetof(nw_feed_settings, backoff_max_ms)},
+    {"state.items", offsetof(nw_feed_settings, state_items)},
+};
+
 nw_feedconf *nw_feedconf_new(void)
 {
     nw_feedconf *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
-    c->settings = (nw_feed_settings){
-        .interval_ms = 300000,
-        .jitter_percent = 10,
-        .timeout_ms = 30000,
-        .connect_timeout_ms = 10000,
-        .max_bytes = 8388608,
-        .max_redirects = 5,
-        .backoff_max_ms = 3600000,
-        .state_items = 2000,
-    };
+    for (size_t j = 0; j < sizeof numbers / sizeof numbers[0]; j++) {
+        const nw_conf_key *k = nw_conftable_find("feeds", numbers[j].key);
+        long v = 0;
+        if (k != NULL)
+            nw_parse_long(k->def, k->min, k->max, &v);
+        *(long *)((char *)&c->settings + numbers[j].offset) = v;
+    }
     return c;
 }
 
@@ -87,19 +95,6 @@ static bool set_text(char **slot, const char *value)
 
 nw_err nw_feedconf_settings(nw_feedconf *c, const nw_kvconf *conf, char *errbuf, size_t errlen)
 {
-    static const struct {
-        const char *key;
-        size_t offset;
-    } numbers[] = {
-        {"interval.ms", offsetof(nw_feed_settings, interval_ms)},
-        {"jitter.percent", offsetof(nw_feed_settings, jitter_percent)},
-        {"timeout.ms", offsetof(nw_feed_settings, timeout_ms)},
-        {"connect.timeout.ms", offsetof(nw_feed_settings, connect_timeout_ms)},
-        {"max.bytes", offsetof(nw_feed_settings, max_bytes)},
-        {"max.redirects", offsetof(nw_feed_settings, max_redirects)},
-        {"backoff.max.ms", offsetof(nw_feed_settings, backoff_max_ms)},
-        {"state.items", offsetof(nw_feed_settings, state_items)},
-    };
     for (size_t i = 0; conf != NULL && i < nw_kvconf_count(conf); i++) {
         const nw_kvconf_entry *e = nw_kvconf_at(conf, i);
         if (strcmp(e->section, "feeds") != 0)
@@ -262,11 +257,13 @@ static nw_err apply_key(feed *f, const nw_kvconf_entry *e, char *errbuf, size_t 
     } else if (strcmp(e->key, "lang") == 0) {
         ok = set_text(&f->lang, v);
     } else if (strcmp(e->key, "interval.ms") == 0) {
-        if (!nw_parse_long(v, INTERVAL_MIN_MS, INTERVAL_MAX_MS, &f->pub.interval_ms))
+        /* a feed's interval has the bounds of [feeds] interval.ms */
+        const nw_conf_key *k = nw_conftable_find("feeds", "interval.ms");
+        if (!nw_parse_long(v, k->min, k->max, &f->pub.interval_ms))
             return nw_set_error(errbuf, errlen, NW_ECONFIG,
                                 "%s:%u: [%s] interval.ms must be a whole number from %ld to %ld, "
                                 "not '%s'",
-                                e->file, e->line, f->name, INTERVAL_MIN_MS, INTERVAL_MAX_MS, v);
+                                e->file, e->line, f->name, k->min, k->max, v);
     } else if (strcmp(e->key, "header") == 0) {
         if (!valid_header(v))
             return nw_set_error(errbuf, errlen, NW_ECONFIG,

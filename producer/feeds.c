@@ -233,16 +233,20 @@ static rd_kafka_t *new_follower(feeds *f, int partitions, char *errbuf, size_t e
 
 /*
  * Reads the feed-state topic to its end (the last committed record of each
- * partition). False when a signal came first.
+ * partition). False when a signal came first (or out of memory, logged).
  */
 static bool restore_state(feeds *f, int partitions)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     bool *eof = calloc((size_t)partitions, sizeof(bool));
+    if (eof == NULL) {
+        nw_log(NW_LOG_ERROR, NULL, "out of memory reading %s", f->a->state_topic);
+        return false;
+    }
     int at_end = 0;
     unsigned long records = 0;
-    while (eof != NULL && at_end < partitions && !*f->a->stop) {
+    while (at_end < partitions && !*f->a->stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(f->follower, LOOP_WAIT_MS);
         if (m == NULL)
             continue;
@@ -623,7 +627,7 @@ static int start_kafka(feeds *f)
         return 3;
     }
     if (!restore_state(f, partitions))
-        return -1; /* a signal */
+        return *f->a->stop ? -1 : 3; /* a signal, or out of memory */
     nw_metrics_set_held(f->metrics, 0);
     if (init_transactions(f, err, sizeof err) != NW_OK) {
         if (*f->a->stop)
