@@ -702,24 +702,6 @@ static char *nonempty(char *s)
     return s;
 }
 
-/*
- * Makes s valid UTF-8 in place: each byte that does not begin a whole valid
- * sequence becomes '?'. libxml2's messages quote the input as it is, and
- * snprintf may cut a character; in an attribute, libxml2 keeps only the
- * first byte of an HTML entity (on_get_entity).
- */
-static void mend_utf8(char *s)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n;) {
-        size_t k = nw_utf8_sequence(s + i, n - i);
-        if (k == 0)
-            s[i++] = '?';
-        else
-            i += k;
-    }
-}
-
 /* Collapsed one-line text of s (a title, an id), or NULL when blank. */
 static char *one_line(const char *s, size_t n, size_t max)
 {
@@ -785,7 +767,7 @@ static char *id_text(const char *s, size_t n)
 {
     char *id = one_line(s, n, SIZE_MAX / 2);
     if (id != NULL)
-        mend_utf8(id); /* rdf:about is an attribute */
+        nw_utf8_mend(id); /* rdf:about is an attribute */
     if (id != NULL && strlen(id) > NW_DOC_MAX_ID_BYTES) {
         char h[17];
         snprintf(h, sizeof h, "%016llx", (unsigned long long)nw_hash_fnv1a64(id, strlen(id)));
@@ -860,7 +842,7 @@ static char *resolve_url(const char *href, const xmlChar *base)
 {
     char *h = one_line(href, strlen(href), MAX_URL);
     size_t bad;
-    /* Not UTF-8: an attribute with an HTML entity libxml2 cut (see mend_utf8), no URL. */
+    /* Not UTF-8: an attribute with an HTML entity libxml2 cut (see nw_utf8_mend), no URL. */
     if (h == NULL || !nw_utf8_valid(h, strlen(h), &bad) ||
         (base != NULL && !nw_utf8_valid((const char *)base, strlen((const char *)base), &bad))) {
         free(h);
@@ -900,7 +882,7 @@ typedef struct xml_state {
 static void copy_msg(char *dst, size_t n, const char *msg)
 {
     snprintf(dst, n, "%s", msg != NULL ? msg : "unknown error");
-    mend_utf8(dst);
+    nw_utf8_mend(dst);
     size_t l = strlen(dst);
     while (l > 0 && (dst[l - 1] == '\n' || dst[l - 1] == ' '))
         dst[--l] = '\0';
@@ -1626,7 +1608,7 @@ static nw_err parse_xml(const char *data, size_t len, const char *base_url, cons
         snprintf(warning + n, sizeof warning - n, "%s%zu items over the limit of %d left out",
                  n > 0 ? "; " : "", skipped, NW_FEED_MAX_ITEMS);
     }
-    mend_utf8(warning);
+    nw_utf8_mend(warning);
     if (warning[0] != '\0' && (feed->warning = nw_str_dup(warning)) == NULL)
         return nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     return NW_OK;

@@ -9,6 +9,7 @@
 #include "newswatch/hash.h"
 #include "newswatch/jsonw.h"
 #include "newswatch/str.h"
+#include "newswatch/utf8.h"
 #include "grow.h"
 
 /* "0123456789abcdef:0123456789abcdef": an item in a record. */
@@ -291,8 +292,8 @@ static bool optional_string(const json_t *root, const char *key, const char **ou
     return v == NULL || json_is_null(v) || *out != NULL;
 }
 
-nw_err nw_feedstate_merge(nw_feedstate *s, const char *key, size_t keylen, const char *value,
-                          size_t len, char *errbuf, size_t errlen)
+static nw_err merge(nw_feedstate *s, const char *key, size_t keylen, const char *value, size_t len,
+                    char *errbuf, size_t errlen)
 {
     if (keylen == 0 || memchr(key, '\0', keylen) != NULL)
         return nw_set_error(errbuf, errlen, NW_EINVAL,
@@ -353,5 +354,15 @@ nw_err nw_feedstate_merge(nw_feedstate *s, const char *key, size_t keylen, const
         e = nw_set_error(errbuf, errlen, NW_ENOMEM, "out of memory");
     free(parsed);
     json_decref(root);
+    return e;
+}
+
+nw_err nw_feedstate_merge(nw_feedstate *s, const char *key, size_t keylen, const char *value,
+                          size_t len, char *errbuf, size_t errlen)
+{
+    nw_err e = merge(s, key, keylen, value, len, errbuf, errlen);
+    /* The message quotes the key and jansson's excerpt of the value as they are. */
+    if (e != NW_OK && errlen > 0)
+        nw_utf8_mend(errbuf);
     return e;
 }

@@ -1,6 +1,7 @@
 #include "newswatch/utf8.h"
 
 #include <stdint.h>
+#include <string.h>
 
 size_t nw_utf8_sequence(const char *buf, size_t avail)
 {
@@ -78,4 +79,16 @@ size_t nw_utf8_truncate(const char *buf, size_t len, size_t max)
     while (n > 0 && ((unsigned char)buf[n] & 0xC0) == 0x80)
         n--;
     return n;
+}
+
+void nw_utf8_mend(char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        size_t k = nw_utf8_sequence(s + i, n - i);
+        if (k == 0)
+            s[i++] = '?';
+        else
+            i += k;
+    }
 }

@@ -95,8 +95,9 @@ nw_err nw_feedstate_to_json(const nw_feedstate *s, const char *feed, const char 
  * NULL (a tombstone) makes the state forget the feed. The record's items the
  * state does not know are added (the union of both), and its validators are
  * taken when the state has none for the feed. NW_EJSON or NW_EINVAL with the
- * problem when the record is not a newswatch.feed-state/1 of that feed; the
- * state is then unchanged.
+ * problem (valid UTF-8: what it quotes of the record is mended) when the
+ * record is not a newswatch.feed-state/1 of that feed; the state is then
+ * unchanged.
  */
 nw_err nw_feedstate_merge(nw_feedstate *s, const char *key, size_t keylen, const char *value,
                           size_t len, char *errbuf, size_t errlen);

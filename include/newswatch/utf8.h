@@ -29,4 +29,11 @@ size_t nw_utf8_sequence(const char *buf, size_t avail);
  */
 size_t nw_utf8_truncate(const char *buf, size_t len, size_t max);
 
+/*
+ * Makes the string s valid UTF-8 in place: each byte that does not begin a
+ * whole valid sequence becomes '?'. For messages that quote input as it is
+ * (libxml2's, jansson's), which may hold or cut a character.
+ */
+void nw_utf8_mend(char *s);
+
 #endif

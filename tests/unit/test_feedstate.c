@@ -11,6 +11,7 @@
 #include "newswatch/feedconf.h"
 #include "newswatch/feedstate.h"
 #include "newswatch/kvconf.h"
+#include "newswatch/utf8.h"
 #include "testutil.h"
 
 /* The item of a document id and its text. */
@@ -176,6 +177,15 @@ static void bad_records_refused(void **state)
         assert_int_equal(nw_feedstate_count(s, "f"), 0);
     }
     assert_int_not_equal(nw_feedstate_merge(s, "", 0, "{}", 2, err, sizeof err), NW_OK);
+    /* Messages quote the record as it is: they are still UTF-8 (found by fuzz_feedstate). */
+    static const char cut[] = "{\"schema\":\"newswatch.feed-state/1\",\"feed\":\"f\","
+                              "\"etag\":\"W/\\\xd2\x9d\"}";
+    assert_int_equal(nw_feedstate_merge(s, "f", 1, cut, sizeof cut - 1, err, sizeof err), NW_EJSON);
+    assert_true(nw_utf8_valid(err, strlen(err), NULL));
+    assert_int_not_equal(nw_feedstate_merge(s, "\xff\xfe", 2, "[]", 2, err, sizeof err), NW_OK);
+    assert_true(nw_utf8_valid(err, strlen(err), NULL));
+    assert_non_null(strstr(err, "'?"
+                                "?'")); /* the key's two bytes */
     nw_feedstate_free(s);
 }
 
