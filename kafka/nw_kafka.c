@@ -62,6 +62,17 @@ nw_err nw_kafka_conf_apply(rd_kafka_conf_t *conf, const nw_kvconf *file_conf,
                            char *errbuf, size_t errlen)
 {
     char why[512];
+    /*
+     * Nagle's algorithm off, as the Java clients and the broker have it
+     * (librdkafka leaves it on). One connection carries a transactional
+     * producer's Produce, AddOffsetsToTxn, TxnOffsetCommit and EndTxn; with
+     * Nagle on, a small request written behind one not yet acknowledged waits
+     * for the broker's delayed ACK (40 ms and more on Linux), and a commit
+     * took 40-200 ms now and then: that was the daemon's p99 latency
+     * (docs/PERFORMANCE.md). [kafka] or -X may turn it back on.
+     */
+    if (nw_kafka_conf_set(conf, "socket.nagle.disable", "true", errbuf, errlen) != NW_OK)
+        return NW_ECONFIG;
     size_t n = file_conf != NULL ? nw_kvconf_count(file_conf) : 0;
     for (size_t i = 0; i < n; i++) {
         const nw_kvconf_entry *e = nw_kvconf_at(file_conf, i);

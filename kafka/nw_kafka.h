@@ -31,7 +31,8 @@ nw_err nw_kafka_props_add(nw_kafka_prop **props, size_t *nprops, const char *arg
 void nw_kafka_props_free(nw_kafka_prop **props, size_t *nprops);
 
 /*
- * Sets, in this order (later wins): the [kafka] entries of file_conf (may be
+ * Sets, in this order (later wins): socket.nagle.disable=true (the
+ * project's default for every client), the [kafka] entries of file_conf (may be
  * NULL), the command line's -X properties, then bootstrap.servers = brokers
  * when brokers is not NULL. A property librdkafka rejects is NW_ECONFIG with
  * "file:line: ..." or "-X key=value: ...".

@@ -6,7 +6,9 @@
 
 #include <string.h>
 
+#include "../../kafka/nw_kafka.h"
 #include "../../producer/options.h"
+#include "newswatch/kvconf.h"
 
 #define ARGV(...)                                                                                  \
     char *argv[] = {"newswatch-producer", __VA_ARGS__, NULL};                                      \
@@ -154,12 +156,51 @@ static void feed_options(void **state)
     }
 }
 
+/* socket.nagle.disable as a client built with nw_kafka_conf_apply has it. */
+static void nagle_of(const char *conf_text, const char *x, char *out, size_t len)
+{
+    char err[512];
+    nw_kvconf *conf = NULL;
+    if (conf_text != NULL)
+        assert_int_equal(
+            nw_kvconf_new("t.conf", conf_text, strlen(conf_text), &conf, err, sizeof err), NW_OK);
+    nw_kafka_prop *props = NULL;
+    size_t nprops = 0;
+    if (x != NULL)
+        assert_int_equal(nw_kafka_props_add(&props, &nprops, x, err, sizeof err), NW_OK);
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    assert_int_equal(nw_kafka_conf_apply(kc, conf, props, nprops, NULL, err, sizeof err), NW_OK);
+    nw_kafka_conf_get(kc, "socket.nagle.disable", out, len);
+    rd_kafka_conf_destroy(kc);
+    nw_kafka_props_free(&props, &nprops);
+    nw_kvconf_free(conf);
+}
+
+/*
+ * Every client turns Nagle's algorithm off (a transactional producer's small
+ * requests waited for delayed ACKs: the daemon's p99), and [kafka] or -X can
+ * turn it back on, -X last.
+ */
+static void clients_send_without_nagle(void **state)
+{
+    (void)state;
+    char v[16];
+    nagle_of(NULL, NULL, v, sizeof v);
+    assert_string_equal(v, "true");
+    nagle_of("[kafka]\nsocket.nagle.disable = false\n", NULL, v, sizeof v);
+    assert_string_equal(v, "false");
+    nagle_of("[kafka]\nsocket.nagle.disable = false\n", "socket.nagle.disable=true", v, sizeof v);
+    assert_string_equal(v, "true");
+    nagle_of(NULL, "socket.nagle.disable=false", v, sizeof v);
+    assert_string_equal(v, "false");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_read_stdin), cmocka_unit_test(every_option),
         cmocka_unit_test(help_and_version),    cmocka_unit_test(usage_errors),
-        cmocka_unit_test(feed_options),
+        cmocka_unit_test(feed_options),        cmocka_unit_test(clients_send_without_nagle),
     };
     return cmocka_run_group_tests_name("producer_options", tests, NULL, NULL);
 }
