@@ -139,7 +139,7 @@ $(BIN)/newswatch-consumer: $(CONSUMER_OBJ) $(KAFKA_OBJ) $(LIB_A) $(VARIANT_STAMP
 $(BUILD)/consumer/notify.o: ALL_CFLAGS += $(SYSTEMD_CFLAGS)
 
 # Unit tests: one cmocka program per module. test_producer_options also links
-# the producer's option parser.
+# the producer's option parser and the Kafka clients' configuration (kafka/).
 $(BUILD)/tests/unit/test_producer_options: $(BUILD)/tests/unit/test_producer_options.o \
         $(BUILD)/producer/options.o $(KAFKA_OBJ) $(LIB_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
