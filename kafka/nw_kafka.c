@@ -67,9 +67,9 @@ nw_err nw_kafka_conf_apply(rd_kafka_conf_t *conf, const nw_kvconf *file_conf,
      * (librdkafka leaves it on). One connection carries a transactional
      * producer's Produce, AddOffsetsToTxn, TxnOffsetCommit and EndTxn; with
      * Nagle on, a small request written behind one not yet acknowledged waits
-     * for the broker's delayed ACK (40 ms and more on Linux), and a commit
-     * took 40-200 ms now and then: that was the daemon's p99 latency
-     * (docs/PERFORMANCE.md). [kafka] or -X may turn it back on.
+     * for the broker's delayed ACK (40 ms and more on Linux): commits that
+     * took 40 ms and more now and then, a large part of the daemon's p99
+     * latency (docs/PERFORMANCE.md). [kafka] or -X may turn it back on.
      */
     if (nw_kafka_conf_set(conf, "socket.nagle.disable", "true", errbuf, errlen) != NW_OK)
         return NW_ECONFIG;
