@@ -22,7 +22,7 @@
 #                   $(BIN), default bin; when unset, bench.sh runs `make all` first)
 #   BENCH_DAEMON_ARGS  more arguments for the daemon in the end-to-end rounds, e.g.
 #                   "-X queued.max.messages.kbytes=32768" (default none)
-#   BENCH_E2E_WARM_SECONDS  the warm-up round's seconds at 1000 docs/s (default 5)
+#   BENCH_E2E_WARM_SECONDS  the warm-up round's seconds at 1000 docs/s (default 25)
 #   BENCH_SPLIT_STAGES  1: the daemon's two stages in two processes (--stage enrich,
 #                   --stage alert) instead of one
 #   BENCH_E2E_DUMP  a file for the latency run's times per document (key, raw,
@@ -73,7 +73,7 @@ fi
 # 39092, its own state directory BENCH_KAFKA_STATE_DIR, a BENCH_KAFKA_HEAP_MB
 # heap (default 2048), reset before and after):
 #   0. an untimed round of steps 1-4 on other topics, to warm the broker's JIT
-#      (step 4 for BENCH_E2E_WARM_SECONDS, default 5);
+#      (step 4 for BENCH_E2E_WARM_SECONDS, default 25);
 #   1. a corpus of BENCH_E2E_DOCS documents (2000 quick, 10000 full) from
 #      BENCH_CORPUS (JSON Lines or the producer's other input forms) or the
 #      seeds, each with its own id, published to a fresh raw topic;
@@ -230,19 +230,23 @@ PY
   # JVM, and its JIT compiles the fetch, produce and transaction paths during
   # the first tens of thousands of records (a long-running broker has them
   # compiled). Without it the daemon, timed after kcat, pays for most of that.
-  # The round ends with BENCH_E2E_WARM_SECONDS (5) of documents offered at
+  # The round ends with BENCH_E2E_WARM_SECONDS (25) of documents offered at
   # 1000/s, as in step 4: there the daemon commits a small transaction every
   # few tens of milliseconds, where the backlog of steps 1-3 took a handful of
   # large ones, and the broker's first seconds of that traffic were slow (the
   # first 1-2 s of the latency run, p50 about 100 ms against 25, in every run).
+  # 5 s were not enough: the broker's C2 compiler was still busy in the latency
+  # run, whose first 6-8 s then held nearly every document over 100 ms (its
+  # commits twice as slow as later); the broker's CPU at this traffic settles
+  # after about 20 s (docs/PERFORMANCE.md, "Nagle's algorithm off").
   "$nwbin"/newswatch-producer -q -c "$dir/warm.conf" "$dir/corpus.jsonl"
   kcat -b "$brokers" -C -t "$prefix-warm.raw" -o beginning -e -q -f 'x\n' >/dev/null
   start_daemon "$dir/warm.conf" "$dir/warm.log"
   "$wait_bin" "$brokers" "$prefix-warm-enrich" "$prefix-warm.raw" 240 >/dev/null || true
-  if [ "${BENCH_E2E_WARM_SECONDS:-5}" -gt 0 ]; then
+  if [ "${BENCH_E2E_WARM_SECONDS:-25}" -gt 0 ]; then
     watch_topic "$prefix-warm.enriched" /dev/null
     sleep 2
-    offer "${BENCH_E2E_WARM_SECONDS:-5}" "$dir/warm.conf"
+    offer "${BENCH_E2E_WARM_SECONDS:-25}" "$dir/warm.conf"
     "$wait_bin" "$brokers" "$prefix-warm-enrich" "$prefix-warm.raw" 60 >/dev/null || true
     kill -TERM "$watcher" 2>/dev/null
     wait "$watcher" 2>/dev/null
