@@ -238,7 +238,8 @@ PY
   # 5 s were not enough: the broker's C2 compiler was still busy in the latency
   # run, whose first 6-8 s then held nearly every document over 100 ms (its
   # commits twice as slow as later); the broker's CPU at this traffic settles
-  # after about 20 s (docs/PERFORMANCE.md, "Nagle's algorithm off").
+  # after about 20 s (docs/PERFORMANCE.md, "Nagle's algorithm off and a longer
+  # warm-up").
   "$nwbin"/newswatch-producer -q -c "$dir/warm.conf" "$dir/corpus.jsonl"
   kcat -b "$brokers" -C -t "$prefix-warm.raw" -o beginning -e -q -f 'x\n' >/dev/null
   start_daemon "$dir/warm.conf" "$dir/warm.log"
