@@ -772,17 +772,14 @@ static rd_kafka_headers_t *event_headers(const stage *st, const char *type,
 rd_kafka_headers_t *stage_json_headers(const stage *st, const char *schema, const char *subject,
                                        size_t subject_len, const char *id_fmt, ...)
 {
-    char id[1024], dataschema[128];
+    char id[1024], source[64], when[32];
     va_list ap;
     va_start(ap, id_fmt);
     vsnprintf(id, sizeof id, id_fmt, ap);
     va_end(ap);
-    rd_kafka_headers_t *h =
-        event_headers(st, schema, "application/json", subject, subject_len, "%s", id);
-    snprintf(dataschema, sizeof dataschema, "urn:newswatch:schema:%s", schema);
-    rd_kafka_header_add(h, "ce_dataschema", -1, dataschema, -1);
-    rd_kafka_header_add(h, "schema", -1, schema, -1);
-    return h;
+    snprintf(source, sizeof source, "/newswatch/%s", st->name);
+    nw_time_now_rfc3339(when);
+    return nw_kafka_json_headers(source, id, strlen(id), schema, when, subject, subject_len);
 }
 
 /*

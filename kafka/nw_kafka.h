@@ -54,6 +54,20 @@ void nw_kafka_conf_get(const rd_kafka_conf_t *conf, const char *key, char *buf, 
  * level), an error only when it differs from the process's last one.
  */
 void nw_kafka_conf_set_logging(rd_kafka_conf_t *conf);
+
+/*
+ * The CloudEvents headers of a JSON record (docs/schemas.md, "CloudEvents"):
+ * ce_specversion 1.0, ce_id (id, idlen bytes), ce_source (source), ce_type
+ * and schema (schema), ce_dataschema (urn:newswatch:schema:<schema>),
+ * ce_time (when, RFC 3339), ce_subject (subject_len bytes of subject, left
+ * out when there are none) and content-type application/json. The caller
+ * owns the result (never NULL: librdkafka aborts when out of memory):
+ * rd_kafka_producev takes it with RD_KAFKA_V_HEADERS when the call succeeds;
+ * otherwise rd_kafka_headers_destroy frees it.
+ */
+rd_kafka_headers_t *nw_kafka_json_headers(const char *source, const char *id, size_t idlen,
+                                          const char *schema, const char *when, const char *subject,
+                                          size_t subject_len);
 /*
  * What the error callback nw_kafka_conf_set_logging sets does: logs a
  * librdkafka error (each distinct reason once in a row), for a program that

@@ -304,16 +304,13 @@ static bool produce_one(feeds *f, const char *topic, const char *key, size_t key
                         size_t len, const char *schema, const char *now, char *errbuf,
                         size_t errlen)
 {
+    rd_kafka_headers_t *headers =
+        nw_kafka_json_headers("/newswatch/producer/feeds", key, keylen, schema, now, NULL, 0);
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
             f->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
             RD_KAFKA_V_VALUE(value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-            RD_KAFKA_V_HEADER("ce_specversion", "1.0", -1),
-            RD_KAFKA_V_HEADER("ce_id", key, (ssize_t)keylen),
-            RD_KAFKA_V_HEADER("ce_source", "/newswatch/producer/feeds", -1),
-            RD_KAFKA_V_HEADER("ce_type", schema, -1), RD_KAFKA_V_HEADER("ce_time", now, -1),
-            RD_KAFKA_V_HEADER("content-type", "application/json", -1),
-            RD_KAFKA_V_HEADER("schema", schema, -1), RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
             return true;
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -322,6 +319,7 @@ static bool produce_one(feeds *f, const char *topic, const char *key, size_t key
         }
         nw_set_error(errbuf, errlen, NW_EIO, "cannot produce %.*s to %s: %s", (int)keylen, key,
                      topic, rd_kafka_err2str(e));
+        rd_kafka_headers_destroy(headers);
         return false;
     }
 }

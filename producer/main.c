@@ -153,18 +153,13 @@ static int produce(rd_kafka_t *rk, const char *topic, const nw_doc *doc, const c
 {
     size_t idlen;
     const char *id = nw_doc_get(doc, NW_DOC_ID, &idlen);
+    rd_kafka_headers_t *headers = nw_kafka_json_headers("/newswatch/producer", id, idlen,
+                                                        NW_DOC_SCHEMA, ingested_at, NULL, 0);
     for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
             rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(id, idlen), RD_KAFKA_V_VALUE(value, len),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-            RD_KAFKA_V_HEADER("ce_specversion", "1.0", -1),
-            RD_KAFKA_V_HEADER("ce_id", id, (ssize_t)idlen),
-            RD_KAFKA_V_HEADER("ce_source", "/newswatch/producer", -1),
-            RD_KAFKA_V_HEADER("ce_type", NW_DOC_SCHEMA, -1),
-            RD_KAFKA_V_HEADER("ce_time", ingested_at, -1),
-            RD_KAFKA_V_HEADER("ce_dataschema", "urn:newswatch:schema:" NW_DOC_SCHEMA, -1),
-            RD_KAFKA_V_HEADER("content-type", "application/json", -1),
-            RD_KAFKA_V_HEADER("schema", NW_DOC_SCHEMA, -1), RD_KAFKA_V_OPAQUE(cnt), RD_KAFKA_V_END);
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_HEADERS(headers),
+            RD_KAFKA_V_OPAQUE(cnt), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
             return 0;
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -173,6 +168,7 @@ static int produce(rd_kafka_t *rk, const char *topic, const nw_doc *doc, const c
         }
         fprintf(stderr, PROGRAM ": %.*s: cannot produce: %s\n", (int)idlen, id,
                 rd_kafka_err2str(err));
+        rd_kafka_headers_destroy(headers);
         free(value);
         cnt->failed++;
         return -1;

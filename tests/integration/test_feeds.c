@@ -300,6 +300,17 @@ static void run_producer(const world *w, const char *args, it_result *r)
     it_run(cmd, NULL, r);
 }
 
+static const char *field(const json_t *doc, const char *name);
+
+/* The record kcat printed as env has header name, with the value want. */
+static void assert_header(const json_t *env, const char *name, const char *want)
+{
+    const char *got = it_kcat_header(env, name);
+    if (got == NULL || want == NULL || strcmp(got, want) != 0)
+        fail_msg("header %s: got %s, want %s", name, got != NULL ? got : "(none)",
+                 want != NULL ? want : "(none)");
+}
+
 /* The payloads of a topic's records, as JSON objects. */
 static json_t *documents(const world *w)
 {
@@ -314,6 +325,16 @@ static json_t *documents(const world *w)
         json_t *d = payload != NULL ? json_loads(payload, 0, &jerr) : NULL;
         if (d == NULL)
             fail_msg("not a JSON document in news.raw: %s", payload != NULL ? payload : "(null)");
+        /* A CloudEvent like every record (docs/schemas.md): id the document's, time its
+         * ingested_at, and its JSON Schema named. */
+        assert_header(env, "ce_specversion", "1.0");
+        assert_header(env, "ce_id", field(d, "id"));
+        assert_header(env, "ce_source", "/newswatch/producer/feeds");
+        assert_header(env, "ce_type", "newswatch.doc/1");
+        assert_header(env, "ce_dataschema", "urn:newswatch:schema:newswatch.doc/1");
+        assert_header(env, "ce_time", field(d, "ingested_at"));
+        assert_header(env, "content-type", "application/json");
+        assert_header(env, "schema", "newswatch.doc/1");
         json_array_append_new(docs, d);
     }
     json_decref(msgs);
