@@ -1,8 +1,8 @@
 /*
  * Kafka glue shared by newswatch-producer and newswatch-consumer: applying
- * configuration to librdkafka, logging its errors, creating topics. This is
- * the only code besides the two programs that includes rdkafka.h; lib/ has
- * no Kafka in it.
+ * configuration to librdkafka, logging its errors, creating topics, the
+ * CloudEvents headers of a record. This is the only code besides the two
+ * programs that includes rdkafka.h; lib/ has no Kafka in it.
  */
 #ifndef NEWSWATCH_KAFKA_H
 #define NEWSWATCH_KAFKA_H
@@ -68,6 +68,7 @@ void nw_kafka_conf_set_logging(rd_kafka_conf_t *conf);
 rd_kafka_headers_t *nw_kafka_json_headers(const char *source, const char *id, size_t idlen,
                                           const char *schema, const char *when, const char *subject,
                                           size_t subject_len);
+
 /*
  * What the error callback nw_kafka_conf_set_logging sets does: logs a
  * librdkafka error (each distinct reason once in a row), for a program that
