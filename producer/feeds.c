@@ -300,12 +300,17 @@ typedef struct out_doc {
     size_t len;
 } out_doc;
 
-static bool produce_one(feeds *f, const char *topic, const char *key, size_t keylen, char *value,
-                        size_t len, const char *schema, const char *now, char *errbuf,
-                        size_t errlen)
+/*
+ * Produces value (owned from here on: freed when it cannot be produced) with key, its
+ * CloudEvent's id event_id (unique per record: the document id, or the feed's state at a
+ * time), schema and time now.
+ */
+static bool produce_one(feeds *f, const char *topic, const char *key, size_t keylen,
+                        const char *event_id, char *value, size_t len, const char *schema,
+                        const char *now, char *errbuf, size_t errlen)
 {
-    rd_kafka_headers_t *headers =
-        nw_kafka_json_headers("/newswatch/producer/feeds", key, keylen, schema, now, NULL, 0);
+    rd_kafka_headers_t *headers = nw_kafka_json_headers("/newswatch/producer/feeds", event_id,
+                                                        strlen(event_id), schema, now, NULL, 0);
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
             f->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
@@ -320,6 +325,7 @@ static bool produce_one(feeds *f, const char *topic, const char *key, size_t key
         nw_set_error(errbuf, errlen, NW_EIO, "cannot produce %.*s to %s: %s", (int)keylen, key,
                      topic, rd_kafka_err2str(e));
         rd_kafka_headers_destroy(headers);
+        free(value);
         return false;
     }
 }
@@ -360,27 +366,39 @@ static bool publish_txn(feeds *f, const nw_feed_source *src, out_doc *docs, size
         nw_log(NW_LOG_WARN, NULL, "feed %s: %s", src->name, err);
         return false;
     }
+    /* The state record's CloudEvent id: the feed's state at this time (its key, the feed's
+     * name, is the same in every record of the feed). */
+    size_t idcap = strlen(src->name) + strlen(now) + sizeof "state::";
+    char *state_id = malloc(idcap);
+    if (state_id == NULL) {
+        free(record);
+        nw_log(NW_LOG_WARN, NULL, "feed %s: out of memory", src->name);
+        return false;
+    }
+    snprintf(state_id, idcap, "state:%s:%s", src->name, now);
     rd_kafka_error_t *e = rd_kafka_begin_transaction(f->rk);
     if (e != NULL) {
         free(record);
+        free(state_id);
         txn_failed(f, e, "begin_transaction");
         return false;
     }
     bool ok = true;
     for (size_t i = 0; i < n; i++) {
         if (ok)
-            ok = produce_one(f, f->a->topic, docs[i].id, strlen(docs[i].id), docs[i].value,
-                             docs[i].len, NW_DOC_SCHEMA, now, err, sizeof err);
-        if (!ok)
+            ok = produce_one(f, f->a->topic, docs[i].id, strlen(docs[i].id), docs[i].id,
+                             docs[i].value, docs[i].len, NW_DOC_SCHEMA, now, err, sizeof err);
+        else
             free(docs[i].value);
         docs[i].value = NULL;
         rd_kafka_poll(f->rk, 0);
     }
     if (ok)
-        ok = produce_one(f, f->a->state_topic, src->name, strlen(src->name), record, rlen,
+        ok = produce_one(f, f->a->state_topic, src->name, strlen(src->name), state_id, record, rlen,
                          NW_FEEDSTATE_SCHEMA, now, err, sizeof err);
     else
         free(record);
+    free(state_id);
     if (!ok) {
         nw_log(NW_LOG_WARN, NULL, "feed %s: %s", src->name, err);
         e = rd_kafka_abort_transaction(f->rk, TXN_CALL_MS);
