@@ -746,6 +746,13 @@ bool stage_fits(const stage *st, nw_topic_role role, size_t klen, size_t vlen, s
     return klen + vlen + hlen + RECORD_OVERHEAD <= (size_t)limit;
 }
 
+/* A record's ce_source (/newswatch/<stage>) and ce_time (now). */
+static void origin(const stage *st, char source[64], char when[32])
+{
+    snprintf(source, 64, "/newswatch/%s", st->name);
+    nw_time_now_rfc3339(when);
+}
+
 static rd_kafka_headers_t *event_headers(const stage *st, const char *type,
                                          const char *content_type, const char *subject,
                                          size_t subject_len, const char *id_fmt, ...)
@@ -755,18 +762,9 @@ static rd_kafka_headers_t *event_headers(const stage *st, const char *type,
     va_start(ap, id_fmt);
     vsnprintf(id, sizeof id, id_fmt, ap);
     va_end(ap);
-    snprintf(source, sizeof source, "/newswatch/%s", st->name);
-    nw_time_now_rfc3339(when);
-    rd_kafka_headers_t *h = rd_kafka_headers_new(9);
-    rd_kafka_header_add(h, "ce_specversion", -1, "1.0", -1);
-    rd_kafka_header_add(h, "ce_id", -1, id, -1);
-    rd_kafka_header_add(h, "ce_source", -1, source, -1);
-    rd_kafka_header_add(h, "ce_type", -1, type, -1);
-    rd_kafka_header_add(h, "ce_time", -1, when, -1);
-    if (subject != NULL && subject_len > 0)
-        rd_kafka_header_add(h, "ce_subject", -1, subject, (ssize_t)subject_len);
-    rd_kafka_header_add(h, "content-type", -1, content_type, -1);
-    return h;
+    origin(st, source, when);
+    return nw_kafka_event_headers(source, id, strlen(id), type, when, subject, subject_len,
+                                  content_type);
 }
 
 rd_kafka_headers_t *stage_json_headers(const stage *st, const char *schema, const char *subject,
@@ -777,8 +775,7 @@ rd_kafka_headers_t *stage_json_headers(const stage *st, const char *schema, cons
     va_start(ap, id_fmt);
     vsnprintf(id, sizeof id, id_fmt, ap);
     va_end(ap);
-    snprintf(source, sizeof source, "/newswatch/%s", st->name);
-    nw_time_now_rfc3339(when);
+    origin(st, source, when);
     return nw_kafka_json_headers(source, id, strlen(id), schema, when, subject, subject_len);
 }
 

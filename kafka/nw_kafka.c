@@ -24,22 +24,31 @@ void nw_kafka_conf_get(const rd_kafka_conf_t *conf, const char *key, char *buf, 
         buf[0] = '\0';
 }
 
+rd_kafka_headers_t *nw_kafka_event_headers(const char *source, const char *id, size_t idlen,
+                                           const char *type, const char *when, const char *subject,
+                                           size_t subject_len, const char *content_type)
+{
+    rd_kafka_headers_t *h = rd_kafka_headers_new(9);
+    rd_kafka_header_add(h, "ce_specversion", -1, "1.0", -1);
+    rd_kafka_header_add(h, "ce_id", -1, id, (ssize_t)idlen);
+    rd_kafka_header_add(h, "ce_source", -1, source, -1);
+    rd_kafka_header_add(h, "ce_type", -1, type, -1);
+    rd_kafka_header_add(h, "ce_time", -1, when, -1);
+    if (subject != NULL && subject_len > 0)
+        rd_kafka_header_add(h, "ce_subject", -1, subject, (ssize_t)subject_len);
+    rd_kafka_header_add(h, "content-type", -1, content_type, -1);
+    return h;
+}
+
 rd_kafka_headers_t *nw_kafka_json_headers(const char *source, const char *id, size_t idlen,
                                           const char *schema, const char *when, const char *subject,
                                           size_t subject_len)
 {
     char dataschema[160];
     snprintf(dataschema, sizeof dataschema, "urn:newswatch:schema:%s", schema);
-    rd_kafka_headers_t *h = rd_kafka_headers_new(9);
-    rd_kafka_header_add(h, "ce_specversion", -1, "1.0", -1);
-    rd_kafka_header_add(h, "ce_id", -1, id, (ssize_t)idlen);
-    rd_kafka_header_add(h, "ce_source", -1, source, -1);
-    rd_kafka_header_add(h, "ce_type", -1, schema, -1);
-    rd_kafka_header_add(h, "ce_time", -1, when, -1);
-    if (subject != NULL && subject_len > 0)
-        rd_kafka_header_add(h, "ce_subject", -1, subject, (ssize_t)subject_len);
+    rd_kafka_headers_t *h = nw_kafka_event_headers(source, id, idlen, schema, when, subject,
+                                                   subject_len, "application/json");
     rd_kafka_header_add(h, "ce_dataschema", -1, dataschema, -1);
-    rd_kafka_header_add(h, "content-type", -1, "application/json", -1);
     rd_kafka_header_add(h, "schema", -1, schema, -1);
     return h;
 }

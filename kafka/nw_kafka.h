@@ -56,14 +56,22 @@ void nw_kafka_conf_get(const rd_kafka_conf_t *conf, const char *key, char *buf, 
 void nw_kafka_conf_set_logging(rd_kafka_conf_t *conf);
 
 /*
- * The CloudEvents headers of a JSON record (docs/schemas.md, "CloudEvents"):
+ * The CloudEvents headers of a record (docs/schemas.md, "CloudEvents"):
  * ce_specversion 1.0, ce_id (id, idlen bytes), ce_source (source), ce_type
- * and schema (schema), ce_dataschema (urn:newswatch:schema:<schema>),
- * ce_time (when, RFC 3339), ce_subject (subject_len bytes of subject, left
- * out when there are none) and content-type application/json. The caller
- * owns the result (never NULL: librdkafka aborts when out of memory):
- * rd_kafka_producev takes it with RD_KAFKA_V_HEADERS when the call succeeds;
- * otherwise rd_kafka_headers_destroy frees it.
+ * (type), ce_time (when, RFC 3339), ce_subject (subject_len bytes of subject,
+ * left out when there are none) and content-type (content_type). The caller
+ * owns the result (never NULL: librdkafka aborts when out of memory) and may
+ * add headers to it: rd_kafka_producev takes it with RD_KAFKA_V_HEADERS when
+ * the call succeeds; otherwise rd_kafka_headers_destroy frees it.
+ */
+rd_kafka_headers_t *nw_kafka_event_headers(const char *source, const char *id, size_t idlen,
+                                           const char *type, const char *when, const char *subject,
+                                           size_t subject_len, const char *content_type);
+
+/*
+ * Those of a JSON record of schema: ce_type and schema are the schema,
+ * ce_dataschema urn:newswatch:schema:<schema>, content-type application/json.
+ * Owned as nw_kafka_event_headers's.
  */
 rd_kafka_headers_t *nw_kafka_json_headers(const char *source, const char *id, size_t idlen,
                                           const char *schema, const char *when, const char *subject,
